@@ -1,0 +1,98 @@
+"""Policy of the penalty coefficient mu: when ``mu <- rho * mu`` happens (state lives on the module)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import lightning as L
+import torch
+
+RULES = ("official", "paper")
+
+
+def default_penalty_cap(initial_penalty: float, growth: float) -> float:
+    """mu_max of the authors' code: ``mu0 * rho^5`` when ``mu0 < 1e-3``, else ``mu0 * rho^3``."""
+    return initial_penalty * growth ** (5 if initial_penalty < 1e-3 else 3)
+
+
+def should_grow(rule: str, epochs_seen: int, metric: float, previous: float | None, drop_tolerance: float) -> bool:
+    """Whether mu grows at the end of the ``epochs_seen``-th epoch (1-based), before the cap.
+
+    ``official`` (the authors' code): never after the first epoch, unconditionally after the second,
+    then only when the validation metric fell by more than ``drop_tolerance`` against the previous epoch.
+    ``paper`` (Algorithm 1): whenever the metric is lower than the previous epoch's.
+    """
+    if previous is None or math.isnan(metric) or math.isnan(previous):
+        return False
+    if rule == "official":
+        return epochs_seen == 2 or previous - metric > drop_tolerance
+    return metric < previous
+
+
+class PenaltySchedule(L.Callback):
+    """Grows the module's ``penalty`` buffer (mu) by ``growth`` (rho) on the chosen rule, up to a cap.
+
+    Once the cap is reached, or the validation metric reaches its maximum (1.0 for AUC), mu stays fixed.
+    The memory of the last metric is saved in checkpoints, so a resumed run grows mu exactly as an
+    uninterrupted one.
+
+    Args:
+        growth: rho > 1 (paper grid {2, 3}).
+        rule: ``"official"`` (default, the authors' code) or ``"paper"`` (Algorithm 1).
+        max_penalty: mu_max; ``None`` derives it from mu0 as the authors' code does.
+        drop_tolerance: the fall of the metric that triggers growth under the official rule.
+        monitor: the validation metric logged by the module.
+        metric_ceiling: the metric's best possible value; reaching it freezes mu.
+    """
+
+    def __init__(
+        self,
+        growth: float = 2.0,
+        rule: str = "official",
+        max_penalty: float | None = None,
+        drop_tolerance: float = 0.05,
+        monitor: str = "val/auc",
+        metric_ceiling: float = 1.0,
+    ) -> None:
+        if growth <= 1:
+            raise ValueError(f"alm.schedule.growth (rho) must be > 1, got {growth}")
+        if rule not in RULES:
+            raise ValueError(f"alm.schedule.rule must be one of {RULES}, got {rule!r}")
+        self.growth = float(growth)
+        self.rule = rule
+        self.max_penalty = max_penalty
+        self.drop_tolerance = float(drop_tolerance)
+        self.monitor = monitor
+        self.metric_ceiling = metric_ceiling
+        self.epochs_seen = 0
+        self.previous_metric: float | None = None
+        self.frozen = False
+
+    def cap(self, pl_module: L.LightningModule) -> float:
+        if self.max_penalty is not None:
+            return float(self.max_penalty)
+        return default_penalty_cap(float(pl_module.hparams.penalty_init), self.growth)
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        value = trainer.callback_metrics.get(self.monitor)
+        if value is None:
+            return
+        metric = float(value)
+        self.epochs_seen += 1
+        cap = self.cap(pl_module)
+        grow = should_grow(self.rule, self.epochs_seen, metric, self.previous_metric, self.drop_tolerance)
+        if grow and not self.frozen:
+            with torch.no_grad():
+                pl_module.penalty.mul_(self.growth).clamp_(max=cap)
+        self.frozen = self.frozen or float(pl_module.penalty) >= cap or metric >= self.metric_ceiling
+        self.previous_metric = metric
+        pl_module.log("alm/mu", pl_module.penalty, on_epoch=True)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"epochs_seen": self.epochs_seen, "previous_metric": self.previous_metric, "frozen": self.frozen}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.epochs_seen = state_dict["epochs_seen"]
+        self.previous_metric = state_dict["previous_metric"]
+        self.frozen = state_dict["frozen"]

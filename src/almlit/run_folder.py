@@ -1,0 +1,57 @@
+"""What every run leaves behind: resolved config, metrics.json, test scores and the ROC picture."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+from torch import Tensor
+
+from almlit.report import save_roc_figure
+
+CONFIG_FILE = "config.yaml"
+METRICS_FILE = "metrics.json"
+SCORES_FILE = "test_scores.csv"
+ROC_FILE = "roc.png"
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file, so a reader never sees half a file."""
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(handle, "w") as stream:
+        stream.write(text)
+    os.replace(temporary, path)
+
+
+def write_scores(path: Path, scores: Tensor, targets: Tensor, sample_ids: Tensor) -> None:
+    """Test scores (raw logits, float64 precision) with labels and sample ids, one row per test image."""
+    rows = zip(sample_ids.tolist(), targets.tolist(), scores.tolist(), strict=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(handle, "w", newline="") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(["sample_id", "label", "score"])
+        writer.writerows((sample_id, label, repr(score)) for sample_id, label, score in rows)
+    os.replace(temporary, path)
+
+
+def write_run_folder(
+    run_dir: Path,
+    config: DictConfig,
+    metrics: Mapping[str, Any],
+    test_scores: tuple[Tensor, Tensor, Tensor],
+    title: str,
+    tpr_levels: tuple[float, ...],
+) -> None:
+    """Write the files that reports and ensembles are built from; metrics.json is written last."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    write_atomically(run_dir / CONFIG_FILE, OmegaConf.to_yaml(config, resolve=True))
+    scores, targets, sample_ids = test_scores
+    write_scores(run_dir / SCORES_FILE, scores, targets, sample_ids)
+    save_roc_figure(scores, targets, run_dir / ROC_FILE, title=title, tpr_levels=tpr_levels)
+    write_atomically(run_dir / METRICS_FILE, json.dumps(metrics, indent=2, sort_keys=True) + "\n")

@@ -1,0 +1,34 @@
+"""Shared helpers: run the real entry points in a subprocess, as a user would."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+QUIET = ["trainer.enable_progress_bar=false", "trainer.enable_model_summary=false"]
+
+
+def run_module(module: str, *arguments: str, cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess:
+    """``python -m <module> <arguments>`` in ``cwd``; returns the completed process (never raises on exit code)."""
+    environment = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    return subprocess.run(
+        [sys.executable, "-m", module, *arguments],
+        cwd=cwd,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture
+def train(tmp_path):
+    """Run ``python -m almlit.train`` with quiet output inside ``tmp_path``."""
+
+    def run(*overrides: str) -> subprocess.CompletedProcess:
+        return run_module("almlit.train", *QUIET, *overrides, cwd=tmp_path)
+
+    return run
