@@ -33,6 +33,8 @@ class ALMClassifier(L.LightningModule):
         scheduler: optional partial learning-rate scheduler taking the optimiser.
         tpr_levels: TPRs at which FPR is reported.
         false_negatives: k values at which FPR@kFN is reported.
+        channels_last: run the network in channels-last memory format (faster convolutions on GPUs and oneDNN).
+        compile: compile the network with ``torch.compile``.
     """
 
     penalty: Tensor
@@ -49,6 +51,8 @@ class ALMClassifier(L.LightningModule):
         scheduler: Callable[[torch.optim.Optimizer], Any] | None = None,
         tpr_levels: Sequence[float] = (0.98, 0.95, 0.92, 0.90),
         false_negatives: Sequence[int] = (),
+        channels_last: bool = False,
+        compile: bool = False,
     ) -> None:
         super().__init__()
         if penalty_init < 0:
@@ -64,34 +68,58 @@ class ALMClassifier(L.LightningModule):
         self.val_metrics = BinaryRankMetrics(tpr_levels, false_negatives)
         self.test_metrics = BinaryRankMetrics(tpr_levels, false_negatives)
         self.test_records: list[Batch] = []
+        self._compiled = False
 
     def forward(self, images: Tensor) -> Tensor:
+        if self.hparams.channels_last:
+            images = images.contiguous(memory_format=torch.channels_last)
         return self.network(images)
 
-    def training_step(self, batch: Batch, batch_idx: int) -> Tensor:
+    def configure_model(self) -> None:
+        """Apply the speed options once the module is on its device."""
+        if self.hparams.channels_last:
+            self.network.to(memory_format=torch.channels_last)
+        if self.hparams.compile and not self._compiled:
+            self.network.compile()
+            self._compiled = True
+
+    def evaluation_scores(self, images: Tensor) -> Tensor:
+        """Critical-class scores for metrics, computed outside autocast so low precision cannot create ties."""
+        with torch.autocast(self.device.type, enabled=False):
+            return positive_scores(self(images)).double()
+
+    def training_loss(self, batch: Batch) -> tuple[Tensor, dict[str, Tensor]]:
+        """Eq. 5 on one batch, then ``lambda_j <- lambda_j + mu * q_j`` for the batch's samples.
+
+        The multipliers used in the loss are read before the update, and ``q_j`` comes from the same
+        forward pass, i.e. from the parameters that this batch's loss uses (Algorithm 1). No value is
+        read back to the host, so the step never waits for the device.
+
+        Returns:
+            The loss to minimise and its named terms (for logging).
+        """
         images, targets, sample_ids = batch
         outputs = self(images)
         base_loss = self.loss(outputs, targets)
-        loss = base_loss
-        if self.constraint is not None:
-            violations = self.constraint(outputs, targets)
-            penalty_term, multiplier_term = augmented_terms(
-                violations.values, self.bank.lookup(sample_ids), self.penalty, violations.num_pairs
-            )
-            loss = base_loss + penalty_term + multiplier_term
-            # lambda_j <- lambda_j + mu * q_j, with q_j from the parameters this batch's loss used.
-            self.bank.update_(sample_ids, self.penalty * violations.values.detach())
-            self.log_dict(
-                {"train/penalty_term": penalty_term, "train/multiplier_term": multiplier_term},
-                on_step=False,
-                on_epoch=True,
-            )
-        self.log_dict({"train/loss": loss, "train/base_loss": base_loss}, on_step=False, on_epoch=True)
+        if self.constraint is None:
+            return base_loss, {"base_loss": base_loss}
+        violations = self.constraint(outputs, targets)
+        penalty_term, multiplier_term = augmented_terms(
+            violations.values, self.bank.lookup(sample_ids), self.penalty, violations.num_pairs
+        )
+        self.bank.update_(sample_ids, self.penalty * violations.values.detach())
+        loss = base_loss + penalty_term + multiplier_term
+        return loss, {"base_loss": base_loss, "penalty_term": penalty_term, "multiplier_term": multiplier_term}
+
+    def training_step(self, batch: Batch, batch_idx: int) -> Tensor:
+        loss, terms = self.training_loss(batch)
+        logged = {f"train/{name}": value for name, value in {"loss": loss, **terms}.items()}
+        self.log_dict(logged, on_step=False, on_epoch=True)  # epoch means: no per-step host sync
         return loss
 
     def validation_step(self, batch: Batch, batch_idx: int) -> None:
         images, targets, _ = batch
-        self.val_metrics.update(positive_scores(self(images)), targets)
+        self.val_metrics.update(self.evaluation_scores(images), targets)
 
     def on_validation_epoch_end(self) -> None:
         self._log_rank_metrics("val", self.val_metrics)
@@ -101,9 +129,9 @@ class ALMClassifier(L.LightningModule):
 
     def test_step(self, batch: Batch, batch_idx: int) -> None:
         images, targets, sample_ids = batch
-        scores = positive_scores(self(images))
+        scores = self.evaluation_scores(images)
         self.test_metrics.update(scores, targets)
-        self.test_records.append((scores.detach().double().cpu(), targets.cpu(), sample_ids.cpu()))
+        self.test_records.append((scores.cpu(), targets.cpu(), sample_ids.cpu()))
 
     def on_test_epoch_end(self) -> None:
         self._log_rank_metrics("test", self.test_metrics)

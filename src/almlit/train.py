@@ -47,6 +47,8 @@ def build_module(cfg: DictConfig, datamodule: L.LightningDataModule) -> ALMClass
         multiplier_init=cfg.alm.multiplier_init,
         tpr_levels=tuple(cfg.metrics.tpr_levels),
         false_negatives=tuple(cfg.metrics.false_negatives),
+        channels_last=cfg.module.channels_last,
+        compile=cfg.module.compile,
     )
 
 
