@@ -1,0 +1,198 @@
+"""``python -m almlit.bench [group=choice ...] [bench.key=value ...]`` (``make bench``): where a run's time goes.
+
+For the composed configuration it measures, in one process and side by side: training throughput of the base
+loss alone and of base loss + ALM, validation throughput, the batched data pipeline against a per-sample
+torchvision one, achieved GFLOP/s against the measured matmul GFLOP/s, peak memory and one Lightning epoch.
+It prints a table and writes the numbers as JSON (``bench.output``). Options: conf/bench.yaml.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import hydra
+import torch
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig
+
+from almlit.benchmark.measure import (
+    cuda_max_allocated_mib,
+    matmul_flops_per_second,
+    max_rss_mib,
+    seconds,
+)
+from almlit.benchmark.pipelines import augmented_batches, batched_epoch, per_sample_epoch
+from almlit.benchmark.report import check_targets, format_table, write_json
+from almlit.benchmark.settings import BenchSettings, bench_settings
+from almlit.benchmark.synthetic import build_datamodule, wants_synthetic
+from almlit.benchmark.training import (
+    bench_module,
+    epoch_seconds,
+    on_device,
+    time_training_steps,
+    train_step,
+    training_step_flops,
+    validation_pass,
+)
+from almlit.errors import USER_ERRORS, explain
+from almlit.train import CONFIG_DIR
+
+MATMUL_SIZE = 2048
+MAX_BATCHES = 50  # distinct pre-augmented batches kept for the step timings (they cycle)
+
+
+def device_name(device: torch.device) -> str:
+    """The GPU's name, or the CPU model as /proc/cpuinfo gives it."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
+def images_per_second(run: Callable[[], int], settings: BenchSettings) -> float:
+    """Images per second of ``run`` (which returns how many images it handled): median of the repeats after a warm-up."""
+    count = run()
+    timings = sorted(seconds(run, settings.device) for _ in range(settings.repeats))
+    return count / timings[len(timings) // 2]
+
+
+def run_bench(
+    cfg: DictConfig, model_name: str, data_name: str, progress: Callable[[str], None] = lambda message: None
+) -> dict[str, Any]:
+    """Measure everything for the composed config ``cfg``; returns the results that the table and JSON show.
+
+    Args:
+        cfg: the config composed from conf/bench.yaml.
+        model_name: the ``model=`` choice, for the report.
+        data_name: the ``data=`` choice, for the report.
+        progress: called with a short message before each measurement.
+
+    Raises:
+        ValueError: for a bad ``bench.*`` option or a config without a constraint (``alm=none``).
+    """
+    settings = bench_settings(cfg.bench)
+    if cfg.alm.constraint is None:
+        raise ValueError("almlit.bench compares the base loss alone with base loss + ALM; alm=none has no constraint")
+    if settings.threads is not None:
+        torch.set_num_threads(settings.threads)
+    device = settings.device
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    load_at_start = os.getloadavg()[0]
+
+    synthetic = wants_synthetic(cfg.data, settings.synthetic)
+    overrides = {} if settings.batch_size is None else {"batch_size": settings.batch_size}
+    datamodule = build_datamodule(cfg.data, synthetic, **overrides)
+    batches = [batch for _, batch in zip(range(MAX_BATCHES), augmented_batches(datamodule, device), strict=False)]
+    batch_size = len(batches[0][0])
+
+    progress("matmul reference")
+    matmul_dtype = settings.autocast_dtype or torch.float32
+    matmul = matmul_flops_per_second(device, matmul_dtype, MATMUL_SIZE)
+    flops = training_step_flops(bench_module(cfg, datamodule, constrained=True, compile=False), batches[0])
+
+    progress("training steps, base loss alone and base loss + ALM")
+    options = {"channels_last": settings.channels_last, "compile": settings.compile}
+    modules = {
+        name: on_device(bench_module(cfg, datamodule, constrained, **options), device)
+        for name, constrained in (("base", False), ("alm", True))
+    }
+    step_seconds, steps = time_training_steps(
+        {name: train_step(module, settings) for name, module in modules.items()}, batches, settings
+    )
+    progress("validation")
+    validation = images_per_second(validation_pass(modules["alm"], datamodule, settings), settings)
+    progress("data pipelines, batched and per-sample")
+    batched = images_per_second(batched_epoch(datamodule, device), settings)
+    per_sample = images_per_second(per_sample_epoch(datamodule, device), settings)
+    progress("one Lightning epoch")
+    epoch = epoch_seconds(cfg.trainer, modules["alm"], datamodule, settings)
+
+    results: dict[str, Any] = {
+        "setting": {
+            "model": model_name,
+            "data": data_name,
+            "loss": type(modules["alm"].loss).__name__,
+            "alm": type(modules["alm"].constraint).__name__,
+            "imb": cfg.imb,
+            "synthetic": synthetic,
+            "device": device.type,
+            "device_name": device_name(device),
+            "threads": torch.get_num_threads(),
+            "precision": settings.precision,
+            "compile": settings.compile,
+            "channels_last": settings.channels_last,
+            "batch_size": batch_size,
+            "eval_batch_size": datamodule.eval_batch_size,
+            "train_images": len(datamodule.train_dataset),
+            "validation_images": len(datamodule.val_dataset),
+            "steps_per_repeat": steps,
+            "warmup_steps": settings.warmup_steps,
+            "repeats": settings.repeats,
+            "torch": torch.__version__,
+            "load_average": [load_at_start, os.getloadavg()[0]],
+        },
+        "training": {
+            "base_seconds_per_step": step_seconds["base"],
+            "alm_seconds_per_step": step_seconds["alm"],
+            "base_images_per_s": batch_size / step_seconds["base"],
+            "alm_images_per_s": batch_size / step_seconds["alm"],
+            "alm_over_base": step_seconds["alm"] / step_seconds["base"],
+        },
+        "validation": {"images_per_s": validation},
+        "data": {
+            "batched_images_per_s": batched,
+            "per_sample_images_per_s": per_sample,
+            "batched_over_per_sample": batched / per_sample,
+        },
+        "compute": {
+            "gflop_per_step": flops / 1e9,
+            "train_gflop_per_s": flops / step_seconds["alm"] / 1e9,
+            "matmul_gflop_per_s": matmul / 1e9,
+            "matmul_dtype": str(matmul_dtype).removeprefix("torch."),
+            "matmul_size": MATMUL_SIZE,
+            "matmul_fraction": flops / step_seconds["alm"] / matmul,
+        },
+        "memory": {"cpu_max_rss_mib": max_rss_mib(), "cuda_max_allocated_mib": cuda_max_allocated_mib(device)},
+        "epoch": {"seconds": epoch, "train_batches": len(datamodule.train_dataloader())},
+    }
+    results["targets"] = check_targets(results)
+    return results
+
+
+def default_output(output_root: str, model_name: str, data_name: str, device: str) -> Path:
+    """``<output_root>/bench/<model>-<data>-<device>.json``."""
+    return Path(output_root) / "bench" / f"{model_name}-{data_name}-{device}.json"
+
+
+def print_progress(message: str) -> None:
+    print(f"bench: {message} ...", file=sys.stderr, flush=True)
+
+
+@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="bench")
+def main(cfg: DictConfig) -> None:
+    choices = HydraConfig.get().runtime.choices
+    try:
+        results = run_bench(cfg, choices["model"], choices["data"], print_progress)
+    except USER_ERRORS as error:
+        if os.environ.get("ALMLIT_DEBUG"):
+            raise
+        print(f"almlit: error: {explain(error)}", file=sys.stderr)
+        sys.exit(2)
+    output = Path(cfg.bench.output or default_output(cfg.paths.output_root, choices["model"], choices["data"], results["setting"]["device"]))
+    write_json(results, output)
+    print(format_table(results))
+    print(f"\nJSON: {output}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The measuring parts of ``python -m almlit.bench``: settings, instruments, pipelines, training timings, report."""

@@ -1,0 +1,111 @@
+"""The ``bench:`` node of conf/bench.yaml, checked: one clear message per bad option."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+AUTOCAST_DTYPES = {"32-true": None, "bf16-mixed": torch.bfloat16, "16-mixed": torch.float16}
+DEVICES = ("auto", "cpu", "cuda")
+SYNTHETIC = {"auto": "auto", True: "true", False: "false", "true": "true", "false": "false"}
+
+
+@dataclass(frozen=True)
+class BenchSettings:
+    """How to measure.
+
+    Attributes:
+        device: where the model runs (``auto`` already resolved).
+        precision: Lightning precision string: ``32-true``, ``bf16-mixed`` or ``16-mixed``.
+        compile: ``torch.compile`` the network.
+        channels_last: run the network in channels-last memory format.
+        threads: intra-op CPU threads (``torch.set_num_threads``); ``None`` keeps torch's default.
+        steps: timed training steps per repeat; ``None`` chooses enough to fill ``repeat_seconds``.
+        repeat_seconds: target duration of one repeat when ``steps`` is ``None``.
+        warmup_steps: untimed steps per variant first, >= 1 (they absorb compilation and allocator warm-up).
+        repeats: repeats of every measurement; medians are reported.
+        batch_size: training batch size; ``None`` keeps the data config's.
+        synthetic: ``auto`` (random pixels when the data files are absent), ``true`` or ``false``.
+    """
+
+    device: torch.device
+    precision: str
+    compile: bool
+    channels_last: bool
+    threads: int | None
+    steps: int | None
+    repeat_seconds: float
+    warmup_steps: int
+    repeats: int
+    batch_size: int | None
+    synthetic: str
+
+    @property
+    def autocast_dtype(self) -> torch.dtype | None:
+        """The lower-precision type of a mixed-precision run, ``None`` for full precision."""
+        return AUTOCAST_DTYPES[self.precision]
+
+
+def resolve_device(requested: str) -> torch.device:
+    """``cpu`` | ``cuda`` | ``auto`` (CUDA when available) as a device.
+
+    Raises:
+        ValueError: for another name, or ``cuda`` on a machine without a usable CUDA device.
+    """
+    if requested not in DEVICES:
+        raise ValueError(f"bench.device must be one of {list(DEVICES)}, got {requested!r}")
+    if requested == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f"bench.device=cuda, but torch {torch.__version__} sees no CUDA device here; use bench.device=cpu or auto"
+        )
+    if requested == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(requested)
+
+
+def _optional_positive_int(name: str, value: Any) -> int | None:
+    if value is None:
+        return None
+    return _positive_int(name, value)
+
+
+def _positive_int(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"bench.{name} must be an int >= 1, got {value!r}")
+    return value
+
+
+def bench_settings(node: Mapping[str, Any]) -> BenchSettings:
+    """Check the ``bench:`` config node and resolve the device.
+
+    Raises:
+        ValueError: naming the ``bench.*`` option, its value and what is allowed.
+    """
+    device = resolve_device(node["device"])
+    precision = node["precision"]
+    if precision not in AUTOCAST_DTYPES:
+        raise ValueError(f"bench.precision must be one of {list(AUTOCAST_DTYPES)}, got {precision!r}")
+    if precision == "16-mixed" and device.type != "cuda":
+        raise ValueError("bench.precision=16-mixed needs bench.device=cuda; on the CPU use 32-true or bf16-mixed")
+    synthetic = node["synthetic"]
+    if not isinstance(synthetic, str | bool) or synthetic not in SYNTHETIC:
+        raise ValueError(f"bench.synthetic must be auto, true or false, got {synthetic!r}")
+    repeat_seconds = node["repeat_seconds"]
+    if not isinstance(repeat_seconds, int | float) or repeat_seconds <= 0:
+        raise ValueError(f"bench.repeat_seconds must be a number > 0, got {repeat_seconds!r}")
+    return BenchSettings(
+        device=device,
+        precision=precision,
+        compile=bool(node["compile"]),
+        channels_last=bool(node["channels_last"]),
+        threads=_optional_positive_int("threads", node["threads"]),
+        steps=_optional_positive_int("steps", node["steps"]),
+        repeat_seconds=float(repeat_seconds),
+        warmup_steps=_positive_int("warmup_steps", node["warmup_steps"]),
+        repeats=_positive_int("repeats", node["repeats"]),
+        batch_size=_optional_positive_int("batch_size", node["batch_size"]),
+        synthetic=SYNTHETIC[synthetic],
+    )

@@ -1,0 +1,171 @@
+"""Training steps, validation passes and one Lightning epoch of the configured :class:`ALMClassifier`.
+
+The modules are built from the composed config by :func:`almlit.train.build_module`, the function training
+uses, so the benchmark times the objects a run trains.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import tempfile
+import warnings
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+
+import lightning as L
+import torch
+from hydra.utils import instantiate
+from lightning.pytorch.utilities.warnings import PossibleUserWarning
+from omegaconf import DictConfig, OmegaConf
+
+from almlit.benchmark.measure import count_flops, interleaved_medians, seconds
+from almlit.benchmark.settings import BenchSettings
+from almlit.data import BinaryImageDataModule
+from almlit.data.indexed import Batch
+from almlit.module import ALMClassifier
+from almlit.train import build_module
+
+MIN_STEPS = 3
+MAX_STEPS = 1000
+
+
+def autocast(settings: BenchSettings) -> AbstractContextManager:
+    """The autocast context a Lightning run with ``settings.precision`` puts around the forward pass."""
+    dtype = settings.autocast_dtype
+    return torch.autocast(settings.device.type, dtype=dtype, enabled=dtype is not None)
+
+
+def bench_module(cfg: DictConfig, datamodule: BinaryImageDataModule, constrained: bool, **module_options: bool) -> ALMClassifier:
+    """The configured module, its base loss alone when ``constrained`` is false, on the CPU in training mode.
+
+    The global seed is set to ``cfg.seed`` first, so every call starts from the same initial weights.
+
+    Args:
+        cfg: the composed config (``model``, ``loss``, ``optim``, ``alm``, ``module``, ``metrics``).
+        datamodule: the set-up data (class counts and the size of the multiplier bank).
+        constrained: keep ``alm.constraint``; otherwise the module trains the base loss alone.
+        module_options: replace entries of ``cfg.module`` (``channels_last``, ``compile``).
+    """
+    overrides: dict = {"module": module_options}
+    if not constrained:
+        overrides["alm"] = {"constraint": None}
+    torch.manual_seed(cfg.seed)
+    return build_module(OmegaConf.merge(cfg, overrides), datamodule)
+
+
+def on_device(module: ALMClassifier, device: torch.device) -> ALMClassifier:
+    """Move ``module`` to ``device`` and apply its speed options (channels-last, compile), as Lightning would."""
+    module.to(device)
+    module.configure_model()
+    return module
+
+
+def optimizer_of(module: ALMClassifier) -> torch.optim.Optimizer:
+    """The optimiser that ``module.configure_optimizers`` builds (without its scheduler)."""
+    configured = module.configure_optimizers()
+    return configured["optimizer"] if isinstance(configured, dict) else configured
+
+
+def train_step(module: ALMClassifier, settings: BenchSettings) -> Callable[[Batch], None]:
+    """One optimisation step on a batch: the module's training loss, backward pass and optimiser step.
+
+    Lightning's automatic optimisation does the same work around ``training_step``; 16-mixed adds its loss scaling.
+    """
+    optimizer = optimizer_of(module)
+    scaler = torch.amp.GradScaler(settings.device.type, enabled=settings.precision == "16-mixed")
+
+    def step(batch: Batch) -> None:
+        with autocast(settings):
+            loss, _ = module.training_loss(batch)
+        optimizer.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+
+    return step
+
+
+def run_steps(step: Callable[[Batch], None], batches: Sequence[Batch], count: int) -> None:
+    """``count`` steps over ``batches``, cycling through them."""
+    for index in range(count):
+        step(batches[index % len(batches)])
+
+
+def time_training_steps(
+    steps: dict[str, Callable[[Batch], None]], batches: Sequence[Batch], settings: BenchSettings
+) -> tuple[dict[str, float], int]:
+    """Median seconds per training step of every variant, on the same batches, repeats interleaved.
+
+    Each variant first runs ``settings.warmup_steps`` untimed steps. ``settings.steps`` timed steps make one
+    repeat; when it is ``None``, as many as fill ``settings.repeat_seconds`` at the slowest warm-up step's pace.
+
+    Returns:
+        ``(name -> median seconds per step, timed steps per repeat)``.
+    """
+    device = settings.device
+    slowest = 0.0
+    for step in steps.values():
+        run_steps(step, batches, settings.warmup_steps - 1)
+        slowest = max(slowest, seconds(lambda step=step: step(batches[0]), device))
+    count = settings.steps or min(MAX_STEPS, max(MIN_STEPS, math.ceil(settings.repeat_seconds / slowest)))
+    runs = {
+        name: (lambda step=step: seconds(lambda: run_steps(step, batches, count), device) / count)
+        for name, step in steps.items()
+    }
+    return interleaved_medians(runs, settings.repeats), count
+
+
+def training_step_flops(module: ALMClassifier, batch: Batch) -> int:
+    """FLOPs of one training step (forward and backward) of ``module`` on ``batch``, counted from the shapes.
+
+    The count runs on copies on the ``meta`` device, so it costs no arithmetic and leaves ``module`` unchanged.
+    ``module`` must not be compiled.
+    """
+    meta_module = copy.deepcopy(module).to("meta")
+    meta_batch = [tensor.to("meta") for tensor in batch]
+    return count_flops(lambda: meta_module.training_loss(meta_batch)[0].backward())
+
+
+def validation_pass(module: ALMClassifier, datamodule: BinaryImageDataModule, settings: BenchSettings) -> Callable[[], int]:
+    """One pass of ``module.evaluation_scores`` over the normalised validation set, in eval batches, without
+    autograd; the function returns the image count."""
+    augment = datamodule.augment.to(settings.device)
+    batches = [augment(images.to(settings.device), train=False) for images, _, _ in datamodule.val_dataloader()]
+
+    def run() -> int:
+        module.eval()
+        with torch.inference_mode(), autocast(settings):
+            for images in batches:
+                module.evaluation_scores(images)
+        module.train()
+        return sum(len(images) for images in batches)
+
+    return run
+
+
+def epoch_seconds(
+    trainer_config: DictConfig, module: ALMClassifier, datamodule: BinaryImageDataModule, settings: BenchSettings
+) -> float:
+    """Wall time of one Lightning epoch (training and validation) of ``module`` on ``datamodule``.
+
+    The Trainer is the configured one, without logger, checkpoints, callbacks, progress bar or sanity check.
+    """
+    with tempfile.TemporaryDirectory() as root_dir:
+        trainer: L.Trainer = instantiate(
+            trainer_config,
+            accelerator="gpu" if settings.device.type == "cuda" else "cpu",
+            devices=1,
+            precision=settings.precision,
+            max_epochs=1,
+            logger=False,
+            callbacks=[],
+            enable_checkpointing=False,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+            num_sanity_val_steps=0,
+            default_root_dir=root_dir,
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", PossibleUserWarning)  # "few DataLoader workers": in-process by design
+            return seconds(lambda: trainer.fit(module, datamodule=datamodule), settings.device)
