@@ -10,7 +10,7 @@ import torch
 from torch import Tensor, nn
 
 from almlit.alm import MultiplierBank, augmented_terms, positive_scores
-from almlit.metrics import BinaryRankMetrics
+from almlit.metrics import BinaryRankMetrics, CriticalClassMetrics
 
 Batch = tuple[Tensor, Tensor, Tensor]
 
@@ -31,8 +31,11 @@ class ALMClassifier(L.LightningModule):
         penalty_init: mu^(0).
         multiplier_init: lambda^(0).
         scheduler: optional partial learning-rate scheduler taking the optimiser.
-        tpr_levels: TPRs at which FPR is reported.
-        false_negatives: k values at which FPR@kFN is reported.
+        num_classes: 2 for binary data (one score per sample), else C (the network's C outputs are the scores).
+        critical_classes: the critical classes (binary: the positive class 1).
+        tpr_levels: binary: TPRs at which FPR is reported; multi-class: critical-class TPRs at which the error
+            on non-critical classes is reported (the paper's Table 4).
+        false_negatives: k values at which FPR@kFN is reported (binary).
         channels_last: run the network in channels-last memory format (faster convolutions on GPUs and oneDNN).
         compile: compile the network with ``torch.compile``.
     """
@@ -49,6 +52,8 @@ class ALMClassifier(L.LightningModule):
         penalty_init: float = 0.0,
         multiplier_init: float = 0.0,
         scheduler: Callable[[torch.optim.Optimizer], Any] | None = None,
+        num_classes: int = 2,
+        critical_classes: Sequence[int] = (1,),
         tpr_levels: Sequence[float] = (0.98, 0.95, 0.92, 0.90),
         false_negatives: Sequence[int] = (),
         channels_last: bool = False,
@@ -65,8 +70,8 @@ class ALMClassifier(L.LightningModule):
         self.scheduler_factory = scheduler
         self.register_buffer("penalty", torch.tensor(float(penalty_init)))
         self.bank = MultiplierBank(num_train_samples, multiplier_init) if constraint is not None else None
-        self.val_metrics = BinaryRankMetrics(tpr_levels, false_negatives)
-        self.test_metrics = BinaryRankMetrics(tpr_levels, false_negatives)
+        self.val_metrics = self._make_metrics()
+        self.test_metrics = self._make_metrics()
         self.test_records: list[Batch] = []
         self._compiled = False
 
@@ -83,10 +88,23 @@ class ALMClassifier(L.LightningModule):
             self.network.compile()
             self._compiled = True
 
+    @property
+    def is_binary(self) -> bool:
+        return self.hparams.num_classes == 2
+
+    def _make_metrics(self) -> BinaryRankMetrics | CriticalClassMetrics:
+        if self.is_binary:
+            return BinaryRankMetrics(self.hparams.tpr_levels, self.hparams.false_negatives)
+        return CriticalClassMetrics(self.hparams.num_classes, self.hparams.critical_classes, self.hparams.tpr_levels)
+
     def evaluation_scores(self, images: Tensor) -> Tensor:
-        """Critical-class scores for metrics, computed outside autocast so low precision cannot create ties."""
+        """Scores for the metrics, computed outside autocast so low precision cannot create ties.
+
+        Binary: the critical-class score per sample ``[B]``; multi-class: all outputs ``[B, C]``.
+        """
         with torch.autocast(self.device.type, enabled=False):
-            return positive_scores(self(images)).double()
+            outputs = self(images)
+        return (positive_scores(outputs) if self.is_binary else outputs).double()
 
     def training_loss(self, batch: Batch) -> tuple[Tensor, dict[str, Tensor]]:
         """Eq. 5 on one batch, then ``lambda_j <- lambda_j + mu * q_j`` for the batch's samples.
@@ -122,7 +140,7 @@ class ALMClassifier(L.LightningModule):
         self.val_metrics.update(self.evaluation_scores(images), targets)
 
     def on_validation_epoch_end(self) -> None:
-        self._log_rank_metrics("val", self.val_metrics)
+        self._log_metrics("val", self.val_metrics)
 
     def on_test_epoch_start(self) -> None:
         self.test_records = []
@@ -134,11 +152,12 @@ class ALMClassifier(L.LightningModule):
         self.test_records.append((scores.cpu(), targets.cpu(), sample_ids.cpu()))
 
     def on_test_epoch_end(self) -> None:
-        self._log_rank_metrics("test", self.test_metrics)
+        self._log_metrics("test", self.test_metrics)
 
-    def _log_rank_metrics(self, stage: str, metric: BinaryRankMetrics) -> None:
+    def _log_metrics(self, stage: str, metric: BinaryRankMetrics | CriticalClassMetrics) -> None:
         values = {f"{stage}/{name}": value.float() for name, value in metric.compute().items()}
-        self.log(f"{stage}/auc", values.pop(f"{stage}/auc"), prog_bar=True)
+        headline = f"{stage}/auc" if self.is_binary else f"{stage}/accuracy"
+        self.log(headline, values.pop(headline), prog_bar=True)
         self.log_dict(values)
         metric.reset()
 

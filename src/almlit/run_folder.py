@@ -30,14 +30,32 @@ def write_atomically(path: Path, text: str) -> None:
 
 
 def write_scores(path: Path, scores: Tensor, targets: Tensor, sample_ids: Tensor) -> None:
-    """Test scores (raw logits, float64 precision) with labels and sample ids, one row per test image."""
-    rows = zip(sample_ids.tolist(), targets.tolist(), scores.tolist(), strict=True)
+    """Test scores (raw logits, float64 precision) with labels and sample ids, one row per test image.
+
+    Binary scores ``[N]`` give one ``score`` column; multi-class scores ``[N, C]`` give ``score_0 .. score_{C-1}``.
+    """
+    columns = ["score"] if scores.dim() == 1 else [f"score_{index}" for index in range(scores.shape[1])]
+    score_rows = scores.reshape(len(scores), -1).tolist()
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     with os.fdopen(handle, "w", newline="") as stream:
         writer = csv.writer(stream)
-        writer.writerow(["sample_id", "label", "score"])
-        writer.writerows((sample_id, label, repr(score)) for sample_id, label, score in rows)
+        writer.writerow(["sample_id", "label", *columns])
+        for sample_id, label, row in zip(sample_ids.tolist(), targets.tolist(), score_rows, strict=True):
+            writer.writerow([sample_id, label, *map(repr, row)])
     os.replace(temporary, path)
+
+
+def write_roc_figures(
+    run_dir: Path, scores: Tensor, targets: Tensor, critical_classes: tuple[int, ...], title: str, tpr_levels
+) -> None:
+    """``roc.png`` for binary scores; ``roc_class<c>.png`` (one-vs-rest) per critical class otherwise."""
+    if scores.dim() == 1:
+        save_roc_figure(scores, targets, run_dir / ROC_FILE, title=title, tpr_levels=tpr_levels)
+        return
+    for critical in critical_classes:
+        path = run_dir / f"roc_class{critical}.png"
+        class_title = f"{title}, critical class {critical} vs rest"
+        save_roc_figure(scores[:, critical], targets == critical, path, title=class_title, tpr_levels=tpr_levels)
 
 
 def write_run_folder(
@@ -45,6 +63,7 @@ def write_run_folder(
     config: DictConfig,
     metrics: Mapping[str, Any],
     test_scores: tuple[Tensor, Tensor, Tensor],
+    critical_classes: tuple[int, ...],
     title: str,
     tpr_levels: tuple[float, ...],
 ) -> None:
@@ -53,5 +72,5 @@ def write_run_folder(
     write_atomically(run_dir / CONFIG_FILE, OmegaConf.to_yaml(config, resolve=True))
     scores, targets, sample_ids = test_scores
     write_scores(run_dir / SCORES_FILE, scores, targets, sample_ids)
-    save_roc_figure(scores, targets, run_dir / ROC_FILE, title=title, tpr_levels=tpr_levels)
+    write_roc_figures(run_dir, scores, targets, critical_classes, title, tpr_levels)
     write_atomically(run_dir / METRICS_FILE, json.dumps(metrics, indent=2, sort_keys=True) + "\n")

@@ -27,24 +27,27 @@ from almlit.run_folder import write_run_folder
 CONFIG_DIR = str(Path(__file__).resolve().parents[2] / "conf")
 
 
-def build_loss(config: DictConfig, class_counts: tuple[int, ...]) -> Any:
-    """Instantiate the base loss; a ``_partial_`` loss config receives the training class counts."""
-    loss = instantiate(config)
-    return loss(class_counts=class_counts) if isinstance(loss, functools.partial) else loss
+def instantiate_with_data(config: DictConfig | None, **data_facts: Any) -> Any:
+    """Instantiate a node; a ``_partial_`` node receives what only the set-up data knows (``data_facts``)."""
+    built = instantiate(config)
+    return built(**data_facts) if isinstance(built, functools.partial) else built
 
 
 def build_module(cfg: DictConfig, datamodule: L.LightningDataModule) -> ALMClassifier:
-    constraint = instantiate(cfg.alm.constraint)
+    constraint = instantiate_with_data(cfg.alm.constraint, critical_classes=tuple(datamodule.critical_classes))
     if constraint is not None:
         constraint.check_compatible(datamodule.num_classes)
     return ALMClassifier(
         network=instantiate(cfg.model),
-        loss=build_loss(cfg.loss, datamodule.class_counts),
+        loss=instantiate_with_data(cfg.loss, class_counts=datamodule.class_counts),
         optimizer=instantiate(cfg.optim),
         constraint=constraint,
         num_train_samples=datamodule.num_train_samples,
         penalty_init=cfg.alm.penalty_init,
         multiplier_init=cfg.alm.multiplier_init,
+        scheduler=instantiate(cfg.scheduler),
+        num_classes=datamodule.num_classes,
+        critical_classes=tuple(datamodule.critical_classes),
         tpr_levels=tuple(cfg.metrics.tpr_levels),
         false_negatives=tuple(cfg.metrics.false_negatives),
         channels_last=cfg.module.channels_last,
@@ -75,15 +78,18 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     test_results = trainer.test(module, datamodule=datamodule, ckpt_path="best", verbose=False)[0]
     metrics = {
         "test": {key.removeprefix("test/"): value for key, value in test_results.items()},
-        "best_val_auc": float(checkpoint.best_model_score),
+        "best_val": {cfg.monitor: float(checkpoint.best_model_score)},
         "best_checkpoint": str(Path(checkpoint.best_model_path).relative_to(run_dir.resolve())),
         "epochs_trained": trainer.current_epoch,
         "train_seconds": round(train_seconds, 2),
         "final_penalty": float(module.penalty),
         "class_counts": {"train": list(datamodule.class_counts)},
     }
-    title = f"{cfg.run_name} (test AUC {metrics['test']['auc']:.3f})"
-    write_run_folder(run_dir, cfg, metrics, module.test_scores(), title, tuple(cfg.metrics.tpr_levels))
+    headline = cfg.monitor.removeprefix("val/")
+    title = f"{cfg.run_name} (test {headline} {metrics['test'][headline]:.3f})"
+    critical_classes = tuple(datamodule.critical_classes)
+    tpr_levels = tuple(cfg.metrics.tpr_levels)
+    write_run_folder(run_dir, cfg, metrics, module.test_scores(), critical_classes, title, tpr_levels)
     return metrics
 
 

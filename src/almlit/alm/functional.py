@@ -1,4 +1,4 @@
-"""Pure tensor maths of the binary Augmented Lagrangian (Sangalli et al., NeurIPS 2021, Eq. 4-5).
+"""Pure tensor maths of the Augmented Lagrangian (Sangalli et al., NeurIPS 2021, Eq. 4-7).
 
 Everything here is stateless and vectorised over the batch: no Python loop over samples and no
 host-device synchronisation, so it can sit on the training hot path.
@@ -39,8 +39,47 @@ def binary_violations(scores: Tensor, positive_mask: Tensor, margin: float) -> T
     Returns:
         Tensor ``[B]`` with ``q_j`` for positives and 0 for negatives.
     """
-    pair_mask = positive_mask[:, None] & ~positive_mask[None, :]
-    hinge = pairwise_hinge(scores, scores, margin)
+    return _sum_over_pairs(pairwise_hinge(scores, scores, margin), positive_mask)
+
+
+def multiclass_violations(
+    scores: Tensor, targets: Tensor, critical_mask: Tensor, margin: float, non_critical_term: bool = False
+) -> Tensor:
+    """Per-critical-sample violation ``q_cj`` of the multi-class constraints, Eq. 6 (ALM_m1) or Eq. 7 (ALM_m2).
+
+    For a critical sample ``j`` of class ``c`` and every non-critical sample ``k`` of class ``i`` in the batch:
+
+    - Eq. 6: ``q_cj = sum_k max(0, -(f_c(x_j) - f_c(x_k)) + delta)``: the critical sample scores higher
+      than every non-critical sample on its own class ``c``;
+    - Eq. 7 adds ``sum_k max(0, (f_i(x_j) - f_i(x_k)) + delta)``: on the class ``i`` of each non-critical
+      sample, that sample scores higher than the critical sample.
+
+    Both are computed from one ``[B, B]`` gather of the scores, so the cost does not depend on ``C``.
+
+    Args:
+        scores: per-class scores ``f(x)`` of shape ``[B, C]`` (probabilities or logits).
+        targets: class indices ``[B]``, ``torch.long``.
+        critical_mask: boolean ``[B]``, true for samples of a critical class.
+        margin: delta of Eq. 6-7.
+        non_critical_term: add the second term of Eq. 7 (ALM_m2); false gives Eq. 6 (ALM_m1).
+
+    Returns:
+        Tensor ``[B]`` with ``q_cj`` for critical samples and 0 for the others.
+    """
+    own_class = scores.gather(1, targets[:, None]).squeeze(1)  # own_class[j] = f_{y_j}(x_j)
+    cross = scores.index_select(1, targets)  # cross[j, k] = f_{y_k}(x_j)
+    hinge = torch.relu(margin - (own_class[:, None] - cross.T))  # Eq. 6: f_c(x_j) - f_c(x_k), c = y_j
+    if non_critical_term:
+        hinge = hinge + torch.relu(margin + (cross - own_class[None, :]))  # Eq. 7: f_i(x_j) - f_i(x_k), i = y_k
+    return _sum_over_pairs(hinge, critical_mask)
+
+
+def _sum_over_pairs(hinge: Tensor, row_mask: Tensor) -> Tensor:
+    """Row sums of ``hinge`` over the (row in mask, column not in mask) pairs; other rows are 0.
+
+    ``torch.where`` (not a product) keeps masked-out entries from passing a gradient, or a NaN.
+    """
+    pair_mask = row_mask[:, None] & ~row_mask[None, :]
     return torch.where(pair_mask, hinge, torch.zeros_like(hinge)).sum(dim=1)
 
 

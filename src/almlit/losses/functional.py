@@ -1,10 +1,13 @@
 """Base losses of Sangalli et al. (2021), Sec. 5, as pure tensor functions.
 
-Notation: x is a logit, s the sigmoid, y in {0, 1} the target (1 = positive, the critical class).
+Binary losses: x is a logit, s the sigmoid, y in {0, 1} the target (1 = positive, the critical class).
 Every log-probability is computed with ``logsigmoid`` (log s(x) = logsigmoid(x), log(1 - s(x)) = logsigmoid(-x)),
-never as ``log(sigmoid(x))``, so that losses and gradients stay finite for logits of any size. All losses work in
-the dtype of the logits; the binary ones accept logits and targets of shape [B] or [B, 1] and targets of any
-integer, bool or floating dtype holding 0/1.
+never as ``log(sigmoid(x))``, so that losses and gradients stay finite for logits of any size. They accept logits
+and targets of shape [B] or [B, 1] and targets of any integer, bool or floating dtype holding 0/1.
+
+Multi-class losses: z are the outputs [B, C], p = softmax(z), y in [0, C) the class index; log-probabilities come
+from ``logsumexp``. An optional per-class ``weight`` [C] scales each sample's loss by w_y, and the "mean" reduction
+then divides by the sum of the w_y, as ``F.cross_entropy`` does. All losses work in the dtype of their inputs.
 """
 
 from __future__ import annotations
@@ -112,14 +115,14 @@ def imbalance_weights(class_counts: ClassCounts, cost: float = 1.0) -> Tensor:
     return torch.tensor([1.0, cost * negatives / positives])
 
 
-def class_balanced_weights(class_counts: ClassCounts, beta: float) -> Tensor:
+def class_balanced_weights(class_counts: ClassCounts, beta: float, normalise: bool = False) -> Tensor:
     """Class-balanced weights of Cui et al. (2019): (1 - beta) / (1 - beta^n_c) for a class of n_c samples.
-
-    The weights are not renormalised to sum to the number of classes, as in the authors' code.
 
     Args:
         class_counts: Training samples per class, positive integers.
         beta: 0 <= beta < 1; beta = 0 gives weight 1 for every class.
+        normalise: Rescale the weights to sum to the number of classes C, as Cui et al. do for CB-CE and
+            Cao et al. for deferred re-weighting. False (the binary CB-BCE of Sangalli et al.'s code) keeps them raw.
 
     Returns:
         Float tensor [C], one weight per class.
@@ -127,7 +130,51 @@ def class_balanced_weights(class_counts: ClassCounts, beta: float) -> Tensor:
     counts = _check_class_counts(class_counts)
     if not 0 <= beta < 1:
         raise ValueError(f"beta must satisfy 0 <= beta < 1, got {beta}")
-    return torch.tensor([(1 - beta) / (1 - beta**count) for count in counts])
+    weights = torch.tensor([(1 - beta) / (1 - beta**count) for count in counts], dtype=torch.float64)
+    if normalise:
+        weights = weights * len(counts) / weights.sum()
+    return weights.float()
+
+
+def cross_entropy(outputs: Tensor, targets: Tensor, weight: Tensor | None = None, reduction: str = "mean") -> Tensor:
+    """Multi-class cross-entropy CE: -w_y log p_y.
+
+    CB-CE (Cui et al. 2019) is this loss with ``weight = class_balanced_weights(class_counts, beta, normalise=True)``.
+
+    Args:
+        outputs: Float outputs z, shape [B, C], C >= 2.
+        targets: Class indices in [0, C), shape [B] or [B, 1], any integer, bool or integral float dtype.
+        weight: Optional per-class weights w [C]; None weighs every class 1.
+        reduction: "none" (per-sample losses [B]), "mean" (weighted mean) or "sum".
+    """
+    targets = _multiclass_inputs(outputs, targets, weight, reduction)
+    return _cross_entropy(outputs, targets, weight, reduction)
+
+
+def focal(
+    outputs: Tensor, targets: Tensor, gamma: float, weight: Tensor | None = None, reduction: str = "mean"
+) -> Tensor:
+    """Multi-class focal loss FL (Lin et al. 2017): -w_y (1 - p_y)^gamma log p_y.
+
+    log(1 - p_y) is computed as logsumexp over the other classes minus logsumexp over all, so the modulation
+    (1 - p_y)^gamma = exp(gamma log(1 - p_y)) and its gradient stay finite where p_y rounds to 1 (a power with
+    gamma < 1 has an infinite derivative at 0). gamma = 0 gives :func:`cross_entropy`.
+
+    Args:
+        outputs: Float outputs z, shape [B, C], C >= 2.
+        targets: Class indices in [0, C), shape [B] or [B, 1].
+        gamma: gamma >= 0; the paper's grid is {0.5, 1, 2}.
+        weight: Optional per-class weights w [C]; None weighs every class 1.
+        reduction: "none" (per-sample losses [B]), "mean" (weighted mean) or "sum".
+    """
+    _check_non_negative("gamma", gamma)
+    targets = _multiclass_inputs(outputs, targets, weight, reduction)
+    log_normaliser = torch.logsumexp(outputs, dim=1)
+    log_target = outputs.gather(1, targets[:, None]).squeeze(1) - log_normaliser
+    others = outputs.masked_fill(F.one_hot(targets, outputs.shape[1]).bool(), float("-inf"))
+    log_rest = torch.logsumexp(others, dim=1) - log_normaliser
+    losses = -torch.exp(gamma * log_rest) * log_target
+    return _reduce(losses, reduction, None if weight is None else weight.to(outputs.dtype)[targets])
 
 
 def ldam_margins(class_counts: ClassCounts, max_margin: float = 0.5) -> Tensor:
@@ -165,19 +212,9 @@ def margin_cross_entropy(
         reduction: "none" (per-sample losses [B]), "mean" or "sum".
     """
     _check_positive("scale", scale)
-    _check_reduction(reduction)
-    if not outputs.is_floating_point():
-        raise TypeError(f"outputs must be a floating-point tensor, got dtype {outputs.dtype}")
-    if outputs.ndim != 2 or outputs.shape[1] != margins.numel():
-        raise ValueError(
-            f"outputs must have shape [B, C] with one column per class (C = {margins.numel()}), "
-            f"got {list(outputs.shape)}"
-        )
-    targets = _class_indices(targets, outputs.shape[0], outputs.shape[1])
+    targets = _multiclass_inputs(outputs, targets, weight, reduction, num_classes=margins.numel())
     target_margins = F.one_hot(targets, outputs.shape[1]).to(outputs.dtype) * margins.to(outputs.dtype)
-    if weight is not None:
-        weight = weight.to(outputs.dtype)
-    return F.cross_entropy(scale * (outputs - target_margins), targets, weight=weight, reduction=reduction)
+    return _cross_entropy(scale * (outputs - target_margins), targets, weight, reduction)
 
 
 def ldam(
@@ -263,6 +300,35 @@ def _binary_inputs(logits: Tensor, targets: Tensor) -> tuple[Tensor, Tensor]:
     return logits, targets.to(logits.dtype)
 
 
+def _multiclass_inputs(
+    outputs: Tensor, targets: Tensor, weight: Tensor | None, reduction: str, num_classes: int | None = None
+) -> Tensor:
+    """Checks outputs [B, C] (C = num_classes when given, else >= 2), the targets, the weight [C] and the reduction.
+
+    Returns the targets as long [B].
+    """
+    _check_reduction(reduction)
+    if not outputs.is_floating_point():
+        raise TypeError(f"outputs must be a floating-point tensor, got dtype {outputs.dtype}")
+    if num_classes is not None and (outputs.ndim != 2 or outputs.shape[1] != num_classes):
+        raise ValueError(
+            f"outputs must have shape [B, C] with one column per class (C = {num_classes}), got {list(outputs.shape)}"
+        )
+    if outputs.ndim != 2 or outputs.shape[1] < 2:
+        raise ValueError(f"outputs must have shape [B, C] with C >= 2 classes, got {list(outputs.shape)}")
+    if weight is not None and weight.shape != (outputs.shape[1],):
+        raise ValueError(
+            f"weight must have shape [C] = [{outputs.shape[1]}] (one weight per class), got {list(weight.shape)}"
+        )
+    return _class_indices(targets, outputs.shape[0], outputs.shape[1])
+
+
+def _cross_entropy(outputs: Tensor, targets: Tensor, weight: Tensor | None, reduction: str) -> Tensor:
+    """``F.cross_entropy`` with the weight in the outputs' dtype; inputs already checked."""
+    weight = None if weight is None else weight.to(outputs.dtype)
+    return F.cross_entropy(outputs, targets, weight=weight, reduction=reduction)
+
+
 def _class_indices(targets: Tensor, batch_size: int, num_classes: int) -> Tensor:
     """Checks that targets are [B] (or [B, 1]) class indices in [0, num_classes); returns them as long [B]."""
     targets = _drop_singleton_column(targets)
@@ -324,8 +390,13 @@ def _check_reduction(reduction: str) -> None:
         raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
 
 
-def _reduce(losses: Tensor, reduction: str) -> Tensor:
+def _reduce(losses: Tensor, reduction: str, sample_weights: Tensor | None = None) -> Tensor:
+    """Reduces per-sample losses; with ``sample_weights`` they are scaled first and "mean" divides by their sum."""
     _check_reduction(reduction)
+    if sample_weights is not None:
+        losses = sample_weights * losses
+        if reduction == "mean":
+            return losses.sum() / sample_weights.sum()
     if reduction == "mean":
         return losses.mean()
     if reduction == "sum":

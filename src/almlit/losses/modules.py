@@ -1,9 +1,12 @@
 """Base losses as thin ``nn.Module`` wrappers of :mod:`almlit.losses.functional`, chosen by the ``loss=`` config group.
 
 Each ``forward(outputs, targets)`` returns the mean loss over the batch. The class attribute ``num_outputs`` is the
-network head size the loss expects for a binary problem. Hyper-parameters are checked when the module is built, and
-per-class weights and margins are non-persistent buffers, so they follow the module's device and stay out of
-checkpoints (they are rebuilt from the config).
+network head size the loss expects for a binary problem (multi-class losses take C outputs for C classes).
+Hyper-parameters are checked when the module is built, and per-class weights and margins are non-persistent buffers,
+so they follow the module's device and stay out of checkpoints (they are rebuilt from the config).
+
+The multi-class losses CE, FL and LDAM have a ``weight`` buffer (per-class weights [C]; None weighs every class 1)
+that :class:`almlit.callbacks.DeferredReweighting` switches during training; CB-CE's weights are fixed.
 """
 
 from __future__ import annotations
@@ -123,7 +126,47 @@ class ClassBalancedBCELoss(_ClassWeightedBCELoss):
         super().__init__(functional.class_balanced_weights(_check_binary_class_counts(class_counts), beta))
 
 
-class LDAMLoss(nn.Module):
+class _ReweightableLoss(nn.Module):
+    """A multi-class loss with a per-class ``weight`` buffer [C], None (every class weighs 1) until it is set."""
+
+    num_outputs = 2
+    weight: Tensor | None
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.register_buffer("weight", None, persistent=False)
+
+    def extra_repr(self) -> str:
+        return f"weight={None if self.weight is None else self.weight.tolist()}"
+
+
+class CrossEntropyLoss(_ReweightableLoss):
+    """CE: softmax cross-entropy on outputs [B, C], see :func:`almlit.losses.functional.cross_entropy`."""
+
+    def forward(self, outputs: Tensor, targets: Tensor) -> Tensor:
+        return functional.cross_entropy(outputs, targets, self.weight)
+
+
+class FocalLoss(_ReweightableLoss):
+    """FL (Lin et al. 2017) on outputs [B, C], see :func:`almlit.losses.functional.focal`.
+
+    Args:
+        gamma: gamma >= 0; the paper's grid is {0.5, 1, 2}.
+    """
+
+    def __init__(self, gamma: float = 1.0) -> None:
+        super().__init__()
+        _check_non_negative("gamma", gamma)
+        self.gamma = gamma
+
+    def forward(self, outputs: Tensor, targets: Tensor) -> Tensor:
+        return functional.focal(outputs, targets, self.gamma, self.weight)
+
+    def extra_repr(self) -> str:
+        return f"gamma={self.gamma}, {super().extra_repr()}"
+
+
+class LDAMLoss(_ReweightableLoss):
     """LDAM (Cao et al. 2019) on outputs [B, C]; for a binary problem C = 2 and outputs[:, 1] scores the positives.
 
     Args:
@@ -132,7 +175,6 @@ class LDAMLoss(nn.Module):
         scale: s > 0, multiplies the outputs before the softmax.
     """
 
-    num_outputs = 2
     margins: Tensor
 
     def __init__(self, class_counts: ClassCounts, max_margin: float = 0.5, scale: float = 30.0) -> None:
@@ -142,10 +184,33 @@ class LDAMLoss(nn.Module):
         self.register_buffer("margins", functional.ldam_margins(class_counts, max_margin), persistent=False)
 
     def forward(self, outputs: Tensor, targets: Tensor) -> Tensor:
-        return functional.margin_cross_entropy(outputs, targets, self.margins, self.scale)
+        return functional.margin_cross_entropy(outputs, targets, self.margins, self.scale, self.weight)
 
     def extra_repr(self) -> str:
-        return f"margins={self.margins.tolist()}, scale={self.scale}"
+        return f"margins={self.margins.tolist()}, scale={self.scale}, {super().extra_repr()}"
+
+
+class ClassBalancedCELoss(nn.Module):
+    """CB-CE (Cui et al. 2019): CE with fixed class weights (1 - beta) / (1 - beta^n_c), rescaled to sum to C.
+
+    Args:
+        class_counts: Training samples per class, length C.
+        beta: 0 <= beta < 1; Cui et al.'s grid is {0.9, 0.99, 0.999, 0.9999}.
+    """
+
+    num_outputs = 2
+    class_weights: Tensor
+
+    def __init__(self, class_counts: ClassCounts, beta: float = 0.9999) -> None:
+        super().__init__()
+        weights = functional.class_balanced_weights(class_counts, beta, normalise=True)
+        self.register_buffer("class_weights", weights, persistent=False)
+
+    def forward(self, outputs: Tensor, targets: Tensor) -> Tensor:
+        return functional.cross_entropy(outputs, targets, self.class_weights)
+
+    def extra_repr(self) -> str:
+        return f"class_weights={self.class_weights.tolist()}"
 
 
 class MiniBatchAUCLoss(nn.Module):

@@ -1,0 +1,51 @@
+"""``python -m almlit.train`` on generated long-tailed CIFAR10 files with ALM_m1 and ALM_m2."""
+
+import csv
+import json
+import math
+
+import pytest
+
+from tests.fakes import write_fake_cifar
+
+
+@pytest.mark.parametrize("alm", ["m1", "m2"])
+def test_long_tailed_run_with_multiclass_constraint(train, tmp_path, alm):
+    write_fake_cifar(tmp_path / "cifar", "cifar10", train_per_class=40, test_per_class=6)
+    result = train(
+        "data=cifar10_lt", f"alm={alm}", "loss=ce", "imb=10", "data.root=cifar", "data.download=false",
+        "data.val_per_class=4", "data.critical_classes=[8,9]", "model.width=4", "trainer.max_epochs=1",
+        "hydra.run.dir=run",
+    )
+    assert result.returncode == 0, result.stderr
+    run_dir = tmp_path / "run"
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    # n_max = 40 - 4 validation images; n_c = floor(36 * 10^(-c/9))
+    assert metrics["class_counts"]["train"] == [math.floor(36 * 10 ** (-c / 9) + 1e-9) for c in range(10)]
+    for key in ("accuracy", "balanced_accuracy", "error_noncritical@80tpr/class8", "auc/class9"):
+        assert key in metrics["test"], key
+    with (run_dir / "test_scores.csv").open() as stream:
+        rows = list(csv.DictReader(stream))
+    assert len(rows) == 60 and list(rows[0]) == ["sample_id", "label", *[f"score_{c}" for c in range(10)]]
+    assert (run_dir / "roc_class8.png").is_file() and (run_dir / "roc_class9.png").is_file()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["alm=binary"], "alm=binary needs a binary data set (2 classes), but the data has 10 classes"),
+        (["alm=m1", "data.critical_classes=[12]"], "data.critical_classes must hold class ids in 0..9, got [12]"),
+    ],
+)
+def test_constraint_that_does_not_fit_the_data(train, tmp_path, overrides, message):
+    write_fake_cifar(tmp_path / "cifar", "cifar10", train_per_class=20, test_per_class=2)
+    result = train("data=cifar10_lt", "data.root=cifar", "data.download=false", "data.val_per_class=2", "imb=5",
+                   "loss=ce", *overrides, "hydra.run.dir=run")
+    assert result.returncode == 2
+    assert message in result.stderr.strip().splitlines()[-1], result.stderr
+
+
+def test_multiclass_constraint_on_binary_data(train):
+    result = train("alm=m1", "loss=ce")
+    assert result.returncode == 2
+    assert "alm=m1 needs a multi-class data set (>= 3 classes), but the data has 2 classes" in result.stderr
