@@ -26,9 +26,43 @@ test-slow: $(STAMP)  ## the longer end-to-end tests
 test-all: $(STAMP)
 	$(PY) -m pytest -q -m ""
 
+bench: $(STAMP)  ## where training time goes on this machine (CPU, under 3 minutes): table + outputs/bench/*.json
+	$(PY) -m almlit.bench model=resnet10 data=cifar100 imb=100
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests
 	$(VENV)/bin/ruff format --check src tests
 
 clean:
 	rm -rf outputs multirun .pytest_cache .ruff_cache
+
+# The paper's tables (docs/reproduce.md): every row an ensemble of run folders under outputs/tables/, finished
+# members never retrained; tables as Markdown, CSV and LaTeX with ROC figures under outputs/reports/<table>/.
+TABLE1 := experiments/table1_cifar10_imb100.yaml experiments/table1_cifar10_imb200.yaml
+TABLE2 := experiments/table2_cifar100_imb100.yaml experiments/table2_cifar100_imb200.yaml
+TABLE3 := experiments/table3_mri.yaml
+TABLE4 := experiments/table4_cifar10_lt_imb100.yaml experiments/table4_cifar10_lt_imb200.yaml
+MRI_ROOT ?= data/mri
+SMOKE_DATA := outputs/smoke/cifar
+SMOKE_ROWS := BCE A-FL MBAUC "ALM + BCE" "ALM + A-FL"
+SMOKE_SET := data.root=$(SMOKE_DATA) data.download=false model.width=4 trainer.max_epochs=1 \
+	trainer.enable_progress_bar=false trainer.enable_model_summary=false
+
+.PHONY: table1 table2 table3 table4 table1-smoke
+
+table1: $(STAMP)  ## the paper's Table 1 (binary CIFAR10, 1:100 and 1:200): 34 ensembles of 10 ResNet-10s
+	$(PY) -m almlit.report $(TABLE1) --train --paper --ci
+
+table2: $(STAMP)  ## the paper's Table 2 (binary CIFAR100, 1:100 and 1:200): 34 ensembles of 10 ResNet-10s
+	$(PY) -m almlit.report $(TABLE2) --train --paper --ci
+
+table3: $(STAMP)  ## the paper's Table 3 layout on an MRI cohort in MRI_ROOT (the in-house data is not public)
+	$(PY) -m almlit.report $(TABLE3) --train --paper --ci --set data.root=$(MRI_ROOT)
+
+table4: $(STAMP)  ## the paper's Table 4 (long-tailed CIFAR10, 1:100 and 1:200): 24 ResNet-32s
+	$(PY) -m almlit.report $(TABLE4) --train --paper
+
+table1-smoke: $(STAMP)  ## Table 1's pipeline at toy scale: 5 rows x 2 members on generated CIFAR10 files (CPU)
+	$(PY) -c "from tests.fakes import write_fake_cifar; write_fake_cifar('$(SMOKE_DATA)', 'cifar10', 300, 50)"
+	$(PY) -m almlit.report $(TABLE1) --train --paper --ci --rows $(SMOKE_ROWS) --members 2 \
+		--root outputs/smoke/tables --output outputs/smoke/reports/table1 --set $(SMOKE_SET)

@@ -20,11 +20,10 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
+from almlit.config import CONFIG_DIR
 from almlit.errors import USER_ERRORS, explain
 from almlit.module import ALMClassifier
 from almlit.run_folder import write_run_folder
-
-CONFIG_DIR = str(Path(__file__).resolve().parents[2] / "conf")
 
 
 def instantiate_with_data(config: DictConfig | None, **data_facts: Any) -> Any:
@@ -74,15 +73,17 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     started = time.perf_counter()
     trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.ckpt_path)
     train_seconds = time.perf_counter() - started
+    final_penalty = float(module.penalty)  # before the best checkpoint's state is loaded for the test
     checkpoint = trainer.checkpoint_callback
     test_results = trainer.test(module, datamodule=datamodule, ckpt_path="best", verbose=False)[0]
     metrics = {
         "test": {key.removeprefix("test/"): value for key, value in test_results.items()},
         "best_val": {cfg.monitor: float(checkpoint.best_model_score)},
+        "critical_classes": list(datamodule.critical_classes),
         "best_checkpoint": str(Path(checkpoint.best_model_path).relative_to(run_dir.resolve())),
         "epochs_trained": trainer.current_epoch,
         "train_seconds": round(train_seconds, 2),
-        "final_penalty": float(module.penalty),
+        "final_penalty": final_penalty,
         "class_counts": {"train": list(datamodule.class_counts)},
     }
     headline = cfg.monitor.removeprefix("val/")

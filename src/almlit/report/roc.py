@@ -1,7 +1,6 @@
 """ROC figure of the critical class: the full curve and a zoom on the high-TPR region the paper optimises."""
 
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -11,6 +10,7 @@ from matplotlib.figure import Figure
 from torch import Tensor
 
 from almlit.metrics.functional import binary_auc, binary_roc, fpr_at_tpr
+from almlit.report.figures import save_figure
 
 ZOOM_TPR_FLOOR = 0.8
 
@@ -84,13 +84,4 @@ def save_roc_figure(
     if title:
         figure.suptitle(title)
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
-    os.close(handle)
-    try:
-        figure.savefig(temporary, dpi=120)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
+    return save_figure(figure, path)

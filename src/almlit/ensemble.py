@@ -1,0 +1,210 @@
+"""``python -m almlit.ensemble [selection=FILE] [members=10] [dir=FOLDER] [training overrides ...]``.
+
+Trains an ensemble the way the paper does (section 5.2): ``members`` runs of one setting that differ only by their
+seed (member i uses ``seed=i``: its own validation split, subsampling, initialisation and batch order), then averages
+their logits. Each member is an ordinary run folder, ``<dir>/member<i>``, trained by ``python -m almlit.train
+--multirun`` so any Hydra launcher runs them (``hydra/launcher=joblib`` in parallel, ``hydra/launcher=slurm`` on a
+cluster). A member whose ``metrics.json`` exists is never trained again; a finished member trained with another
+setting is an error. Writes the ensemble report (:mod:`almlit.report.ensemble_report`) into ``<dir>``.
+
+Examples:
+    python -m almlit.ensemble loss=bce alm=binary data=cifar10 imb=100 members=10
+    python -m almlit.ensemble selection=outputs/sweeps/<sweep>/selection.yaml members=10
+    python -m almlit.ensemble loss=bce data=cifar10 imb=100 hydra/launcher=joblib hydra.launcher.n_jobs=2
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from hydra import compose, initialize_config_dir
+from hydra.core.hydra_config import HydraConfig
+from hydra.errors import HydraException
+from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf.errors import OmegaConfBaseException
+
+from almlit.config import CONFIG_DIR
+from almlit.errors import USER_ERRORS, explain
+from almlit.report.ensemble_report import REPORT_FILE, member_dir, write_ensemble_report
+from almlit.report.folders import comparable, differences, is_finished, read_config
+
+DEFAULT_MEMBERS = 10
+OWN_KEYS = ("members", "dir", "selection")
+# Bad input of this command: almlit's argument errors and Hydra's for unknown groups, choices and keys.
+BAD_INPUT = (*USER_ERRORS, HydraException, OmegaConfBaseException)
+
+
+def split_arguments(argv: Sequence[str]) -> tuple[dict[str, str], list[str]]:
+    """Separate this command's own ``key=value`` arguments (:data:`OWN_KEYS`) from the training overrides."""
+    own: dict[str, str] = {}
+    overrides: list[str] = []
+    for argument in argv:
+        key, equals, value = argument.partition("=")
+        if equals and key in OWN_KEYS:
+            own[key] = value
+        else:
+            overrides.append(argument)
+    return own, overrides
+
+
+def read_selection(path: str | os.PathLike[str]) -> list[str]:
+    """The training overrides saved by ``python -m almlit.select`` (its ``overrides`` list)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"selection file {path} not found (python -m almlit.select writes selection.yaml)")
+    overrides = OmegaConf.load(path).get("overrides")
+    if not overrides:
+        raise ValueError(f"selection file {path} has no `overrides` list")
+    return [str(override) for override in overrides]
+
+
+def override_key(override: str) -> str:
+    """``loss`` of ``loss=bce``, ``alm.penalty_init`` of ``+alm.penalty_init=1e-3``."""
+    return override.lstrip("+~").partition("=")[0]
+
+
+def merge_overrides(base: Sequence[str], later: Sequence[str]) -> list[str]:
+    """``base`` then ``later``, less the ``base`` overrides of a key that ``later`` sets again (the command line
+    wins over a selection file; Hydra refuses two values for one config group)."""
+    replaced = {override_key(override) for override in later}
+    return [*(override for override in base if override_key(override) not in replaced), *later]
+
+
+def is_launch_override(override: str) -> bool:
+    """Overrides of Hydra itself (launcher, sweeper, output folders) change how members run, never what they learn."""
+    return override_key(override).startswith(("hydra.", "hydra/"))
+
+
+def parse_members(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"members must be an integer >= 1, got {text!r}")
+    return int(text)
+
+
+def check_overrides(overrides: Sequence[str], members: int) -> None:
+    """Reject the overrides an ensemble sets itself (seed) or cannot train (a sweep)."""
+    if members < 1:
+        raise ValueError(f"members must be >= 1, got {members}")
+    for override in overrides:
+        key = override_key(override)
+        if key == "seed":
+            raise ValueError(f"{override} is not allowed: member i trains with seed=i (set members=N instead)")
+        if key == "sweep":
+            raise ValueError(f"{override} is not allowed: an ensemble trains one setting (pick one with almlit.select)")
+
+
+def compose_member(overrides: Sequence[str]) -> DictConfig:
+    """The training config of a member (seed 0), with its ``hydra`` node, composed as ``almlit.train`` would.
+
+    Raises:
+        hydra.errors.HydraException: for unknown groups, choices or keys (Hydra's message).
+    """
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        return compose("train", overrides=[*overrides, "seed=0"], return_hydra_config=True)
+
+
+def resolve_member(config: DictConfig, run_dir: Path) -> dict[str, Any]:
+    """The resolved ``config.yaml`` that the member trained in ``run_dir`` writes."""
+    config = copy.deepcopy(config)
+    with open_dict(config):
+        config.hydra.runtime.output_dir = str(Path(run_dir).resolve())
+    HydraConfig.instance().set_config(config)
+    with open_dict(config):
+        del config["hydra"]
+    return OmegaConf.to_container(config, resolve=True)
+
+
+def default_dir(config: DictConfig, overrides: Sequence[str]) -> Path:
+    """``<output_root>/ensembles/<data>_<loss>_<alm>_imb<imb>_<hash of the sorted overrides>``: the same setting
+    always finds the same folder, so finished members are reused."""
+    choices = config.hydra.runtime.choices
+    digest = hashlib.sha1("\n".join(sorted(overrides)).encode()).hexdigest()[:8]
+    name = f"{choices.data}_{choices.loss}_{choices.alm}_imb{config.imb}_{digest}"
+    return Path(config.paths.output_root) / "ensembles" / name
+
+
+def check_finished_members(ensemble_dir: Path, members: int, expected: dict[str, Any]) -> list[int]:
+    """Indices of the members still to train; a finished member must have been trained with ``expected``.
+
+    Raises:
+        ValueError: naming the finished member whose setting differs and how.
+    """
+    pending = []
+    reference = comparable(expected)
+    for index in range(members):
+        folder = member_dir(ensemble_dir, index)
+        if not is_finished(folder):
+            pending.append(index)
+            continue
+        differing = differences(reference, comparable(read_config(folder)))
+        if differing:
+            raise ValueError(
+                f"{folder} was trained with another setting: {'; '.join(differing[:5])}; "
+                "use another dir= or remove the folder"
+            )
+    return pending
+
+
+def train_members(overrides: Sequence[str], seeds: Sequence[int], ensemble_dir: Path) -> None:
+    """``python -m almlit.train --multirun <overrides> seed=<seeds> `` with one sweep subfolder per member."""
+    command = [
+        sys.executable,
+        "-m",
+        "almlit.train",
+        "--multirun",
+        *overrides,
+        f"seed={','.join(str(seed) for seed in seeds)}",
+        f"hydra.sweep.dir='{ensemble_dir}'",
+        "hydra.sweep.subdir=member${seed}",
+    ]
+    result = subprocess.run(command)
+    if result.returncode != 0:
+        sys.exit(result.returncode)
+
+
+def run_ensemble(
+    overrides: Sequence[str],
+    members: int = DEFAULT_MEMBERS,
+    ensemble_dir: str | os.PathLike[str] | None = None,
+    title: str | None = None,
+) -> tuple[Path, dict[str, Any]]:
+    """Train the members still missing, then write the ensemble report; returns the folder and ``ensemble.json``."""
+    check_overrides(overrides, members)
+    training = [override for override in overrides if not is_launch_override(override)]
+    config = compose_member(training)
+    ensemble_dir = Path(ensemble_dir) if ensemble_dir else default_dir(config, training)
+    pending = check_finished_members(ensemble_dir, members, resolve_member(config, member_dir(ensemble_dir, 0)))
+    if pending:
+        print(f"training {len(pending)} of {members} members into {ensemble_dir}", flush=True)
+        train_members(overrides, pending, ensemble_dir)
+    choices = config.hydra.runtime.choices
+    title = title or f"{choices.data} {choices.loss} alm={choices.alm} imb={config.imb}"
+    member_dirs = [member_dir(ensemble_dir, index) for index in range(members)]
+    return ensemble_dir, write_ensemble_report(ensemble_dir, member_dirs, title)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    own, overrides = split_arguments(sys.argv[1:] if argv is None else argv)
+    try:
+        members = parse_members(own.get("members", str(DEFAULT_MEMBERS)))
+        if "selection" in own:
+            overrides = merge_overrides(read_selection(own["selection"]), overrides)
+        ensemble_dir, _ = run_ensemble(overrides, members, own.get("dir"))
+    except BAD_INPUT as error:
+        if os.environ.get("ALMLIT_DEBUG"):
+            raise
+        print(f"almlit: error: {explain(error)}", file=sys.stderr)
+        sys.exit(2)
+    print((ensemble_dir / REPORT_FILE).read_text())
+    print(f"ensemble folder: {ensemble_dir}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,97 @@
+"""``python -m almlit.report EXPERIMENT.yaml [...]``: a paper table from ensemble folders (``make table1`` ...).
+
+Each experiment file is one setting of the table (``experiments/table1_cifar10_imb100.yaml``); every row is a
+an ensemble folder ``<root>/<table>/<setting>/<row>`` of ``members`` run folders. With ``--train`` the members still
+missing are trained first (finished ones never again). Writes ``<table>.md``, ``<table>.csv``, ``<table>.tex`` and
+``roc_<setting>.png`` into ``--output`` and prints the Markdown table.
+
+Examples:
+    python -m almlit.report experiments/table1_cifar10_imb100.yaml experiments/table1_cifar10_imb200.yaml --train
+    python -m almlit.report experiments/table1_*.yaml --rows BCE "ALM + BCE" --members 2 --set trainer.max_epochs=1
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from almlit.ensemble import BAD_INPUT
+from almlit.errors import explain
+from almlit.report.bootstrap import LEVEL, REPLICATES
+from almlit.report.experiments import load_experiment, only_rows
+from almlit.report.figures import save_roc_curves
+from almlit.report.paper_results import paper_results
+from almlit.report.paper_table import make_table, row_result, setting_curves
+from almlit.report.tables import to_csv, to_latex, to_markdown
+from almlit.run_folder import write_atomically
+
+
+def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m almlit.report", description=__doc__.splitlines()[0])
+    parser.add_argument("experiments", nargs="+", type=Path, help="experiment files, one per setting of one table")
+    parser.add_argument("--train", action="store_true", help="train the members still missing (never the finished)")
+    parser.add_argument("--members", type=int, help="members per row (default: the experiment file's)")
+    parser.add_argument("--rows", nargs="+", help="only these rows (default: all, in the paper's order)")
+    parser.add_argument("--root", type=Path, default=Path("outputs/tables"), help="where the ensemble folders live")
+    parser.add_argument("--output", type=Path, help="where the tables go (default: outputs/reports/<table>)")
+    parser.add_argument("--paper", action="store_true", help="a column with the paper's number beside each of ours")
+    parser.add_argument("--ci", action="store_true", help=f"{LEVEL:.0%} bootstrap intervals of AUC and FPR@TPR")
+    parser.add_argument("--replicates", type=int, default=REPLICATES, help="bootstrap replicates")
+    parser.add_argument("--set", nargs="+", default=[], metavar="OVERRIDE", help="training overrides for every row")
+    return parser.parse_args(argv)
+
+
+def build(args: argparse.Namespace) -> tuple[str, Path]:
+    experiments = [load_experiment(path) for path in args.experiments]
+    if args.rows:
+        experiments = [only_rows(experiment, args.rows) for experiment in experiments]
+    tables = sorted({experiment.table for experiment in experiments})
+    if len(tables) > 1:
+        raise ValueError(f"the experiment files belong to different tables: {', '.join(tables)}")
+    if args.members is not None and args.members < 1:
+        raise ValueError(f"--members must be >= 1, got {args.members}")
+    results, missing = {}, []
+    for experiment in experiments:
+        members = args.members or experiment.members
+        for row in experiment.rows:
+            result = row_result(experiment, row, args.root, members, args.train, args.set)
+            results[(experiment.setting, row)] = result
+            if result is None:
+                missing.append(f"{experiment.setting}/{row}")
+    if not any(results.values()):
+        raise ValueError(f"no row has all its members finished under {args.root} (train them with --train)")
+    table = make_table(experiments, results, paper_results(tables[0]), args.replicates if args.ci else 0)
+    output = args.output or Path("outputs") / "reports" / tables[0]
+    output.mkdir(parents=True, exist_ok=True)
+    markdown = to_markdown(table, paper=args.paper, show_interval=args.ci)
+    write_atomically(output / f"{table.name}.md", markdown)
+    write_atomically(output / f"{table.name}.csv", to_csv(table))
+    write_atomically(output / f"{table.name}.tex", to_latex(table, paper=args.paper, show_interval=args.ci))
+    for experiment in experiments:
+        curves = setting_curves(experiment, results)
+        if curves:
+            path = output / f"roc_{experiment.setting}.png"
+            save_roc_curves(curves, path, f"{experiment.title} (ensembles)", (0.98, 0.95, 0.92, 0.90))
+    notes = f"\nrows without finished members (shown as –): {', '.join(missing)}" if missing else ""
+    return markdown + notes, output
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_arguments(argv)
+    started = time.perf_counter()
+    try:
+        markdown, output = build(args)
+    except BAD_INPUT as error:
+        if os.environ.get("ALMLIT_DEBUG"):
+            raise
+        print(f"almlit: error: {explain(error)}", file=sys.stderr)
+        sys.exit(2)
+    print(markdown)
+    print(f"tables and figures: {output}/   time: {time.perf_counter() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

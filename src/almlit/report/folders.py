@@ -1,0 +1,129 @@
+"""Reading run folders (see :mod:`almlit.run_folder`) and comparing the configurations they were trained with."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from omegaconf import OmegaConf
+
+from almlit.run_folder import CONFIG_FILE, METRICS_FILE
+
+# Keys that may differ between runs of one setting: the seeds that make ensemble members (or sweep repeats)
+# different, where a run was written and read its data, and what it printed.
+SEED_LEAVES = ("seed", "split_seed")
+PRESENTATION_KEYS = frozenset(
+    {
+        "run_name",
+        "ckpt_path",
+        "data.root",
+        "data.download",
+        "trainer.enable_progress_bar",
+        "trainer.enable_model_summary",
+        "trainer.log_every_n_steps",
+    }
+)
+
+
+@dataclass(frozen=True)
+class RunScores:
+    """The test scores of one run, rows sorted by sample id.
+
+    Attributes:
+        sample_ids: ``[N]`` int64 test sample ids.
+        labels: ``[N]`` int64 labels (0/1 for binary data, class indices otherwise).
+        scores: ``[N]`` raw logits of the critical class (binary) or ``[N, C]`` raw logits (multi-class), float64.
+    """
+
+    sample_ids: np.ndarray
+    labels: np.ndarray
+    scores: np.ndarray
+
+
+def read_scores(path: Path) -> RunScores:
+    """A scores file (a run's ``test_scores.csv``, an ensemble's ``ensemble_scores.csv``): ``sample_id,label,score``
+    or ``sample_id,label,score_0..score_{C-1}``."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} not found: is {path.parent} a finished run folder?")
+    with path.open(newline="") as stream:
+        header = next(csv.reader(stream))
+    if header[:2] != ["sample_id", "label"] or len(header) < 3:
+        raise ValueError(f"{path} must start with the columns sample_id,label,score..., got {','.join(header)}")
+    table = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2, dtype=np.float64)
+    table = table[np.argsort(table[:, 0], kind="stable")]
+    scores = table[:, 2:]
+    return RunScores(
+        sample_ids=table[:, 0].astype(np.int64),
+        labels=table[:, 1].astype(np.int64),
+        scores=scores[:, 0].copy() if header[2:] == ["score"] else scores,
+    )
+
+
+def read_metrics(run_dir: Path) -> dict[str, Any]:
+    """``metrics.json`` of a run folder."""
+    path = Path(run_dir) / METRICS_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} not found: is {run_dir} a finished run folder?")
+    return json.loads(path.read_text())
+
+
+def read_config(run_dir: Path) -> dict[str, Any]:
+    """The resolved ``config.yaml`` of a run folder, as plain containers."""
+    path = Path(run_dir) / CONFIG_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} not found: is {run_dir} a run folder?")
+    return OmegaConf.to_container(OmegaConf.load(path), resolve=True)
+
+
+def is_finished(run_dir: Path) -> bool:
+    """A run is finished once its ``metrics.json`` exists: it is written last, atomically."""
+    return (Path(run_dir) / METRICS_FILE).is_file()
+
+
+def finished_runs(folder: Path) -> list[Path]:
+    """Every finished run folder at or below ``folder``, sorted."""
+    return sorted(path.parent for path in Path(folder).rglob(METRICS_FILE) if (path.parent / CONFIG_FILE).is_file())
+
+
+def flatten(config: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """``(dotted.key, value)`` for every leaf of a nested mapping; lists are leaves."""
+    for key, value in config.items():
+        if isinstance(value, Mapping) and value:
+            yield from flatten(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}", value
+
+
+def comparable(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The keys of a resolved run config that decide what is trained, flattened.
+
+    Dropped: the seeds (``seed``, ``*.seed``, ``*.split_seed``), every ``paths.*`` key and every value under the run's
+    own output folder (checkpoint, logger and trainer folders), and keys that only change where data is read or what
+    is printed (:data:`PRESENTATION_KEYS`).
+    """
+    output_dir = str(config.get("paths", {}).get("output_dir") or "\0")
+    kept = {}
+    for key, value in flatten(config):
+        if key.rsplit(".", 1)[-1] in SEED_LEAVES or key.startswith("paths.") or key in PRESENTATION_KEYS:
+            continue
+        if isinstance(value, str) and value.startswith(output_dir):
+            continue
+        kept[key] = value
+    return kept
+
+
+def differences(reference: Mapping[str, Any], other: Mapping[str, Any]) -> list[str]:
+    """``key (reference value vs other value)`` for every key of two :func:`comparable` configs that differs."""
+    keys = sorted(set(reference) | set(other))
+    missing = "<absent>"
+    return [
+        f"{key} ({reference.get(key, missing)!r} vs {other.get(key, missing)!r})"
+        for key in keys
+        if reference.get(key, missing) != other.get(key, missing)
+    ]

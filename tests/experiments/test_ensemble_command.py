@@ -1,0 +1,59 @@
+"""``python -m almlit.ensemble`` argument handling, in process: bad input exits 2 with one line, before training."""
+
+import numpy as np
+import pytest
+from omegaconf import OmegaConf
+
+from almlit import ensemble
+from tests.experiments.helpers import binary_config, write_run
+
+
+def error_of(capsys, *arguments):
+    with pytest.raises(SystemExit) as exit_info:
+        ensemble.main(list(arguments))
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("almlit: error: ") and "\n" not in error
+    return error
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["seed=3"], "seed=3 is not allowed: member i trains with seed=i"),
+        (["members=0"], "members must be an integer >= 1, got '0'"),
+        (["+sweep=alm_grid"], "+sweep=alm_grid is not allowed: an ensemble trains one setting"),
+        (["data=nope"], "Could not find 'data/nope'"),
+        (["selection=missing.yaml"], "selection file missing.yaml not found"),
+    ],
+)
+def test_bad_arguments_get_one_line(capsys, arguments, message):
+    assert message in error_of(capsys, *arguments)
+
+
+def test_a_finished_member_of_another_setting_is_never_reused(tmp_path, capsys):
+    write_run(tmp_path / "member0", binary_config(), np.array([0.0, 1.0]), np.array([0, 1]))
+    message = error_of(capsys, "data=digits", "members=2", f"dir={tmp_path}")
+    assert f"{tmp_path / 'member0'} was trained with another setting: " in message
+    assert "use another dir= or remove the folder" in message
+
+
+def test_selection_file_overrides_come_first(tmp_path):
+    path = tmp_path / "selection.yaml"
+    path.write_text(OmegaConf.to_yaml({"overrides": ["loss=bce", "alm.constraint.margin=0.0"]}))
+    own, overrides = ensemble.split_arguments([f"selection={path}", "members=3", "imb=200"])
+    assert own == {"selection": str(path), "members": "3"} and overrides == ["imb=200"]
+    assert ensemble.read_selection(path) == ["loss=bce", "alm.constraint.margin=0.0"]
+
+
+def test_command_line_overrides_replace_the_selections():
+    merged = ensemble.merge_overrides(["loss=bce", "alm.constraint.margin=0.0", "imb=100"], ["loss=s_ml", "imb=200"])
+    assert merged == ["alm.constraint.margin=0.0", "loss=s_ml", "imb=200"]
+
+
+def test_default_folder_is_the_same_for_the_same_setting():
+    first = ensemble.default_dir(ensemble.compose_member(["loss=bce", "imb=50"]), ["loss=bce", "imb=50"])
+    again = ensemble.default_dir(ensemble.compose_member(["imb=50", "loss=bce"]), ["imb=50", "loss=bce"])
+    other = ensemble.default_dir(ensemble.compose_member(["loss=bce", "imb=60"]), ["loss=bce", "imb=60"])
+    assert first == again != other
+    assert first.parent.as_posix() == "outputs/ensembles" and first.name.startswith("digits_bce_binary_imb50_")
