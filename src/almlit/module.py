@@ -15,6 +15,11 @@ from almlit.metrics import BinaryRankMetrics, CriticalClassMetrics
 Batch = tuple[Tensor, Tensor, Tensor]
 
 
+def channels_last_format(dims: int) -> torch.memory_format:
+    """The channels-last layout of a batch with ``dims`` dimensions (4: images, 5: volumes)."""
+    return torch.channels_last_3d if dims == 5 else torch.channels_last
+
+
 class ALMClassifier(L.LightningModule):
     """Network + base loss ``F(theta)`` + optional constraint solved with the Augmented Lagrangian.
 
@@ -38,6 +43,7 @@ class ALMClassifier(L.LightningModule):
         false_negatives: k values at which FPR@kFN is reported (binary).
         channels_last: run the network in channels-last memory format (faster convolutions on GPUs and oneDNN).
         compile: compile the network with ``torch.compile``.
+        input_dims: dimensions of an input batch: 4 for images ``[B, C, H, W]``, 5 for volumes ``[B, C, D, H, W]``.
     """
 
     penalty: Tensor
@@ -58,6 +64,7 @@ class ALMClassifier(L.LightningModule):
         false_negatives: Sequence[int] = (),
         channels_last: bool = False,
         compile: bool = False,
+        input_dims: int = 4,
     ) -> None:
         super().__init__()
         if penalty_init < 0:
@@ -77,13 +84,13 @@ class ALMClassifier(L.LightningModule):
 
     def forward(self, images: Tensor) -> Tensor:
         if self.hparams.channels_last:
-            images = images.contiguous(memory_format=torch.channels_last)
+            images = images.contiguous(memory_format=channels_last_format(images.dim()))
         return self.network(images)
 
     def configure_model(self) -> None:
         """Apply the speed options once the module is on its device."""
         if self.hparams.channels_last:
-            self.network.to(memory_format=torch.channels_last)
+            self.network.to(memory_format=channels_last_format(self.hparams.input_dims))
         if self.hparams.compile and not self._compiled:
             self.network.compile()
             self._compiled = True

@@ -51,6 +51,7 @@ def build_module(cfg: DictConfig, datamodule: L.LightningDataModule) -> ALMClass
         false_negatives=tuple(cfg.metrics.false_negatives),
         channels_last=cfg.module.channels_last,
         compile=cfg.module.compile,
+        input_dims=1 + len(datamodule.input_shape),
     )
 
 

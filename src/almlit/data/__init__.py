@@ -5,6 +5,7 @@ from almlit.data.cifar import BinaryCIFAR
 from almlit.data.digits import BinaryDigits
 from almlit.data.indexed import TensorImageDataset
 from almlit.data.long_tail import LongTailCIFAR
+from almlit.data.mri import MRICohort
 from almlit.data.transforms import BatchAugment
 
 __all__ = [
@@ -14,5 +15,6 @@ __all__ = [
     "BinaryImageDataModule",
     "ImageDataModule",
     "LongTailCIFAR",
+    "MRICohort",
     "TensorImageDataset",
 ]

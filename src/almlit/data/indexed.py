@@ -30,7 +30,7 @@ class TensorImageDataset(Dataset):
     """Images, labels and sample ids as three aligned tensors.
 
     Args:
-        images: uint8 tensor [N, C, H, W].
+        images: uint8 images [N, C, H, W], or float32 volumes [N, C, D, H, W] (preprocessed MRI).
         labels: torch.long tensor [N].
         sample_ids: torch.long tensor [N] of distinct ids.
 
@@ -39,9 +39,12 @@ class TensorImageDataset(Dataset):
     """
 
     def __init__(self, images: torch.Tensor, labels: torch.Tensor, sample_ids: torch.Tensor) -> None:
-        if images.dtype != torch.uint8 or images.dim() != 4:
+        if not (
+            images.dtype == torch.uint8 and images.dim() == 4 or images.dtype == torch.float32 and images.dim() == 5
+        ):
             raise ValueError(
-                f"images must be a torch.uint8 tensor [N, C, H, W], got {images.dtype} of shape {tuple(images.shape)}"
+                "images must be a torch.uint8 tensor [N, C, H, W] or a torch.float32 tensor [N, C, D, H, W] of volumes, "
+                f"got {images.dtype} of shape {tuple(images.shape)}"
             )
         for name, values in (("labels", labels), ("sample_ids", sample_ids)):
             if values.dtype != torch.long:

@@ -1,0 +1,210 @@
+"""MRICohort: a binary classification DataModule over a cohort of multi-sequence NIfTI volumes (paper, section 5.1).
+
+The manifest's test cohort is the test set; ``val_fraction`` of each class of the training cohort, drawn with
+``split_seed``, is the validation set (so every seed of an ensemble trains on a different stratified split);
+the rest is the training set. The class ratio is the cohort's own (no subsampling, ``imb`` is not used). A
+subject's sample id is its manifest row, so the multiplier bank has ``1 + the largest training-cohort row``
+entries for every split seed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from lightning.pytorch import LightningDataModule
+from torch.utils.data import DataLoader
+
+from almlit.data.epoch_seeding import AUGMENT_STREAM, EpochShuffleSampler, epoch_generator
+from almlit.data.indexed import Batch, TensorImageDataset, collate_batch
+from almlit.data.mri.augment3d import VolumeAugment
+from almlit.data.mri.manifest import Subject, check_pattern, read_manifest, stratified_hold_out
+from almlit.data.mri.preprocess import PreprocessSettings
+from almlit.data.mri.volumes import subject_dataset
+
+
+def split_cohort(subjects: Sequence[Subject], val_fraction: float, split_seed: int) -> dict[str, list[Subject]]:
+    """The ``train``, ``validation`` and ``test`` subjects: the test cohort, and a stratified hold-out of the rest."""
+    training_cohort = [subject for subject in subjects if subject.cohort == "train"]
+    labels = np.array([subject.label for subject in training_cohort])
+    held_out, remaining = stratified_hold_out(labels, val_fraction, split_seed)
+    return {
+        "train": [training_cohort[position] for position in remaining],
+        "validation": [training_cohort[position] for position in held_out],
+        "test": [subject for subject in subjects if subject.cohort == "test"],
+    }
+
+
+class MRICohort(LightningDataModule):
+    """Multi-sequence MRI volumes of a manifest (see :mod:`almlit.data.mri.manifest`), two classes, 1 critical.
+
+    Batches reach the model as ``(volumes float32 [B, S, D, H, W], labels long [B], sample_ids long [B])``, one
+    channel per sequence, normalised per volume; training batches are augmented on their device.
+
+    Args:
+        root: the folder of the manifest; relative file paths start there.
+        manifest: the manifest's file name inside ``root``.
+        sequences: the sequences to use, as channels in this order; the first is the reference of the grid.
+        pattern: where a sequence's file is when the manifest has no column for it.
+        shape: ``[D, H, W]`` of every volume.
+        spacing: voxel size in mm ``[D, H, W]``, or ``None`` to resize each reference field of view to ``shape``.
+        normalize: ``zscore`` or ``percentile``.
+        percentiles: the clip percentiles of ``percentile``.
+        val_fraction: share of each class of the training cohort held out for validation.
+        test_fraction: share of each class held out for testing when the manifest has no ``cohort`` column.
+        flip_axes: axes mirrored at random in training (0 = D, 1 = H, 2 = W, the left-right axis).
+        max_shift: largest random shift in voxels ``[D, H, W]`` in training.
+        intensity_scale: largest relative change of a channel's scale in training.
+        intensity_shift: largest offset added to a channel in training.
+        cache_dir: folder of the preprocessing cache, or ``None`` for no cache.
+        batch_size: training batch size.
+        eval_batch_size: validation and test batch size.
+        split_seed: seed of the validation hold-out.
+        seed: seed of the batch order and the augmentation, drawn afresh from ``(seed, epoch)`` every epoch.
+    """
+
+    def __init__(
+        self,
+        root: str | Path,
+        manifest: str = "manifest.csv",
+        sequences: Sequence[str] = ("t2w", "adc", "dwi"),
+        pattern: str = "{subject_id}/{sequence}",
+        shape: Sequence[int] = (16, 64, 64),
+        spacing: Sequence[float] | None = None,
+        normalize: str = "zscore",
+        percentiles: Sequence[float] = (1.0, 99.0),
+        val_fraction: float = 0.2,
+        test_fraction: float = 0.25,
+        flip_axes: Sequence[int] = (2,),
+        max_shift: Sequence[int] = (1, 4, 4),
+        intensity_scale: float = 0.1,
+        intensity_shift: float = 0.1,
+        cache_dir: str | Path | None = None,
+        batch_size: int = 8,
+        eval_batch_size: int = 32,
+        split_seed: int = 0,
+        seed: int = 0,
+    ) -> None:
+        super().__init__()
+        self.settings = PreprocessSettings(
+            tuple(sequences), tuple(shape), None if spacing is None else tuple(spacing), normalize, tuple(percentiles)
+        )
+        self.root = Path(root)
+        self.manifest = manifest
+        self.pattern = check_pattern(pattern)
+        for name, fraction in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
+            if not 0 < fraction < 1:
+                raise ValueError(f"data.{name} must be in (0, 1), got {fraction}")
+        for name, size in (("batch_size", batch_size), ("eval_batch_size", eval_batch_size)):
+            if size < 1:
+                raise ValueError(f"data.{name} must be >= 1, got {size}")
+        self.val_fraction = val_fraction
+        self.test_fraction = test_fraction
+        self.augment = VolumeAugment(flip_axes, max_shift, intensity_scale, intensity_shift)
+        self.cache_dir = None if cache_dir is None else Path(cache_dir)
+        self.batch_size = batch_size
+        self.eval_batch_size = eval_batch_size
+        self.split_seed = split_seed
+        self.seed = seed
+        self._datasets: dict[str, TensorImageDataset] | None = None
+        self._num_train_samples: int | None = None
+        self._augment_generator: torch.Generator | None = None
+        self._augment_key: tuple[torch.device, int] | None = None
+
+    def setup(self, stage: str | None = None) -> None:
+        """Read the manifest, check every file exists, split, and preprocess every subject (once)."""
+        if self._datasets is not None:
+            return
+        subjects = read_manifest(self.root / self.manifest, self.settings.sequences, self.pattern, self.test_fraction)
+        splits = split_cohort(subjects, self.val_fraction, self.split_seed)
+        self._datasets = {
+            name: subject_dataset(members, self.settings, self.cache_dir) for name, members in splits.items()
+        }
+        self._num_train_samples = 1 + max(subject.sample_id for subject in subjects if subject.cohort == "train")
+
+    @property
+    def datasets(self) -> dict[str, TensorImageDataset]:
+        """The ``train``, ``validation`` and ``test`` datasets, available after ``setup()``."""
+        if self._datasets is None:
+            raise self._not_set_up()
+        return self._datasets
+
+    @property
+    def train_dataset(self) -> TensorImageDataset:
+        return self.datasets["train"]
+
+    @property
+    def val_dataset(self) -> TensorImageDataset:
+        return self.datasets["validation"]
+
+    @property
+    def test_dataset(self) -> TensorImageDataset:
+        return self.datasets["test"]
+
+    @property
+    def num_classes(self) -> int:
+        """2: negative (0) and positive (1)."""
+        return 2
+
+    @property
+    def num_outputs(self) -> int:
+        """One logit."""
+        return 1
+
+    @property
+    def critical_classes(self) -> tuple[int, ...]:
+        """The positive class."""
+        return (1,)
+
+    @property
+    def num_train_samples(self) -> int:
+        """Size of the multiplier bank: 1 + the largest manifest row of the training cohort."""
+        if self._num_train_samples is None:
+            raise self._not_set_up()
+        return self._num_train_samples
+
+    @property
+    def class_counts(self) -> tuple[int, int]:
+        """``(n_negative, n_positive)`` of the training set."""
+        negatives, positives = torch.bincount(self.train_dataset.labels, minlength=2).tolist()
+        return negatives, positives
+
+    @property
+    def input_shape(self) -> tuple[int, int, int, int]:
+        """``(S, D, H, W)`` of one volume."""
+        return len(self.settings.sequences), *self.settings.shape
+
+    @property
+    def test_sample_ids(self) -> torch.Tensor:
+        """Sample ids (manifest rows) of the test set, in test-loader order."""
+        return self.test_dataset.sample_ids
+
+    def _not_set_up(self) -> RuntimeError:
+        return RuntimeError(f"{type(self).__name__}.setup() must run before its datasets are used")
+
+    def train_dataloader(self) -> DataLoader:
+        """Shuffled training batches, fetched in-process one indexing operation per tensor."""
+        sampler = EpochShuffleSampler(len(self.train_dataset), self.seed)
+        return DataLoader(self.train_dataset, batch_size=self.batch_size, sampler=sampler, collate_fn=collate_batch)
+
+    def val_dataloader(self) -> DataLoader:
+        """Validation batches of ``eval_batch_size``, in dataset order."""
+        return DataLoader(self.val_dataset, batch_size=self.eval_batch_size, collate_fn=collate_batch)
+
+    def test_dataloader(self) -> DataLoader:
+        """Test batches of ``eval_batch_size``, in the order of ``test_sample_ids``."""
+        return DataLoader(self.test_dataset, batch_size=self.eval_batch_size, collate_fn=collate_batch)
+
+    def on_after_batch_transfer(self, batch: Batch, dataloader_idx: int) -> Batch:
+        """Augment training batches on their device, drawing from ``(seed, epoch)``; others pass unchanged."""
+        volumes, labels, sample_ids = batch
+        if self.trainer is None or not self.trainer.training:
+            return batch
+        self.augment.to(volumes.device)
+        epoch = self.trainer.current_epoch
+        if self._augment_key != (volumes.device, epoch):
+            self._augment_generator = epoch_generator(self.seed, epoch, AUGMENT_STREAM, volumes.device)
+            self._augment_key = (volumes.device, epoch)
+        return self.augment(volumes, train=True, generator=self._augment_generator), labels, sample_ids

@@ -1,0 +1,71 @@
+"""The preprocessed volumes of a set of subjects: filled into one array, served as ``(volume, label, sample_id)``."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from almlit.data.indexed import TensorImageDataset
+from almlit.data.mri.cache import PreprocessCache
+from almlit.data.mri.manifest import Subject
+from almlit.data.mri.preprocess import PreprocessSettings, preprocess_subject
+
+log = logging.getLogger(__name__)
+
+
+def load_volumes(
+    subjects: Sequence[Subject], settings: PreprocessSettings, cache_folder: Path | str | None = None
+) -> np.ndarray:
+    """Preprocess (or fetch from the cache) every subject into one float32 array ``[N, S, D, H, W]``.
+
+    The array is allocated once and filled subject by subject, so memory holds the result plus one subject.
+
+    Args:
+        subjects: the subjects, in the order of the result.
+        settings: the preprocessing.
+        cache_folder: a :class:`PreprocessCache` folder, or ``None`` to preprocess without caching.
+
+    Raises:
+        FileNotFoundError, ValueError: from the first subject that cannot be read or preprocessed.
+    """
+    started = time.perf_counter()
+    volumes = np.empty((len(subjects), len(settings.sequences), *settings.shape), dtype=np.float32)
+    cache = None if cache_folder is None else PreprocessCache(cache_folder)
+    settings_key = settings.key()
+    hits = 0
+    try:
+        for slot, subject in zip(volumes, subjects, strict=True):
+            key = None if cache is None else cache.key(subject.paths, settings_key)
+            if cache is not None and cache.load_into(key, slot):
+                hits += 1
+                continue
+            preprocess_subject(subject, settings, out=slot)
+            if cache is not None:
+                cache.save(key, slot)
+    finally:
+        if cache is not None:
+            cache.flush()
+    log.info(
+        "mri: %d subjects ready in %.1f s (%d from the cache %s)",
+        len(subjects),
+        time.perf_counter() - started,
+        hits,
+        cache_folder,
+    )
+    return volumes
+
+
+def subject_dataset(
+    subjects: Sequence[Subject], settings: PreprocessSettings, cache_folder: Path | None
+) -> TensorImageDataset:
+    """The dataset of ``subjects``: their preprocessed volumes, labels and sample ids (manifest rows)."""
+    return TensorImageDataset(
+        torch.from_numpy(load_volumes(subjects, settings, cache_folder)),
+        torch.tensor([subject.label for subject in subjects], dtype=torch.long),
+        torch.tensor([subject.sample_id for subject in subjects], dtype=torch.long),
+    )
