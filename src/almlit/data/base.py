@@ -12,12 +12,10 @@ from typing import NamedTuple
 
 import numpy as np
 import torch
-from lightning.pytorch import LightningDataModule
-from torch.utils.data import DataLoader
 
-from almlit.data.epoch_seeding import AUGMENT_STREAM, EpochShuffleSampler, epoch_generator
 from almlit.data.imbalance import check_imbalance_ratio
-from almlit.data.indexed import Batch, TensorImageDataset, collate_batch
+from almlit.data.indexed import Batch, TensorImageDataset
+from almlit.data.loaders import TensorDataModule
 from almlit.data.transforms import BatchAugment
 
 
@@ -137,7 +135,7 @@ def binary_dataset(
     return image_dataset(images, np.isin(labels, positive_classes), indices, id_offset)
 
 
-class ImageDataModule(LightningDataModule, ABC):
+class ImageDataModule(TensorDataModule, ABC):
     """Image classification into C classes, some of them critical (under-represented, scored by the constraint).
 
     Batches reach the model as ``(images float32 [B, C, H, W] normalised, labels long [B] in 0..C-1,
@@ -167,21 +165,13 @@ class ImageDataModule(LightningDataModule, ABC):
         eval_batch_size: int = 1024,
         seed: int = 0,
     ) -> None:
-        super().__init__()
+        super().__init__(batch_size, eval_batch_size, seed)
         if num_classes < 2:
             raise ValueError(f"num_classes must be >= 2, got {num_classes}")
         self._num_classes = num_classes
         self._critical_classes = check_class_ids("critical_classes", critical_classes, num_classes)
-        for name, size in (("batch_size", batch_size), ("eval_batch_size", eval_batch_size)):
-            if size < 1:
-                raise ValueError(f"data.{name} must be >= 1, got {size}")
-        self.batch_size = batch_size
-        self.eval_batch_size = eval_batch_size
         self.augment = BatchAugment(mean, std, crop_padding=crop_padding, hflip=hflip)
-        self.seed = seed
         self._splits: DatasetSplits | None = None
-        self._augment_generator: torch.Generator | None = None
-        self._augment_key: tuple[torch.device, int] | None = None
 
     @abstractmethod
     def build_splits(self) -> DatasetSplits:
@@ -245,39 +235,17 @@ class ImageDataModule(LightningDataModule, ABC):
         channels, height, width = self.train_dataset.images.shape[1:]
         return channels, height, width
 
-    @property
-    def test_sample_ids(self) -> torch.Tensor:
-        """Sample ids of the test set, in test-loader order (to save scores next to them)."""
-        return self.test_dataset.sample_ids
-
-    def train_dataloader(self) -> DataLoader:
-        """Shuffled training batches of uint8 images, fetched in-process one indexing operation per tensor."""
-        sampler = EpochShuffleSampler(len(self.train_dataset), self.seed)
-        return DataLoader(self.train_dataset, batch_size=self.batch_size, sampler=sampler, collate_fn=collate_batch)
-
-    def val_dataloader(self) -> DataLoader:
-        """Validation batches of ``eval_batch_size``, in dataset order."""
-        return DataLoader(self.val_dataset, batch_size=self.eval_batch_size, collate_fn=collate_batch)
-
-    def test_dataloader(self) -> DataLoader:
-        """Test batches of ``eval_batch_size``, in the order of ``test_sample_ids``."""
-        return DataLoader(self.test_dataset, batch_size=self.eval_batch_size, collate_fn=collate_batch)
-
     def on_after_batch_transfer(self, batch: Batch, dataloader_idx: int) -> Batch:
         """Augment (training only) and normalise the batch on its device."""
         images, labels, sample_ids = batch
         self.augment.to(images.device)
-        if self.trainer is None or not self.trainer.training:
+        if not self.training_batch:
             return self.augment(images, train=False), labels, sample_ids
-        generator = self._epoch_augment_generator(images.device, self.trainer.current_epoch)
-        return self.augment(images, train=True, generator=generator), labels, sample_ids
-
-    def _epoch_augment_generator(self, device: torch.device, epoch: int) -> torch.Generator:
-        """The augmentation generator of ``epoch``, created on ``device`` at the epoch's first batch."""
-        if self._augment_key != (device, epoch):
-            self._augment_generator = epoch_generator(self.seed, epoch, AUGMENT_STREAM, device)
-            self._augment_key = (device, epoch)
-        return self._augment_generator
+        return (
+            self.augment(images, train=True, generator=self.augmentation_generator(images.device)),
+            labels,
+            sample_ids,
+        )
 
 
 class BinaryImageDataModule(ImageDataModule, ABC):

@@ -39,11 +39,9 @@ class TensorImageDataset(Dataset):
     """
 
     def __init__(self, images: torch.Tensor, labels: torch.Tensor, sample_ids: torch.Tensor) -> None:
-        if not (
-            images.dtype == torch.uint8 and images.dim() == 4 or images.dtype == torch.float32 and images.dim() == 5
-        ):
+        if (images.dtype, images.dim()) not in ((torch.uint8, 4), (torch.float32, 5)):
             raise ValueError(
-                "images must be a torch.uint8 tensor [N, C, H, W] or a torch.float32 tensor [N, C, D, H, W] of volumes, "
+                "images must be a torch.uint8 tensor [N, C, H, W] or torch.float32 volumes [N, C, D, H, W], "
                 f"got {images.dtype} of shape {tuple(images.shape)}"
             )
         for name, values in (("labels", labels), ("sample_ids", sample_ids)):

@@ -14,11 +14,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from lightning.pytorch import LightningDataModule
-from torch.utils.data import DataLoader
 
-from almlit.data.epoch_seeding import AUGMENT_STREAM, EpochShuffleSampler, epoch_generator
-from almlit.data.indexed import Batch, TensorImageDataset, collate_batch
+from almlit.data.indexed import Batch, TensorImageDataset
+from almlit.data.loaders import TensorDataModule
 from almlit.data.mri.augment3d import VolumeAugment
 from almlit.data.mri.manifest import Subject, check_pattern, read_manifest, stratified_hold_out
 from almlit.data.mri.preprocess import PreprocessSettings
@@ -37,7 +35,7 @@ def split_cohort(subjects: Sequence[Subject], val_fraction: float, split_seed: i
     }
 
 
-class MRICohort(LightningDataModule):
+class MRICohort(TensorDataModule):
     """Multi-sequence MRI volumes of a manifest (see :mod:`almlit.data.mri.manifest`), two classes, 1 critical.
 
     Batches reach the model as ``(volumes float32 [B, S, D, H, W], labels long [B], sample_ids long [B])``, one
@@ -87,7 +85,7 @@ class MRICohort(LightningDataModule):
         split_seed: int = 0,
         seed: int = 0,
     ) -> None:
-        super().__init__()
+        super().__init__(batch_size, eval_batch_size, seed)
         self.settings = PreprocessSettings(
             tuple(sequences), tuple(shape), None if spacing is None else tuple(spacing), normalize, tuple(percentiles)
         )
@@ -97,21 +95,13 @@ class MRICohort(LightningDataModule):
         for name, fraction in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
             if not 0 < fraction < 1:
                 raise ValueError(f"data.{name} must be in (0, 1), got {fraction}")
-        for name, size in (("batch_size", batch_size), ("eval_batch_size", eval_batch_size)):
-            if size < 1:
-                raise ValueError(f"data.{name} must be >= 1, got {size}")
         self.val_fraction = val_fraction
         self.test_fraction = test_fraction
         self.augment = VolumeAugment(flip_axes, max_shift, intensity_scale, intensity_shift)
         self.cache_dir = None if cache_dir is None else Path(cache_dir)
-        self.batch_size = batch_size
-        self.eval_batch_size = eval_batch_size
         self.split_seed = split_seed
-        self.seed = seed
         self._datasets: dict[str, TensorImageDataset] | None = None
         self._num_train_samples: int | None = None
-        self._augment_generator: torch.Generator | None = None
-        self._augment_key: tuple[torch.device, int] | None = None
 
     def setup(self, stage: str | None = None) -> None:
         """Read the manifest, check every file exists, split, and preprocess every subject (once)."""
@@ -176,35 +166,17 @@ class MRICohort(LightningDataModule):
         """``(S, D, H, W)`` of one volume."""
         return len(self.settings.sequences), *self.settings.shape
 
-    @property
-    def test_sample_ids(self) -> torch.Tensor:
-        """Sample ids (manifest rows) of the test set, in test-loader order."""
-        return self.test_dataset.sample_ids
-
     def _not_set_up(self) -> RuntimeError:
         return RuntimeError(f"{type(self).__name__}.setup() must run before its datasets are used")
-
-    def train_dataloader(self) -> DataLoader:
-        """Shuffled training batches, fetched in-process one indexing operation per tensor."""
-        sampler = EpochShuffleSampler(len(self.train_dataset), self.seed)
-        return DataLoader(self.train_dataset, batch_size=self.batch_size, sampler=sampler, collate_fn=collate_batch)
-
-    def val_dataloader(self) -> DataLoader:
-        """Validation batches of ``eval_batch_size``, in dataset order."""
-        return DataLoader(self.val_dataset, batch_size=self.eval_batch_size, collate_fn=collate_batch)
-
-    def test_dataloader(self) -> DataLoader:
-        """Test batches of ``eval_batch_size``, in the order of ``test_sample_ids``."""
-        return DataLoader(self.test_dataset, batch_size=self.eval_batch_size, collate_fn=collate_batch)
 
     def on_after_batch_transfer(self, batch: Batch, dataloader_idx: int) -> Batch:
         """Augment training batches on their device, drawing from ``(seed, epoch)``; others pass unchanged."""
         volumes, labels, sample_ids = batch
-        if self.trainer is None or not self.trainer.training:
+        if not self.training_batch:
             return batch
         self.augment.to(volumes.device)
-        epoch = self.trainer.current_epoch
-        if self._augment_key != (volumes.device, epoch):
-            self._augment_generator = epoch_generator(self.seed, epoch, AUGMENT_STREAM, volumes.device)
-            self._augment_key = (volumes.device, epoch)
-        return self.augment(volumes, train=True, generator=self._augment_generator), labels, sample_ids
+        return (
+            self.augment(volumes, train=True, generator=self.augmentation_generator(volumes.device)),
+            labels,
+            sample_ids,
+        )

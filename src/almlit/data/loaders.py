@@ -1,0 +1,81 @@
+"""The shell every almlit DataModule shares: tensor datasets on the training device, epoch-seeded loaders.
+
+Subclasses provide ``train_dataset``, ``val_dataset`` and ``test_dataset`` (:class:`TensorImageDataset`) and
+their batch transform; this class serves them: the whole dataset is moved once to the Trainer's device, a batch
+is one indexing operation per tensor (no worker processes), the training order and the augmentation are drawn
+from ``(seed, epoch)`` so that a run resumed at an epoch boundary replays exactly.
+"""
+
+from __future__ import annotations
+
+import torch
+from lightning.pytorch import LightningDataModule
+from torch.utils.data import DataLoader
+
+from almlit.data.epoch_seeding import AUGMENT_STREAM, EpochShuffleSampler, epoch_generator
+from almlit.data.indexed import TensorImageDataset, collate_batch
+
+
+class TensorDataModule(LightningDataModule):
+    """Loaders over tensor-resident datasets.
+
+    Args:
+        batch_size: training batch size.
+        eval_batch_size: validation and test batch size.
+        seed: seed of the batch order and the augmentation, drawn afresh from ``(seed, epoch)`` every epoch.
+    """
+
+    train_dataset: TensorImageDataset
+    val_dataset: TensorImageDataset
+    test_dataset: TensorImageDataset
+
+    def __init__(self, batch_size: int, eval_batch_size: int, seed: int) -> None:
+        super().__init__()
+        for name, size in (("batch_size", batch_size), ("eval_batch_size", eval_batch_size)):
+            if size < 1:
+                raise ValueError(f"data.{name} must be >= 1, got {size}")
+        self.batch_size = batch_size
+        self.eval_batch_size = eval_batch_size
+        self.seed = seed
+        self._augment_generator: torch.Generator | None = None
+        self._augment_key: tuple[torch.device, int] | None = None
+
+    def train_dataloader(self) -> DataLoader:
+        """Shuffled training batches, in an order fixed by ``(seed, epoch)``."""
+        dataset = self._on_training_device(self.train_dataset)
+        sampler = EpochShuffleSampler(len(dataset), self.seed)
+        return DataLoader(dataset, batch_size=self.batch_size, sampler=sampler, collate_fn=collate_batch)
+
+    def val_dataloader(self) -> DataLoader:
+        """Validation batches of ``eval_batch_size``, in dataset order."""
+        dataset = self._on_training_device(self.val_dataset)
+        return DataLoader(dataset, batch_size=self.eval_batch_size, collate_fn=collate_batch)
+
+    def test_dataloader(self) -> DataLoader:
+        """Test batches of ``eval_batch_size``, in the order of ``test_sample_ids``."""
+        dataset = self._on_training_device(self.test_dataset)
+        return DataLoader(dataset, batch_size=self.eval_batch_size, collate_fn=collate_batch)
+
+    @property
+    def test_sample_ids(self) -> torch.Tensor:
+        """Sample ids of the test set, in test-loader order (to save scores next to them)."""
+        return self.test_dataset.sample_ids
+
+    @property
+    def training_batch(self) -> bool:
+        """Whether the batch being transferred is a training batch (a Trainer is attached and training)."""
+        return self.trainer is not None and self.trainer.training
+
+    def augmentation_generator(self, device: torch.device) -> torch.Generator:
+        """The current epoch's augmentation generator on ``device``, created at the epoch's first batch."""
+        epoch = self.trainer.current_epoch
+        if self._augment_key != (device, epoch):
+            self._augment_generator = epoch_generator(self.seed, epoch, AUGMENT_STREAM, device)
+            self._augment_key = (device, epoch)
+        return self._augment_generator
+
+    def _on_training_device(self, dataset: TensorImageDataset) -> TensorImageDataset:
+        """Keep the whole dataset on the Trainer's device (moved once), so batches never cross the bus."""
+        if self.trainer is not None and hasattr(self.trainer, "strategy"):
+            dataset.to(self.trainer.strategy.root_device)
+        return dataset
