@@ -8,8 +8,10 @@ It prints a table and writes the numbers as JSON (``bench.output``). Options: co
 
 from __future__ import annotations
 
+import itertools
 import os
 import platform
+import statistics
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -32,8 +34,8 @@ from almlit.benchmark.settings import BenchSettings, bench_settings
 from almlit.benchmark.synthetic import build_datamodule, wants_synthetic
 from almlit.benchmark.training import (
     bench_module,
-    epoch_seconds,
     on_device,
+    time_epoch,
     time_training_steps,
     train_step,
     training_step_flops,
@@ -42,7 +44,6 @@ from almlit.benchmark.training import (
 from almlit.errors import USER_ERRORS, explain
 from almlit.train import CONFIG_DIR
 
-MATMUL_SIZE = 2048
 MAX_BATCHES = 50  # distinct pre-augmented batches kept for the step timings (they cycle)
 
 
@@ -59,10 +60,9 @@ def device_name(device: torch.device) -> str:
 
 
 def images_per_second(run: Callable[[], int], settings: BenchSettings) -> float:
-    """Images per second of ``run`` (which returns how many images it handled): median of the repeats after a warm-up."""
+    """Images per second of ``run``, which returns how many images it handled: median of the repeats after a warm-up."""
     count = run()
-    timings = sorted(seconds(run, settings.device) for _ in range(settings.repeats))
-    return count / timings[len(timings) // 2]
+    return count / statistics.median(seconds(run, settings.device) for _ in range(settings.repeats))
 
 
 def run_bench(
@@ -92,12 +92,12 @@ def run_bench(
     synthetic = wants_synthetic(cfg.data, settings.synthetic)
     overrides = {} if settings.batch_size is None else {"batch_size": settings.batch_size}
     datamodule = build_datamodule(cfg.data, synthetic, **overrides)
-    batches = [batch for _, batch in zip(range(MAX_BATCHES), augmented_batches(datamodule, device), strict=False)]
+    batches = list(itertools.islice(augmented_batches(datamodule, device), MAX_BATCHES))
     batch_size = len(batches[0][0])
 
     progress("matmul reference")
     matmul_dtype = settings.autocast_dtype or torch.float32
-    matmul = matmul_flops_per_second(device, matmul_dtype, MATMUL_SIZE)
+    matmul = matmul_flops_per_second(device, matmul_dtype, settings.matmul_size)
     flops = training_step_flops(bench_module(cfg, datamodule, constrained=True, compile=False), batches[0])
 
     progress("training steps, base loss alone and base loss + ALM")
@@ -106,16 +106,17 @@ def run_bench(
         name: on_device(bench_module(cfg, datamodule, constrained, **options), device)
         for name, constrained in (("base", False), ("alm", True))
     }
-    step_seconds, steps = time_training_steps(
+    step_samples, steps = time_training_steps(
         {name: train_step(module, settings) for name, module in modules.items()}, batches, settings
     )
+    step_seconds = {name: statistics.median(samples) for name, samples in step_samples.items()}
     progress("validation")
     validation = images_per_second(validation_pass(modules["alm"], datamodule, settings), settings)
     progress("data pipelines, batched and per-sample")
     batched = images_per_second(batched_epoch(datamodule, device), settings)
     per_sample = images_per_second(per_sample_epoch(datamodule, device), settings)
     progress("one Lightning epoch")
-    epoch = epoch_seconds(cfg.trainer, modules["alm"], datamodule, settings)
+    epoch_seconds, epoch_batches = time_epoch(cfg.trainer, modules["alm"], datamodule, settings)
 
     results: dict[str, Any] = {
         "setting": {
@@ -137,6 +138,7 @@ def run_bench(
             "validation_images": len(datamodule.val_dataset),
             "steps_per_repeat": steps,
             "warmup_steps": settings.warmup_steps,
+            "step_repeats": settings.step_repeats,
             "repeats": settings.repeats,
             "torch": torch.__version__,
             "load_average": [load_at_start, os.getloadavg()[0]],
@@ -147,6 +149,8 @@ def run_bench(
             "base_images_per_s": batch_size / step_seconds["base"],
             "alm_images_per_s": batch_size / step_seconds["alm"],
             "alm_over_base": step_seconds["alm"] / step_seconds["base"],
+            "base_seconds_per_step_by_repeat": step_samples["base"],
+            "alm_seconds_per_step_by_repeat": step_samples["alm"],
         },
         "validation": {"images_per_s": validation},
         "data": {
@@ -159,11 +163,11 @@ def run_bench(
             "train_gflop_per_s": flops / step_seconds["alm"] / 1e9,
             "matmul_gflop_per_s": matmul / 1e9,
             "matmul_dtype": str(matmul_dtype).removeprefix("torch."),
-            "matmul_size": MATMUL_SIZE,
+            "matmul_size": settings.matmul_size,
             "matmul_fraction": flops / step_seconds["alm"] / matmul,
         },
         "memory": {"cpu_max_rss_mib": max_rss_mib(), "cuda_max_allocated_mib": cuda_max_allocated_mib(device)},
-        "epoch": {"seconds": epoch, "train_batches": len(datamodule.train_dataloader())},
+        "epoch": {"seconds": epoch_seconds, "train_batches": epoch_batches},
     }
     results["targets"] = check_targets(results)
     return results
@@ -188,7 +192,10 @@ def main(cfg: DictConfig) -> None:
             raise
         print(f"almlit: error: {explain(error)}", file=sys.stderr)
         sys.exit(2)
-    output = Path(cfg.bench.output or default_output(cfg.paths.output_root, choices["model"], choices["data"], results["setting"]["device"]))
+    output = Path(
+        cfg.bench.output
+        or default_output(cfg.paths.output_root, choices["model"], choices["data"], results["setting"]["device"])
+    )
     write_json(results, output)
     print(format_table(results))
     print(f"\nJSON: {output}")

@@ -30,25 +30,25 @@ def seconds(run: Callable[[], object], device: torch.device) -> float:
     return time.perf_counter() - started
 
 
-def interleaved_medians(runs: dict[str, Callable[[], float]], repeats: int) -> dict[str, float]:
-    """Call every run ``repeats`` times, alternating their order (A B, B A, ...), and take each one's median.
+def interleaved_samples(runs: dict[str, Callable[[], float]], repeats: int) -> dict[str, list[float]]:
+    """Call every run ``repeats`` times, alternating their order (A B, B A, A B, ...).
 
     Alternating the order spreads slow drifts of the machine (other processes, clock changes) evenly over the
-    runs, so the ratio of two medians compares like with like.
+    runs, so the medians of two runs compare like with like.
 
     Args:
         runs: name -> function returning one measurement (e.g. seconds per step).
         repeats: measurements per run, >= 1.
 
     Returns:
-        name -> median of its measurements.
+        name -> its measurements, in the order taken.
     """
     samples: dict[str, list[float]] = {name: [] for name in runs}
     for repeat in range(repeats):
         order = list(runs) if repeat % 2 == 0 else list(reversed(runs))
         for name in order:
             samples[name].append(runs[name]())
-    return {name: statistics.median(values) for name, values in samples.items()}
+    return samples
 
 
 def count_flops(run: Callable[[], object]) -> int:

@@ -16,13 +16,13 @@ from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms
 
-from almlit.data import BatchAugment, BinaryImageDataModule, TensorImageDataset
+from almlit.data import BatchAugment, ImageDataModule, TensorImageDataset
 from almlit.data.epoch_seeding import AUGMENT_STREAM, epoch_generator
 from almlit.data.indexed import Batch
 
 
 def normalisation_of(augment: BatchAugment) -> tuple[list[float], list[float]]:
-    """Per-channel mean and std behind ``augment``'s ``x * scale + shift`` (scale = 1 / (255 std), shift = -mean / std)."""
+    """Per-channel mean and std behind ``augment``'s ``x * scale + shift`` (scale = 1/(255 std), shift = -mean/std)."""
     std = 1.0 / (255.0 * augment.scale.flatten().double())
     mean = -augment.shift.flatten().double() * std
     return mean.tolist(), std.tolist()
@@ -61,7 +61,7 @@ class PILImageDataset(Dataset):
         return self.transform(Image.fromarray(self.images[index])), self.labels[index], self.sample_ids[index]
 
 
-def augmented_batches(datamodule: BinaryImageDataModule, device: torch.device) -> Iterator[Batch]:
+def augmented_batches(datamodule: ImageDataModule, device: torch.device) -> Iterator[Batch]:
     """The training batches of epoch 0 as training sees them: sampled, moved to ``device``, augmented, normalised."""
     augment = datamodule.augment.to(device)
     generator = epoch_generator(datamodule.seed, 0, AUGMENT_STREAM, device)
@@ -69,7 +69,7 @@ def augmented_batches(datamodule: BinaryImageDataModule, device: torch.device) -
         yield augment(images.to(device), train=True, generator=generator), labels.to(device), sample_ids.to(device)
 
 
-def batched_epoch(datamodule: BinaryImageDataModule, device: torch.device) -> Callable[[], int]:
+def batched_epoch(datamodule: ImageDataModule, device: torch.device) -> Callable[[], int]:
     """One pass of almlit's training pipeline over the training set; the function returns the image count."""
 
     def run() -> int:
@@ -78,7 +78,7 @@ def batched_epoch(datamodule: BinaryImageDataModule, device: torch.device) -> Ca
     return run
 
 
-def per_sample_epoch(datamodule: BinaryImageDataModule, device: torch.device) -> Callable[[], int]:
+def per_sample_epoch(datamodule: ImageDataModule, device: torch.device) -> Callable[[], int]:
     """One pass of the per-sample torchvision pipeline over the same images; the function returns the image count."""
     image_size = datamodule.train_dataset.images.shape[-1]
     dataset = PILImageDataset(datamodule.train_dataset, per_sample_transform(datamodule.augment, image_size))

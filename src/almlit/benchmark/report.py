@@ -1,4 +1,4 @@
-"""The benchmark's results: ratios, targets, the printed table and the JSON file."""
+"""The benchmark's results: targets, the printed table and the JSON file."""
 
 from __future__ import annotations
 
@@ -6,16 +6,45 @@ import json
 from pathlib import Path
 from typing import Any
 
-# (section, ratio, comparison, limit): the targets of issue 6, checked on the ratios measured in one run
+# (section, ratio, comparison, limit): the targets of issue 6, checked on ratios measured in one run
 TARGETS = (
     ("training", "alm_over_base", "<=", 1.03),
     ("data", "batched_over_per_sample", ">=", 5.0),
     ("compute", "matmul_fraction", ">=", 0.60),
 )
 
+# (measure, section, key, value format, meaning); a meaning may name any field of the setting, compute or epoch
+ROWS = (
+    ("training, base loss alone", "training", "base_images_per_s", "{:.1f} img/s",
+     "forward + {loss} + backward + optimiser step, on pre-augmented batches"),
+    ("training, base loss + ALM", "training", "alm_images_per_s", "{:.1f} img/s",
+     "the same + {alm}: violations q_j, lambda lookup and update, Eq. 5 terms"),
+    ("  ALM step time / base", "training", "alm_over_base", "{:.3f}", "ratio of the two median step times"),
+    ("validation", "validation", "images_per_s", "{:.1f} img/s",
+     "module.evaluation_scores over the validation set, batches of {eval_batch_size}, no autograd"),
+    ("data pipeline, batched", "data", "batched_images_per_s", "{:.0f} img/s",
+     "almlit: uint8 tensors, EpochShuffleSampler, BatchAugment (crop, flip, normalise)"),
+    ("data pipeline, per-sample", "data", "per_sample_images_per_s", "{:.0f} img/s",
+     "torchvision: PIL, RandomCrop, RandomHorizontalFlip, ToTensor, Normalize, default collate"),
+    ("  batched / per-sample", "data", "batched_over_per_sample", "{:.1f}x",
+     "same images, one epoch each, ending on the training device"),
+    ("training step FLOPs", "compute", "gflop_per_step", "{:.1f} GFLOP",
+     "FlopCounterMode: forward + backward of one batch of {batch_size}"),
+    ("training compute rate", "compute", "train_gflop_per_s", "{:.1f} GFLOP/s",
+     "FLOPs per step / median step time of base loss + ALM"),
+    ("matmul rate", "compute", "matmul_gflop_per_s", "{:.1f} GFLOP/s",
+     "torch.mm, {matmul_dtype}, {matmul_size}x{matmul_size}: median, same device and threads"),
+    ("  training / matmul", "compute", "matmul_fraction", "{:.0%}",
+     "how close the training loop runs to the measured hardware limit"),
+    ("peak memory, CPU", "memory", "cpu_max_rss_mib", "{:.0f} MiB", "max resident set size of the process"),
+    ("peak memory, CUDA", "memory", "cuda_max_allocated_mib", "{:.0f} MiB", "torch.cuda.max_memory_allocated"),
+    ("one epoch, train + validation", "epoch", "seconds", "{:.1f} s",
+     "lightning.Trainer.fit: {train_batches} training batches + validation, no logger or checkpoints"),
+)  # fmt: skip
+
 
 def check_targets(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Each target's value, limit and whether it holds."""
+    """Each target's value, comparison, limit and whether it holds."""
     checked = {}
     for section, name, comparison, limit in TARGETS:
         value = results[section][name]
@@ -24,67 +53,44 @@ def check_targets(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return checked
 
 
-def _target(results: dict[str, Any], name: str, unit: str = "", scale: float = 1.0) -> str:
-    target = results["targets"][name]
-    verdict = "ok" if target["holds"] else "MISSED"
-    return f"{target['comparison']} {target['limit'] * scale:g}{unit} {verdict}"
-
-
 def _on_off(flag: bool) -> str:
     return "on" if flag else "off"
 
 
 def header_lines(results: dict[str, Any]) -> list[str]:
+    """What was measured, where, and how."""
     setting = results["setting"]
     data = f"{setting['data']} (imb={setting['imb']})"
     if setting["synthetic"]:
-        data += "  SYNTHETIC images: data files absent, random pixels of the real split sizes (throughput does not depend on pixel values)"
+        data += ", SYNTHETIC images: the data files are absent, so random pixels in splits of the real sizes"
+        data += " (throughput does not depend on pixel values)"
+    load_start, load_end = setting["load_average"]
     return [
         f"almlit bench: {setting['model']} on {data}",
-        f"{setting['device']}: {setting['device_name']}, {setting['threads']} threads | precision {setting['precision']}"
-        f" | compile {_on_off(setting['compile'])} | channels_last {_on_off(setting['channels_last'])}"
-        f" | batch {setting['batch_size']} | {setting['train_images']} training, {setting['validation_images']}"
-        " validation images",
-        f"torch {setting['torch']} | medians of {setting['repeats']} repeats ({setting['steps_per_repeat']} timed steps"
-        f" each, after {setting['warmup_steps']} warm-up steps) | load average {setting['load_average'][0]:.2f}"
-        f" at start, {setting['load_average'][1]:.2f} at end",
+        f"{setting['device']} ({setting['device_name']}, {setting['threads']} threads), precision"
+        f" {setting['precision']}, compile {_on_off(setting['compile'])}, channels_last"
+        f" {_on_off(setting['channels_last'])}, batch {setting['batch_size']}, {setting['train_images']} training and"
+        f" {setting['validation_images']} validation images",
+        f"torch {setting['torch']}; training: medians of {setting['step_repeats']} interleaved repeats of"
+        f" {setting['steps_per_repeat']} steps after {setting['warmup_steps']} warm-up steps; other rates: medians of"
+        f" {setting['repeats']} passes; load average {load_start:.2f} at start, {load_end:.2f} at end",
     ]
 
 
 def table_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     """``(measure, value, target, meaning)`` for every line of the table."""
-    setting, training, data, compute = (results[key] for key in ("setting", "training", "data", "compute"))
-    memory, epoch = results["memory"], results["epoch"]
-    cuda_memory = memory["cuda_max_allocated_mib"]
-    return [
-        ("training, base loss alone", f"{training['base_images_per_s']:.1f} img/s", "",
-         f"forward + {setting['loss']} + backward + optimiser step, on pre-augmented batches"),
-        ("training, base loss + ALM", f"{training['alm_images_per_s']:.1f} img/s", "",
-         f"the same + alm={setting['alm']}: violations q_j, lambda lookup and update, Eq. 5 terms"),
-        ("  ALM step time / base", f"{training['alm_over_base']:.3f}", _target(results, "alm_over_base"),
-         "ratio of the two median step times"),
-        ("validation", f"{results['validation']['images_per_s']:.1f} img/s", "",
-         f"module.evaluation_scores over the validation set, batches of {setting['eval_batch_size']}, no autograd"),
-        ("data pipeline, batched", f"{data['batched_images_per_s']:.0f} img/s", "",
-         "almlit: uint8 tensors, EpochShuffleSampler, BatchAugment (crop, flip, normalise)"),
-        ("data pipeline, per-sample", f"{data['per_sample_images_per_s']:.0f} img/s", "",
-         "torchvision: PIL, RandomCrop, RandomHorizontalFlip, ToTensor, Normalize, default collate"),
-        ("  batched / per-sample", f"{data['batched_over_per_sample']:.1f}x", _target(results, "batched_over_per_sample"),
-         "same images, one epoch each, on the training device"),
-        ("training step FLOPs", f"{compute['gflop_per_step']:.1f} GFLOP", "",
-         f"FlopCounterMode: forward + backward, batch {setting['batch_size']}"),
-        ("training compute rate", f"{compute['train_gflop_per_s']:.1f} GFLOP/s", "",
-         "FLOPs per step / median step time of base loss + ALM"),
-        (f"matmul rate ({compute['matmul_dtype']})", f"{compute['matmul_gflop_per_s']:.1f} GFLOP/s", "",
-         f"torch.mm of two {compute['matmul_size']}x{compute['matmul_size']} matrices, median, same device and threads"),
-        ("  training / matmul", f"{100 * compute['matmul_fraction']:.0f} %", _target(results, "matmul_fraction", " %", 100),
-         "how close the training loop runs to the measured hardware limit"),
-        ("peak memory, CPU", f"{memory['cpu_max_rss_mib']:.0f} MiB", "", "max resident set size of the process"),
-        ("peak memory, CUDA", "-" if cuda_memory is None else f"{cuda_memory:.0f} MiB", "",
-         "torch.cuda.max_memory_allocated over the benchmark"),
-        ("one epoch, train + validation", f"{epoch['seconds']:.1f} s", "",
-         f"lightning.Trainer.fit, {epoch['train_batches']} training batches + validation, no logger/checkpoints"),
-    ]
+    fields = {**results["setting"], **results["compute"], **results["epoch"]}
+    rows = []
+    for measure, section, key, value_format, meaning in ROWS:
+        value = results[section][key]
+        target = results["targets"].get(key)
+        verdict = ""
+        if target is not None:
+            limit = value_format.format(target["limit"]).removesuffix("x")
+            verdict = f"{target['comparison']} {limit} {'ok' if target['holds'] else 'MISSED'}"
+        shown = "-" if value is None else value_format.format(value)
+        rows.append((measure, shown, verdict, meaning.format(**fields)))
+    return rows
 
 
 def format_table(results: dict[str, Any]) -> str:

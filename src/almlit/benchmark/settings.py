@@ -26,8 +26,10 @@ class BenchSettings:
         steps: timed training steps per repeat; ``None`` chooses enough to fill ``repeat_seconds``.
         repeat_seconds: target duration of one repeat when ``steps`` is ``None``.
         warmup_steps: untimed steps per variant first, >= 1 (they absorb compilation and allocator warm-up).
-        repeats: repeats of every measurement; medians are reported.
+        step_repeats: interleaved repeats of the base and ALM training steps; medians are reported.
+        repeats: repeats of the other throughput measurements (validation, data pipelines); medians are reported.
         batch_size: training batch size; ``None`` keeps the data config's.
+        matmul_size: side of the square ``torch.mm`` that measures the reference GFLOP/s.
         synthetic: ``auto`` (random pixels when the data files are absent), ``true`` or ``false``.
     """
 
@@ -39,8 +41,10 @@ class BenchSettings:
     steps: int | None
     repeat_seconds: float
     warmup_steps: int
+    step_repeats: int
     repeats: int
     batch_size: int | None
+    matmul_size: int
     synthetic: str
 
     @property
@@ -105,7 +109,9 @@ def bench_settings(node: Mapping[str, Any]) -> BenchSettings:
         steps=_optional_positive_int("steps", node["steps"]),
         repeat_seconds=float(repeat_seconds),
         warmup_steps=_positive_int("warmup_steps", node["warmup_steps"]),
+        step_repeats=_positive_int("step_repeats", node["step_repeats"]),
         repeats=_positive_int("repeats", node["repeats"]),
         batch_size=_optional_positive_int("batch_size", node["batch_size"]),
+        matmul_size=_positive_int("matmul_size", node["matmul_size"]),
         synthetic=SYNTHETIC[synthetic],
     )

@@ -19,15 +19,14 @@ from hydra.utils import instantiate
 from lightning.pytorch.utilities.warnings import PossibleUserWarning
 from omegaconf import DictConfig, OmegaConf
 
-from almlit.benchmark.measure import count_flops, interleaved_medians, seconds
+from almlit.benchmark.measure import count_flops, interleaved_samples, seconds
 from almlit.benchmark.settings import BenchSettings
-from almlit.data import BinaryImageDataModule
+from almlit.data import ImageDataModule
 from almlit.data.indexed import Batch
 from almlit.module import ALMClassifier
 from almlit.train import build_module
 
-MIN_STEPS = 3
-MAX_STEPS = 1000
+MAX_STEPS = 1000  # per repeat, when chosen from settings.repeat_seconds
 
 
 def autocast(settings: BenchSettings) -> AbstractContextManager:
@@ -36,7 +35,9 @@ def autocast(settings: BenchSettings) -> AbstractContextManager:
     return torch.autocast(settings.device.type, dtype=dtype, enabled=dtype is not None)
 
 
-def bench_module(cfg: DictConfig, datamodule: BinaryImageDataModule, constrained: bool, **module_options: bool) -> ALMClassifier:
+def bench_module(
+    cfg: DictConfig, datamodule: ImageDataModule, constrained: bool, **module_options: bool
+) -> ALMClassifier:
     """The configured module, its base loss alone when ``constrained`` is false, on the CPU in training mode.
 
     The global seed is set to ``cfg.seed`` first, so every call starts from the same initial weights.
@@ -94,26 +95,26 @@ def run_steps(step: Callable[[Batch], None], batches: Sequence[Batch], count: in
 
 def time_training_steps(
     steps: dict[str, Callable[[Batch], None]], batches: Sequence[Batch], settings: BenchSettings
-) -> tuple[dict[str, float], int]:
-    """Median seconds per training step of every variant, on the same batches, repeats interleaved.
+) -> tuple[dict[str, list[float]], int]:
+    """Seconds per training step of every variant, same batches, in ``settings.step_repeats`` interleaved repeats.
 
     Each variant first runs ``settings.warmup_steps`` untimed steps. ``settings.steps`` timed steps make one
     repeat; when it is ``None``, as many as fill ``settings.repeat_seconds`` at the slowest warm-up step's pace.
 
     Returns:
-        ``(name -> median seconds per step, timed steps per repeat)``.
+        ``(name -> seconds per step of each repeat, timed steps per repeat)``.
     """
     device = settings.device
     slowest = 0.0
     for step in steps.values():
         run_steps(step, batches, settings.warmup_steps - 1)
         slowest = max(slowest, seconds(lambda step=step: step(batches[0]), device))
-    count = settings.steps or min(MAX_STEPS, max(MIN_STEPS, math.ceil(settings.repeat_seconds / slowest)))
+    count = settings.steps or min(MAX_STEPS, math.ceil(settings.repeat_seconds / slowest))
     runs = {
         name: (lambda step=step: seconds(lambda: run_steps(step, batches, count), device) / count)
         for name, step in steps.items()
     }
-    return interleaved_medians(runs, settings.repeats), count
+    return interleaved_samples(runs, settings.step_repeats), count
 
 
 def training_step_flops(module: ALMClassifier, batch: Batch) -> int:
@@ -127,9 +128,11 @@ def training_step_flops(module: ALMClassifier, batch: Batch) -> int:
     return count_flops(lambda: meta_module.training_loss(meta_batch)[0].backward())
 
 
-def validation_pass(module: ALMClassifier, datamodule: BinaryImageDataModule, settings: BenchSettings) -> Callable[[], int]:
-    """One pass of ``module.evaluation_scores`` over the normalised validation set, in eval batches, without
-    autograd; the function returns the image count."""
+def validation_pass(module: ALMClassifier, datamodule: ImageDataModule, settings: BenchSettings) -> Callable[[], int]:
+    """One pass of ``module.evaluation_scores`` over the normalised validation set, in eval batches, without autograd.
+
+    The function returns the image count.
+    """
     augment = datamodule.augment.to(settings.device)
     batches = [augment(images.to(settings.device), train=False) for images, _, _ in datamodule.val_dataloader()]
 
@@ -144,12 +147,15 @@ def validation_pass(module: ALMClassifier, datamodule: BinaryImageDataModule, se
     return run
 
 
-def epoch_seconds(
-    trainer_config: DictConfig, module: ALMClassifier, datamodule: BinaryImageDataModule, settings: BenchSettings
-) -> float:
-    """Wall time of one Lightning epoch (training and validation) of ``module`` on ``datamodule``.
+def time_epoch(
+    trainer_config: DictConfig, module: ALMClassifier, datamodule: ImageDataModule, settings: BenchSettings
+) -> tuple[float, int]:
+    """One Lightning epoch (training and validation) of ``module`` on ``datamodule``.
 
     The Trainer is the configured one, without logger, checkpoints, callbacks, progress bar or sanity check.
+
+    Returns:
+        ``(wall seconds, training batches run)``.
     """
     with tempfile.TemporaryDirectory() as root_dir:
         trainer: L.Trainer = instantiate(
@@ -168,4 +174,6 @@ def epoch_seconds(
         )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", PossibleUserWarning)  # "few DataLoader workers": in-process by design
-            return seconds(lambda: trainer.fit(module, datamodule=datamodule), settings.device)
+            warnings.filterwarnings("ignore", message=".*LeafSpec")  # torch deprecation raised inside Lightning
+            wall_seconds = seconds(lambda: trainer.fit(module, datamodule=datamodule), settings.device)
+    return wall_seconds, int(trainer.num_training_batches)
