@@ -11,14 +11,14 @@ from pathlib import Path
 import numpy as np
 
 from almlit.data.base import BinaryImageDataModule, DatasetSplits, binary_dataset, check_split_arguments
-from almlit.data.cifar_files import cifar_files_present, cifar_layout, download_cifar, load_cifar_split
+from almlit.data.cifar_files import CIFARFiles, cifar_layout
 from almlit.data.imbalance import split_binary_imbalanced
 
 CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR_STD = (0.2023, 0.1994, 0.2010)
 
 
-class BinaryCIFAR(BinaryImageDataModule):
+class BinaryCIFAR(CIFARFiles, BinaryImageDataModule):
     """Original CIFAR classes merged into a negative (majority) and a positive (critical, minority) class.
 
     For every selected class ``val_per_class`` training images are held out for validation; of the rest,
@@ -77,13 +77,8 @@ class BinaryCIFAR(BinaryImageDataModule):
         self.split_seed = split_seed
         self.download = download
 
-    def prepare_data(self) -> None:
-        """Download CIFAR when ``download`` is set and its files are absent."""
-        if self.download and not cifar_files_present(self.root, self.variant):
-            download_cifar(self.root, self.variant)
-
     def build_splits(self) -> DatasetSplits:
-        train_images, train_labels = load_cifar_split(self.root, self.variant, train=True)
+        train_images, train_labels = self.load_split(train=True)
         train_indices, validation_indices = split_binary_imbalanced(
             train_labels,
             self.negative_classes,
@@ -93,7 +88,7 @@ class BinaryCIFAR(BinaryImageDataModule):
             self.majority_fraction,
             self.split_seed,
         )
-        test_images, test_labels = load_cifar_split(self.root, self.variant, train=False)
+        test_images, test_labels = self.load_split(train=False)
         test_indices = np.flatnonzero(np.isin(test_labels, [*self.negative_classes, *self.positive_classes]))
 
         num_train_samples = len(train_labels)

@@ -152,3 +152,23 @@ def download_cifar(root: str | Path, variant: str) -> None:
     dataset_class = getattr(datasets, cifar_layout(variant).name)
     for train in (True, False):
         dataset_class(root=str(root), train=train, download=True)
+
+
+class CIFARFiles:
+    """Mixin of the DataModules that read one CIFAR variant from ``root`` (set ``root``, ``variant``, ``download``).
+
+    Provides Lightning's ``prepare_data`` (download only when allowed and the files are absent) and the reader.
+    """
+
+    root: Path
+    variant: str
+    download: bool
+
+    def prepare_data(self) -> None:
+        """Download CIFAR when ``download`` is set and its files are absent."""
+        if self.download and not cifar_files_present(self.root, self.variant):
+            download_cifar(self.root, self.variant)
+
+    def load_split(self, train: bool) -> tuple[np.ndarray, np.ndarray]:
+        """The training or test split as ``(uint8 images [N, 3, 32, 32], int64 labels [N])``."""
+        return load_cifar_split(self.root, self.variant, train=train)

@@ -12,11 +12,11 @@ import numpy as np
 
 from almlit.data.base import DatasetSplits, ImageDataModule, image_dataset
 from almlit.data.cifar import CIFAR_MEAN, CIFAR_STD
-from almlit.data.cifar_files import cifar_files_present, cifar_layout, download_cifar, load_cifar_split
+from almlit.data.cifar_files import CIFARFiles, cifar_layout
 from almlit.data.imbalance import check_imbalance_ratio, check_long_tail_profile, split_long_tailed
 
 
-class LongTailCIFAR(ImageDataModule):
+class LongTailCIFAR(CIFARFiles, ImageDataModule):
     """CIFAR with a long-tailed training set, a balanced validation set and the full, balanced test set.
 
     ``val_per_class`` training images of every class are held out for validation. Of the remaining images,
@@ -82,13 +82,8 @@ class LongTailCIFAR(ImageDataModule):
         self.split_seed = split_seed
         self.download = download
 
-    def prepare_data(self) -> None:
-        """Download CIFAR when ``download`` is set and its files are absent."""
-        if self.download and not cifar_files_present(self.root, self.variant):
-            download_cifar(self.root, self.variant)
-
     def build_splits(self) -> DatasetSplits:
-        train_images, train_labels = load_cifar_split(self.root, self.variant, train=True)
+        train_images, train_labels = self.load_split(train=True)
         smallest = int(np.bincount(train_labels, minlength=self.num_classes).min())
         if self.val_per_class >= smallest:
             raise ValueError(
@@ -99,7 +94,7 @@ class LongTailCIFAR(ImageDataModule):
         train_indices, validation_indices = split_long_tailed(
             train_labels, self.num_classes, self.imbalance_ratio, self.profile, self.val_per_class, self.split_seed
         )
-        test_images, test_labels = load_cifar_split(self.root, self.variant, train=False)
+        test_images, test_labels = self.load_split(train=False)
 
         num_train_samples = len(train_labels)
         return DatasetSplits(
