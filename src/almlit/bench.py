@@ -41,7 +41,7 @@ from almlit.benchmark.training import (
     training_step_flops,
     validation_pass,
 )
-from almlit.errors import USER_ERRORS, explain
+from almlit.errors import one_line_errors
 from almlit.train import CONFIG_DIR
 
 MAX_BATCHES = 50  # distinct pre-augmented batches kept for the step timings (they cycle)
@@ -185,13 +185,8 @@ def print_progress(message: str) -> None:
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="bench")
 def main(cfg: DictConfig) -> None:
     choices = HydraConfig.get().runtime.choices
-    try:
+    with one_line_errors():
         results = run_bench(cfg, choices["model"], choices["data"], print_progress)
-    except USER_ERRORS as error:
-        if os.environ.get("ALMLIT_DEBUG"):
-            raise
-        print(f"almlit: error: {explain(error)}", file=sys.stderr)
-        sys.exit(2)
     output = Path(
         cfg.bench.output
         or default_output(cfg.paths.output_root, choices["model"], choices["data"], results["setting"]["device"])

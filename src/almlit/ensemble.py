@@ -31,7 +31,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import OmegaConfBaseException
 
 from almlit.config import CONFIG_DIR
-from almlit.errors import USER_ERRORS, explain
+from almlit.errors import USER_ERRORS, one_line_errors
 from almlit.report.ensemble_report import REPORT_FILE, member_dir, write_ensemble_report
 from almlit.report.folders import comparable, differences, is_finished, read_config
 
@@ -192,16 +192,11 @@ def run_ensemble(
 
 def main(argv: Sequence[str] | None = None) -> None:
     own, overrides = split_arguments(sys.argv[1:] if argv is None else argv)
-    try:
+    with one_line_errors(BAD_INPUT):
         members = parse_members(own.get("members", str(DEFAULT_MEMBERS)))
         if "selection" in own:
             overrides = merge_overrides(read_selection(own["selection"]), overrides)
         ensemble_dir, _ = run_ensemble(overrides, members, own.get("dir"))
-    except BAD_INPUT as error:
-        if os.environ.get("ALMLIT_DEBUG"):
-            raise
-        print(f"almlit: error: {explain(error)}", file=sys.stderr)
-        sys.exit(2)
     print((ensemble_dir / REPORT_FILE).read_text())
     print(f"ensemble folder: {ensemble_dir}")
 

@@ -25,9 +25,7 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import statistics
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,7 +35,7 @@ from omegaconf import OmegaConf
 
 from almlit.config import CONFIG_DIR
 from almlit.ensemble import is_launch_override, override_key
-from almlit.errors import USER_ERRORS, explain
+from almlit.errors import one_line_errors
 from almlit.report.folders import comparable, finished_runs, read_config, read_metrics
 from almlit.run_folder import write_atomically
 
@@ -217,13 +215,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--output", type=Path, help=f"selection file (default: <first folder>/{SELECTION_FILE})")
     parser.add_argument("--stage1-margin", type=float, help="delta of the stage-1 runs (default: conf/alm/binary.yaml)")
     args = parser.parse_args(argv)
-    try:
+    with one_line_errors():
         _, _, report = select(args.folders, args.output, args.stage1_margin)
-    except USER_ERRORS as error:
-        if os.environ.get("ALMLIT_DEBUG"):
-            raise
-        print(f"almlit: error: {explain(error)}", file=sys.stderr)
-        sys.exit(2)
     print(report)
 
 

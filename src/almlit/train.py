@@ -7,9 +7,7 @@ checkpoint -> one run folder (see :mod:`almlit.run_folder`).
 from __future__ import annotations
 
 import functools
-import os
 import shutil
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -21,7 +19,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 from almlit.config import CONFIG_DIR
-from almlit.errors import USER_ERRORS, explain
+from almlit.errors import one_line_errors
 from almlit.module import ALMClassifier
 from almlit.run_folder import write_run_folder
 
@@ -103,14 +101,8 @@ def print_summary(metrics: dict[str, Any], run_dir: Path) -> None:
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="train")
 def main(cfg: DictConfig) -> None:
     run_dir = Path(HydraConfig.get().runtime.output_dir)
-    try:
+    with one_line_errors(cleanup=lambda: shutil.rmtree(run_dir, ignore_errors=True)):
         metrics = run(cfg, run_dir)
-    except USER_ERRORS as error:
-        if os.environ.get("ALMLIT_DEBUG"):
-            raise
-        shutil.rmtree(run_dir, ignore_errors=True)
-        print(f"almlit: error: {explain(error)}", file=sys.stderr)
-        sys.exit(2)
     print_summary(metrics, run_dir)
 
 

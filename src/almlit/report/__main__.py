@@ -13,13 +13,11 @@ Examples:
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 import time
 from pathlib import Path
 
 from almlit.ensemble import BAD_INPUT
-from almlit.errors import explain
+from almlit.errors import one_line_errors
 from almlit.report.bootstrap import LEVEL, REPLICATES
 from almlit.report.experiments import load_experiment, only_rows
 from almlit.report.figures import save_roc_curves
@@ -82,13 +80,8 @@ def build(args: argparse.Namespace) -> tuple[str, Path]:
 def main(argv: list[str] | None = None) -> None:
     args = parse_arguments(argv)
     started = time.perf_counter()
-    try:
+    with one_line_errors(BAD_INPUT):
         markdown, output = build(args)
-    except BAD_INPUT as error:
-        if os.environ.get("ALMLIT_DEBUG"):
-            raise
-        print(f"almlit: error: {explain(error)}", file=sys.stderr)
-        sys.exit(2)
     print(markdown)
     print(f"tables and figures: {output}/   time: {time.perf_counter() - started:.0f} s")
 
