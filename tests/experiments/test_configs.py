@@ -63,7 +63,8 @@ def test_experiment_files_cover_the_four_tables():
 @pytest.mark.parametrize("path", EXPERIMENTS, ids=[path.stem for path in EXPERIMENTS])
 def test_every_row_of_every_experiment_composes(path):
     experiment = load_experiment(path)
-    assert path.read_text().startswith(f"# make {experiment.table} ")
+    target = experiment.table + ("-zoo" if "_zoo_" in path.stem else "")
+    assert path.read_text().startswith(f"# make {target} ")
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
         for row, overrides in experiment.rows.items():
             config = compose("train", overrides=[*experiment.common, *overrides])
@@ -72,3 +73,46 @@ def test_every_row_of_every_experiment_composes(path):
                 key, _, value = override.partition("=")
                 if "." in key:
                     assert float(OmegaConf.select(config, key)) == float(value), (row, override)
+
+
+def test_zoo_files_add_the_peer_methods_to_table1():
+    for imb in (100, 200):
+        paper = load_experiment(REPO_ROOT / "experiments" / f"table1_cifar10_imb{imb}.yaml")
+        zoo = load_experiment(REPO_ROOT / "experiments" / f"table1_zoo_cifar10_imb{imb}.yaml")
+        assert (zoo.table, zoo.setting, zoo.common, zoo.members) == (paper.table, paper.setting, paper.common, 10)
+        assert list(zoo.rows)[: len(paper.rows)] == list(paper.rows)
+        assert {"AUCM", "pAUC-1W", "pAUC-2W", "Balanced Softmax", "LA", "VS"} <= set(zoo.rows)
+        assert zoo.metrics[-2:] == ("pauc@30fpr", "tpauc@50tpr30fpr")
+
+
+def write_yaml(path, text):
+    path.write_text(text)
+    return path
+
+
+def test_extends_inherits_keys_and_appends_rows(tmp_path):
+    write_yaml(
+        tmp_path / "base.yaml",
+        "table: t\nsetting: s\ntitle: T\nmembers: 3\nmetrics: [auc]\ncommon: [imb=5]\nrows:\n  A: [loss=bce]\n",
+    )
+    child = write_yaml(tmp_path / "child.yaml", "extends: base.yaml\nmembers: 2\nrows:\n  B: [loss=s_ml]\n")
+    experiment = load_experiment(child)
+    assert (experiment.table, experiment.members, experiment.common) == ("t", 2, ("imb=5",))
+    assert experiment.rows == {"A": ("loss=bce",), "B": ("loss=s_ml",)}
+
+
+@pytest.mark.parametrize(
+    ("child", "message"),
+    [
+        ("extends: missing.yaml\nrows: {B: [x=1]}\n", r"experiment file .*missing.yaml not found"),
+        ("extends: child.yaml\nrows: {B: [x=1]}\n", r"child.yaml extends itself"),
+        ("extends: base.yaml\nrows: {A: [x=1]}\n", r"repeats the row 'A' of the file it extends \(base.yaml\)"),
+    ],
+)
+def test_extends_errors_name_the_file(tmp_path, child, message):
+    write_yaml(
+        tmp_path / "base.yaml",
+        "table: t\nsetting: s\ntitle: T\nmembers: 1\nmetrics: [auc]\ncommon: []\nrows:\n  A: [loss=bce]\n",
+    )
+    with pytest.raises((ValueError, FileNotFoundError), match=message):
+        load_experiment(write_yaml(tmp_path / "child.yaml", child))

@@ -1,6 +1,6 @@
 """The two data pipelines compared by the benchmark, over the same training images.
 
-* batched (almlit's): uint8 tensors, :class:`~almlit.data.epoch_seeding.EpochShuffleSampler`, one indexing
+* batched (almlit's): uint8 tensors, :class:`~almlit.data.samplers.EpochShuffleSampler`, one indexing
   operation per batch, then :class:`~almlit.data.transforms.BatchAugment` on the device;
 * per-sample (the usual torchvision recipe, as in the authors' code): one PIL image per sample through
   ``RandomCrop`` + ``RandomHorizontalFlip`` + ``ToTensor`` + ``Normalize``, stacked by the default collate.

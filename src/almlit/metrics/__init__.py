@@ -1,7 +1,8 @@
 """Metrics for the critical class(es), computed in float64 on raw scores.
 
-Binary ranking metrics (AUC, FPR at TPR, FPR at k false negatives) and the multi-class report of the paper's Table 4
-(error on the non-critical classes at a TPR of each critical class, accuracies, per-class accuracies).
+Binary ranking metrics (AUC, FPR at TPR, FPR at k false negatives, one-way and two-way partial AUC) and the
+multi-class report of the paper's Table 4 (error on the non-critical classes at a TPR of each critical class,
+accuracies, per-class accuracies).
 """
 
 from almlit.metrics.binary import BinaryRankMetrics
@@ -14,6 +15,7 @@ from almlit.metrics.multiclass_functional import (
     per_class_accuracy,
     threshold_at_tpr,
 )
+from almlit.metrics.partial_auc import partial_auc, two_way_partial_auc
 
 __all__ = [
     "BinaryRankMetrics",
@@ -25,6 +27,8 @@ __all__ = [
     "critical_class_report",
     "fpr_at_false_negatives",
     "fpr_at_tpr",
+    "partial_auc",
     "per_class_accuracy",
     "threshold_at_tpr",
+    "two_way_partial_auc",
 ]

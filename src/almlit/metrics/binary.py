@@ -15,6 +15,14 @@ from almlit.metrics.functional import (
     fpr_at_false_negatives,
     fpr_at_tpr,
 )
+from almlit.metrics.partial_auc import (
+    check_max_fprs,
+    check_tpauc_bounds,
+    partial_auc,
+    pauc_key,
+    tpauc_key,
+    two_way_partial_auc,
+)
 
 
 def _concatenated(state: Tensor | list[Tensor], dtype: torch.dtype) -> Tensor:
@@ -23,7 +31,7 @@ def _concatenated(state: Tensor | list[Tensor], dtype: torch.dtype) -> Tensor:
 
 
 class BinaryRankMetrics(Metric):
-    """AUC, FPR at fixed TPR levels and FPR at fixed numbers of missed positives for the critical class.
+    """AUC, FPR at fixed TPR levels, FPR at fixed numbers of missed positives and partial AUCs for the critical class.
 
     Scores are stored as float64 raw logits, so ranking is exact however large the logits grow. When the accumulated
     targets lack a positive or a negative (e.g. Lightning's sanity check on a few batches) every value is NaN instead
@@ -32,6 +40,10 @@ class BinaryRankMetrics(Metric):
     Args:
         tpr_levels: TPR levels t in (0, 1]; each gives the key ``fpr@{round(100 * t)}tpr``.
         false_negatives: budgets k >= 0 of missed positives; each gives the key ``fpr@{k}fn``.
+        pauc_max_fpr: FPR bounds beta in (0, 1] of the McClish-standardised partial AUC; each gives the key
+            ``pauc@{round(100 * beta)}fpr`` (see :mod:`almlit.metrics.partial_auc`).
+        tpauc: ``(alpha, beta)`` pairs of the two-way partial AUC (TPR >= alpha, FPR <= beta); each gives the key
+            ``tpauc@{round(100 * alpha)}tpr{round(100 * beta)}fpr``.
 
     Example:
         >>> metric = BinaryRankMetrics(tpr_levels=(0.5,))
@@ -48,16 +60,24 @@ class BinaryRankMetrics(Metric):
         self,
         tpr_levels: Sequence[float] = (0.98, 0.95, 0.92, 0.90),
         false_negatives: Sequence[int] = (),
+        pauc_max_fpr: Sequence[float] = (),
+        tpauc: Sequence[Sequence[float]] = (),
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
         check_tpr_levels(tpr_levels)
         check_false_negatives(false_negatives)
+        check_max_fprs(pauc_max_fpr)
+        check_tpauc_bounds(tpauc)
         self.tpr_levels = tuple(float(level) for level in tpr_levels)
         self.false_negatives = tuple(int(budget) for budget in false_negatives)
+        self.pauc_max_fpr = tuple(float(bound) for bound in pauc_max_fpr)
+        self.tpauc = tuple((float(min_tpr), float(max_fpr)) for min_tpr, max_fpr in tpauc)
         keys = self.keys
         if len(set(keys)) != len(keys):
-            raise ValueError(f"`tpr_levels` and `false_negatives` must give distinct keys, got {keys}")
+            raise ValueError(
+                f"`tpr_levels`, `false_negatives`, `pauc_max_fpr` and `tpauc` must give distinct keys, got {keys}"
+            )
         self.add_state("scores", default=[], dist_reduce_fx="cat")
         self.add_state("targets", default=[], dist_reduce_fx="cat")
 
@@ -68,6 +88,8 @@ class BinaryRankMetrics(Metric):
             "auc",
             *(f"fpr@{round(100 * level)}tpr" for level in self.tpr_levels),
             *(f"fpr@{budget}fn" for budget in self.false_negatives),
+            *(pauc_key(bound) for bound in self.pauc_max_fpr),
+            *(tpauc_key(min_tpr, max_fpr) for min_tpr, max_fpr in self.tpauc),
         ]
 
     def update(self, scores: Tensor, targets: Tensor) -> None:
@@ -97,5 +119,7 @@ class BinaryRankMetrics(Metric):
             binary_auc(scores, targets),
             *fpr_at_tpr(scores, targets, self.tpr_levels).unbind(),
             *fpr_at_false_negatives(scores, targets, self.false_negatives).unbind(),
+            *partial_auc(scores, targets, self.pauc_max_fpr).unbind(),
+            *two_way_partial_auc(scores, targets, self.tpauc).unbind(),
         ]
         return dict(zip(self.keys, values, strict=True))

@@ -28,12 +28,16 @@ class MetricSpec:
         num_classes: 2 for binary data (one score column), else C.
         tpr_levels: binary: TPRs of the FPR@TPR metrics; multi-class: critical-class TPRs of the error metrics.
         false_negatives: binary: budgets k of the FPR@kFN metrics.
+        pauc_max_fpr: binary: FPR bounds of the partial AUC metrics (none for runs that predate them).
+        tpauc: binary: ``(min TPR, max FPR)`` pairs of the two-way partial AUC metrics.
         critical_classes: multi-class: the critical classes (binary: the positive class 1).
     """
 
     num_classes: int = 2
     tpr_levels: tuple[float, ...] = (0.98, 0.95, 0.92, 0.90)
     false_negatives: tuple[int, ...] = (0, 1)
+    pauc_max_fpr: tuple[float, ...] = ()
+    tpauc: tuple[tuple[float, float], ...] = ()
     critical_classes: tuple[int, ...] = (1,)
 
     @classmethod
@@ -54,6 +58,8 @@ class MetricSpec:
             num_classes=num_classes,
             tpr_levels=tuple(float(level) for level in settings.get("tpr_levels", cls.tpr_levels)),
             false_negatives=tuple(int(budget) for budget in settings.get("false_negatives", cls.false_negatives)),
+            pauc_max_fpr=tuple(float(bound) for bound in settings.get("pauc_max_fpr", cls.pauc_max_fpr)),
+            tpauc=tuple((float(alpha), float(beta)) for alpha, beta in settings.get("tpauc", cls.tpauc)),
             critical_classes=tuple(int(index) for index in critical),
         )
 
@@ -90,7 +96,7 @@ def score_metrics(scores: np.ndarray, labels: np.ndarray, spec: MetricSpec) -> d
     scores_tensor = torch.as_tensor(np.asarray(scores, dtype=np.float64))
     labels_tensor = torch.as_tensor(np.asarray(labels, dtype=np.int64))
     if scores_tensor.ndim == 1:
-        metric = BinaryRankMetrics(spec.tpr_levels, spec.false_negatives)
+        metric = BinaryRankMetrics(spec.tpr_levels, spec.false_negatives, spec.pauc_max_fpr, spec.tpauc)
         metric.update(scores_tensor, labels_tensor)
         values = metric.compute()
     else:

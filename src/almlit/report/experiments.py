@@ -4,6 +4,10 @@ A file names the table (``table1``), the setting (``cifar10_imb100``, the key of
 printed above the setting's columns, the number of ensemble members, the metric columns, the overrides common to
 every row, and one entry per row, in the paper's order, with the overrides of that method (the authors' reported
 hyper-parameters). A row ``"<ALM variant> + <baseline>"`` is the constrained version of the row ``<baseline>``.
+
+A file may start from another one with ``extends: <file>`` (a path relative to it): it inherits every key, its own
+keys replace the inherited ones, and its ``rows`` are appended to the inherited rows (the comparison zoo adds the
+peer methods to Table 1 this way, sharing the paper rows' ensemble folders).
 """
 
 from __future__ import annotations
@@ -40,9 +44,7 @@ def load_experiment(path: str | Path) -> Experiment:
         ValueError: a missing key, or rows that are not lists of overrides.
     """
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"experiment file {path} not found")
-    content = OmegaConf.to_container(OmegaConf.load(path))
+    content = read_content(path)
     missing = [key for key in REQUIRED if key not in content]
     if missing:
         raise ValueError(f"experiment file {path} lacks {', '.join(missing)} (it needs {', '.join(REQUIRED)})")
@@ -59,6 +61,29 @@ def load_experiment(path: str | Path) -> Experiment:
         common=tuple(str(override) for override in content["common"]),
         rows={str(name): tuple(str(override) for override in value) for name, value in rows.items()},
     )
+
+
+def read_content(path: Path, seen: tuple[Path, ...] = ()) -> dict:
+    """The keys of an experiment file, with those of the file it ``extends`` (recursively) underneath."""
+    if not path.is_file():
+        raise FileNotFoundError(f"experiment file {path} not found")
+    if path.resolve() in seen:
+        raise ValueError(f"experiment file {path} extends itself (through {' -> '.join(map(str, seen))})")
+    content = OmegaConf.to_container(OmegaConf.load(path))
+    if not isinstance(content, dict):
+        raise ValueError(f"experiment file {path} must be a mapping of keys, got {type(content).__name__}")
+    base = content.pop("extends", None)
+    if base is None:
+        return content
+    inherited = read_content(path.parent / str(base), (*seen, path.resolve()))
+    rows = content.pop("rows", {})
+    repeated = [name for name in rows if name in inherited.get("rows", {})] if isinstance(rows, dict) else []
+    if repeated:
+        raise ValueError(f"experiment file {path} repeats the row {repeated[0]!r} of the file it extends ({base})")
+    merged = {**inherited, **content}
+    if isinstance(rows, dict) and isinstance(inherited.get("rows"), dict):
+        merged["rows"] = {**inherited["rows"], **rows}
+    return merged
 
 
 def only_rows(experiment: Experiment, names: Sequence[str]) -> Experiment:

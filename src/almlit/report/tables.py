@@ -122,12 +122,17 @@ def column_marks(table: Table) -> dict[Column, tuple[set[str], set[str]]]:
 
 
 def metric_title(metric: str) -> str:
-    """The paper's column names: "FPR @ 98% TPR", "Test AUC", "FPR @ 0 FN", "Avg AUC", "Error @ 80% TPR"."""
+    """The paper's column names: "FPR @ 98% TPR", "Test AUC", "FPR @ 0 FN", "Avg AUC", "Error @ 80% TPR"; and
+    "pAUC @ FPR <= 30%", "TPAUC @ TPR >= 50%, FPR <= 30%" for the partial AUCs."""
     if metric.startswith(MEMBER_PREFIX):
         return f"Avg {metric_title(metric.removeprefix(MEMBER_PREFIX)).removeprefix('Test ')}"
     named = {"auc": "Test AUC", "accuracy": "Overall Accuracy"}
     if metric in named:
         return named[metric]
+    if partial := re.fullmatch(r"pauc@(\d+)fpr", metric):
+        return f"pAUC @ FPR <= {partial[1]}%"
+    if partial := re.fullmatch(r"tpauc@(\d+)tpr(\d+)fpr", metric):
+        return f"TPAUC @ TPR >= {partial[1]}%, FPR <= {partial[2]}%"
     match = re.fullmatch(r"(fpr|error_noncritical)@(\d+)(tpr|fn)", metric)
     if not match:
         return metric
