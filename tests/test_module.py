@@ -63,5 +63,5 @@ def test_evaluation_scores_are_float64_even_under_autocast():
 
 
 def test_negative_penalty_is_refused():
-    with pytest.raises(ValueError, match=r"alm.penalty_init \(mu0\) must be >= 0, got -1"):
+    with pytest.raises(ValueError, match=r"alm.penalty_init \(mu0\) must be finite and >= 0, got -1"):
         make_module(None, penalty=-1)

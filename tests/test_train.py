@@ -8,7 +8,7 @@ import torch
 
 from tests.fakes import write_fake_cifar
 
-RUN_FILES = ("config.yaml", "metrics.json", "test_scores.csv", "roc.png", "checkpoints/last.ckpt")
+RUN_FILES = ("config.yaml", "metrics.json", "test_scores.csv", "roc.png", "checkpoints/last.ckpt", "COMPLETE")
 
 
 def read_scores(path):
@@ -23,7 +23,10 @@ def test_digits_run_folder_holds_everything(train, tmp_path):
     for name in RUN_FILES:
         assert (run_dir / name).is_file(), name
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    assert set(metrics["test"]) == {"auc", "fpr@98tpr", "fpr@95tpr", "fpr@92tpr", "fpr@90tpr", "fpr@0fn", "fpr@1fn"}
+    assert set(metrics["test"]) == {
+        *("auc", "fpr@98tpr", "fpr@95tpr", "fpr@92tpr", "fpr@90tpr", "fpr@0fn", "fpr@1fn"),
+        *("pauc@30fpr", "tpauc@50tpr30fpr"),
+    }
     assert 0.0 <= metrics["test"]["auc"] <= 1.0
     rows = read_scores(run_dir / "test_scores.csv")
     # the digits test set is 50 images of each of the ten digits; digit 8 is the positive class
@@ -98,9 +101,11 @@ def test_unknown_choice_lists_the_available_ones(train):
 def test_resume_after_epoch_one_equals_an_uninterrupted_run(train, tmp_path):
     common = ["trainer.deterministic=true", "imb=20", "callbacks.early_stopping=null"]
     assert train(*common, "trainer.max_epochs=3", "hydra.run.dir=whole").returncode == 0
-    assert train(*common, "trainer.max_epochs=1", "hydra.run.dir=split").returncode == 0
-    resumed = train(*common, "trainer.max_epochs=3", "hydra.run.dir=split", "ckpt_path=split/checkpoints/last.ckpt")
+    assert train(*common, "trainer.max_epochs=1", "hydra.run.dir=first").returncode == 0
+    # a finished run is never overwritten: its continuation goes to a folder of its own
+    resumed = train(*common, "trainer.max_epochs=3", "hydra.run.dir=split", "ckpt_path=first/checkpoints/last.ckpt")
     assert resumed.returncode == 0, resumed.stderr
+    assert "resuming from first/checkpoints/last.ckpt" in resumed.stdout
     whole = torch.load(tmp_path / "whole/checkpoints/last.ckpt", weights_only=False)
     split = torch.load(tmp_path / "split/checkpoints/last.ckpt", weights_only=False)
     assert whole["epoch"] == split["epoch"] == 2

@@ -4,8 +4,9 @@ Trains an ensemble the way the paper does (section 5.2): ``members`` runs of one
 seed (member i uses ``seed=i``: its own validation split, subsampling, initialisation and batch order), then averages
 their logits. Each member is an ordinary run folder, ``<dir>/member<i>``, trained by ``python -m almlit.train
 --multirun`` so any Hydra launcher runs them (``hydra/launcher=joblib`` in parallel, ``hydra/launcher=slurm`` on a
-cluster). A member whose ``metrics.json`` exists is never trained again; a finished member trained with another
-setting is an error. Writes the ensemble report (:mod:`almlit.report.ensemble_report`) into ``<dir>``.
+cluster). A finished member (its ``COMPLETE`` marker exists) is never trained again; an interrupted one (killed,
+preempted) resumes from its ``checkpoints/last.ckpt`` (see :mod:`almlit.resume`); a member folder trained with
+another setting is an error. Writes the ensemble report (:mod:`almlit.report.ensemble_report`) into ``<dir>``.
 
 Examples:
     python -m almlit.ensemble loss=bce alm=binary data=cifar10 imb=100 members=10
@@ -34,6 +35,8 @@ from almlit.config import CONFIG_DIR
 from almlit.errors import USER_ERRORS, one_line_errors
 from almlit.report.ensemble_report import REPORT_FILE, member_dir, write_ensemble_report
 from almlit.report.folders import comparable, differences, is_finished, read_config
+from almlit.resume import LAST_CHECKPOINT, describe_differences
+from almlit.run_folder import CONFIG_FILE
 
 DEFAULT_MEMBERS = 10
 OWN_KEYS = ("members", "dir", "selection")
@@ -130,25 +133,26 @@ def default_dir(config: DictConfig, overrides: Sequence[str]) -> Path:
     return Path(config.paths.output_root) / "ensembles" / name
 
 
-def check_finished_members(ensemble_dir: Path, members: int, expected: dict[str, Any]) -> list[int]:
-    """Indices of the members still to train; a finished member must have been trained with ``expected``.
+def check_members(ensemble_dir: Path, members: int, expected: dict[str, Any]) -> list[int]:
+    """Indices of the members still to train; every member folder holding a run, finished or interrupted, must have
+    been trained with ``expected`` (seeds aside).
 
     Raises:
-        ValueError: naming the finished member whose setting differs and how.
+        ValueError: naming the member whose setting differs and how.
     """
     pending = []
     reference = comparable(expected)
     for index in range(members):
         folder = member_dir(ensemble_dir, index)
+        if (folder / CONFIG_FILE).is_file():
+            differing = differences(reference, comparable(read_config(folder)))
+            if differing:
+                raise ValueError(
+                    f"{folder} was trained with another setting: {describe_differences(differing)}; "
+                    "use another dir= or remove the folder"
+                )
         if not is_finished(folder):
             pending.append(index)
-            continue
-        differing = differences(reference, comparable(read_config(folder)))
-        if differing:
-            raise ValueError(
-                f"{folder} was trained with another setting: {'; '.join(differing[:5])}; "
-                "use another dir= or remove the folder"
-            )
     return pending
 
 
@@ -180,9 +184,10 @@ def run_ensemble(
     training = [override for override in overrides if not is_launch_override(override)]
     config = compose_member(training)
     ensemble_dir = Path(ensemble_dir) if ensemble_dir else default_dir(config, training)
-    pending = check_finished_members(ensemble_dir, members, resolve_member(config, member_dir(ensemble_dir, 0)))
+    pending = check_members(ensemble_dir, members, resolve_member(config, member_dir(ensemble_dir, 0)))
     if pending:
-        print(f"training {len(pending)} of {members} members into {ensemble_dir}", flush=True)
+        resuming = sum((member_dir(ensemble_dir, index) / LAST_CHECKPOINT).is_file() for index in pending)
+        print(f"training {len(pending)} of {members} members into {ensemble_dir} ({resuming} resuming)", flush=True)
         train_members(overrides, pending, ensemble_dir)
     choices = config.hydra.runtime.choices
     title = title or f"{choices.data} {choices.loss} alm={choices.alm} imb={config.imb}"

@@ -4,6 +4,10 @@ Argument checks across almlit raise ``ValueError``, ``TypeError`` or ``FileNotFo
 message naming what was wrong, the value and what is allowed. Hydra wraps errors raised while
 instantiating a config node; the entry points print the original message alone and exit non-zero.
 Set ``ALMLIT_DEBUG=1`` to get the full traceback instead.
+
+A run can also stop for a reason that is not bad input: its loss went NaN or inf, or the device ran out of
+memory. Those raise :class:`TrainingFailure`, which the entry point reports the same way but without removing
+the run folder (it holds the last good checkpoint).
 """
 
 from __future__ import annotations
@@ -16,6 +20,34 @@ from collections.abc import Callable, Iterator
 from hydra.errors import InstantiationException
 
 USER_ERRORS = (ValueError, TypeError, FileNotFoundError, InstantiationException)
+
+
+class TrainingFailure(RuntimeError):
+    """Training stopped for a reason other than bad input; what it wrote so far stays."""
+
+
+class NonFiniteLossError(TrainingFailure):
+    """A term of the training loss became NaN or inf (see :mod:`almlit.callbacks.non_finite`)."""
+
+
+@contextlib.contextmanager
+def out_of_memory_advice(stage: str, batch_sizes: dict[str, int]) -> Iterator[None]:
+    """Turn ``torch.OutOfMemoryError`` raised in the block into a :class:`TrainingFailure` that says what to lower.
+
+    Args:
+        stage: what the block runs (``"fit"``, ``"test"``), for the message.
+        batch_sizes: the ``data.*`` batch-size keys the block uses and their values.
+    """
+    import torch  # here, so the entry points that never train (select, report) do not load torch
+
+    try:
+        yield
+    except torch.OutOfMemoryError as error:
+        used = ", ".join(f"data.{key}={value}" for key, value in batch_sizes.items())
+        halves = ", ".join(f"data.{key}={max(1, value // 2)}" for key, value in batch_sizes.items())
+        raise TrainingFailure(
+            f"out of memory during {stage} with {used}; try {halves} or trainer.precision=bf16-mixed"
+        ) from error
 
 
 def root_cause(error: BaseException) -> BaseException:

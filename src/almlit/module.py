@@ -10,7 +10,9 @@ import torch
 from torch import Tensor, nn
 
 from almlit.alm import MultiplierBank, augmented_terms, positive_scores
+from almlit.alm.distributed import gather_batch, world_size
 from almlit.metrics import BinaryRankMetrics, CriticalClassMetrics
+from almlit.optim import build_optimizer
 
 Batch = tuple[Tensor, Tensor, Tensor]
 
@@ -30,7 +32,8 @@ class ALMClassifier(L.LightningModule):
     Args:
         network: maps images to raw outputs ``[B, K]`` (K = 1, or 2 for the LDAM head).
         loss: base loss ``F``, called as ``loss(outputs, targets)``.
-        optimizer: a partial optimiser taking the parameters (Hydra ``_partial_: true``).
+        optimizer: a partial optimiser (Hydra ``_partial_: true``) taking the parameter groups of the network and
+            the loss (:func:`almlit.optim.parameter_groups`).
         constraint: ``None`` for the plain baseline, else a module returning per-sample violations.
         num_train_samples: size of the multiplier bank (number of training sample id slots).
         penalty_init: mu^(0).
@@ -41,6 +44,8 @@ class ALMClassifier(L.LightningModule):
         tpr_levels: binary: TPRs at which FPR is reported; multi-class: critical-class TPRs at which the error
             on non-critical classes is reported (the paper's Table 4).
         false_negatives: k values at which FPR@kFN is reported (binary).
+        pauc_max_fpr: FPR bounds beta of the McClish-standardised partial AUC ``pauc@{100 beta}fpr`` (binary).
+        tpauc: ``(alpha, beta)`` pairs of the two-way partial AUC ``tpauc@{100 alpha}tpr{100 beta}fpr`` (binary).
         channels_last: run the network in channels-last memory format (faster convolutions on GPUs and oneDNN).
         compile: compile the network with ``torch.compile``.
         input_dims: dimensions of an input batch: 4 for images ``[B, C, H, W]``, 5 for volumes ``[B, C, D, H, W]``.
@@ -62,13 +67,15 @@ class ALMClassifier(L.LightningModule):
         critical_classes: Sequence[int] = (1,),
         tpr_levels: Sequence[float] = (0.98, 0.95, 0.92, 0.90),
         false_negatives: Sequence[int] = (),
+        pauc_max_fpr: Sequence[float] = (),
+        tpauc: Sequence[Sequence[float]] = (),
         channels_last: bool = False,
         compile: bool = False,
         input_dims: int = 4,
     ) -> None:
         super().__init__()
-        if penalty_init < 0:
-            raise ValueError(f"alm.penalty_init (mu0) must be >= 0, got {penalty_init}")
+        if not 0 <= penalty_init < float("inf"):
+            raise ValueError(f"alm.penalty_init (mu0) must be finite and >= 0, got {penalty_init}")
         self.save_hyperparameters(ignore=["network", "loss", "constraint", "optimizer", "scheduler"])
         self.network = network
         self.loss = loss
@@ -101,7 +108,9 @@ class ALMClassifier(L.LightningModule):
 
     def _make_metrics(self) -> BinaryRankMetrics | CriticalClassMetrics:
         if self.is_binary:
-            return BinaryRankMetrics(self.hparams.tpr_levels, self.hparams.false_negatives)
+            return BinaryRankMetrics(
+                self.hparams.tpr_levels, self.hparams.false_negatives, self.hparams.pauc_max_fpr, self.hparams.tpauc
+            )
         return CriticalClassMetrics(self.hparams.num_classes, self.hparams.critical_classes, self.hparams.tpr_levels)
 
     def evaluation_scores(self, images: Tensor) -> Tensor:
@@ -120,11 +129,16 @@ class ALMClassifier(L.LightningModule):
         forward pass, i.e. from the parameters that this batch's loss uses (Algorithm 1). No value is
         read back to the host, so the step never waits for the device.
 
+        In a distributed run the outputs, targets and sample ids of every process are gathered first
+        (:func:`almlit.alm.distributed.gather_batch`): the pairwise constraint and loss see the global batch,
+        every process applies the same multiplier update for all of its ids, and the gradient equals the
+        single-process one. With one process nothing is gathered.
+
         Returns:
             The loss to minimise and its named terms (for logging).
         """
         images, targets, sample_ids = batch
-        outputs = self(images)
+        outputs, targets, sample_ids = gather_batch(self(images), targets, sample_ids)
         base_loss = self.loss(outputs, targets)
         if self.constraint is None:
             return base_loss, {"base_loss": base_loss}
@@ -136,11 +150,12 @@ class ALMClassifier(L.LightningModule):
         loss = base_loss + penalty_term + multiplier_term
         return loss, {"base_loss": base_loss, "penalty_term": penalty_term, "multiplier_term": multiplier_term}
 
-    def training_step(self, batch: Batch, batch_idx: int) -> Tensor:
+    def training_step(self, batch: Batch, batch_idx: int) -> dict[str, Tensor]:
+        """The loss to minimise, and its terms detached for callbacks (``NonFiniteLossCheck`` watches them)."""
         loss, terms = self.training_loss(batch)
         logged = {f"train/{name}": value for name, value in {"loss": loss, **terms}.items()}
         self.log_dict(logged, on_step=False, on_epoch=True)  # epoch means: no per-step host sync
-        return loss
+        return {"loss": loss, **{name: value.detach() for name, value in terms.items()}}
 
     def validation_step(self, batch: Batch, batch_idx: int) -> None:
         images, targets, _ = batch
@@ -160,6 +175,9 @@ class ALMClassifier(L.LightningModule):
 
     def on_test_epoch_end(self) -> None:
         self._log_metrics("test", self.test_metrics)
+        if world_size() > 1:  # each process scored one block of the test set: keep all of it, in dataset order
+            gathered = gather_batch(*(records.to(self.device) for records in self.test_scores()))
+            self.test_records = [tuple(records.cpu() for records in gathered)]
 
     def _log_metrics(self, stage: str, metric: BinaryRankMetrics | CriticalClassMetrics) -> None:
         values = {f"{stage}/{name}": value.float() for name, value in metric.compute().items()}
@@ -174,7 +192,7 @@ class ALMClassifier(L.LightningModule):
         return torch.cat(scores), torch.cat(targets), torch.cat(sample_ids)
 
     def configure_optimizers(self) -> Any:
-        optimizer = self.optimizer_factory(self.network.parameters())
+        optimizer = build_optimizer(self.optimizer_factory, self.network, self.loss)  # the loss's own variables too
         if self.scheduler_factory is None:
             return optimizer
         return {"optimizer": optimizer, "lr_scheduler": self.scheduler_factory(optimizer)}

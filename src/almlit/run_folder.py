@@ -1,4 +1,5 @@
-"""What every run leaves behind: resolved config, metrics.json, test scores and the ROC picture."""
+"""What every run leaves behind: resolved config, metrics.json, test scores, the ROC picture and, written last, the
+``COMPLETE`` marker that says the folder holds a finished run (reports and ensembles read nothing else)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import csv
 import json
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,8 @@ CONFIG_FILE = "config.yaml"
 METRICS_FILE = "metrics.json"
 SCORES_FILE = "test_scores.csv"
 ROC_FILE = "roc.png"
+COMPLETE_FILE = "COMPLETE"
+OVERRIDES_FILE = Path(".hydra") / "overrides.yaml"
 
 
 def write_atomically(path: Path, text: str) -> None:
@@ -27,6 +31,22 @@ def write_atomically(path: Path, text: str) -> None:
     with os.fdopen(handle, "w") as stream:
         stream.write(text)
     os.replace(temporary, path)
+
+
+def write_config(run_dir: Path, config: DictConfig) -> None:
+    """The resolved ``config.yaml``, written when training starts (a restart compares with it) and at the end."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    write_atomically(run_dir / CONFIG_FILE, OmegaConf.to_yaml(config, resolve=True))
+
+
+def write_overrides(run_dir: Path, overrides: Sequence[str]) -> None:
+    """The command-line overrides of the run, ``.hydra/overrides.yaml`` (read by ``almlit.select``).
+
+    Written here rather than by Hydra (``hydra.output_subdir: null``): Hydra would rewrite them before ``almlit.train``
+    sees that the folder holds a finished run, which must stay untouched.
+    """
+    (run_dir / OVERRIDES_FILE).parent.mkdir(parents=True, exist_ok=True)
+    write_atomically(run_dir / OVERRIDES_FILE, OmegaConf.to_yaml(OmegaConf.create(list(overrides))))
 
 
 def write_scores(path: Path, scores: Tensor, targets: Tensor, sample_ids: Tensor) -> None:
@@ -67,10 +87,10 @@ def write_run_folder(
     title: str,
     tpr_levels: tuple[float, ...],
 ) -> None:
-    """Write the files that reports and ensembles are built from; metrics.json is written last."""
-    run_dir.mkdir(parents=True, exist_ok=True)
-    write_atomically(run_dir / CONFIG_FILE, OmegaConf.to_yaml(config, resolve=True))
+    """Write the files that reports and ensembles are built from, then the ``COMPLETE`` marker (UTC time), last."""
+    write_config(run_dir, config)
     scores, targets, sample_ids = test_scores
     write_scores(run_dir / SCORES_FILE, scores, targets, sample_ids)
     write_roc_figures(run_dir, scores, targets, critical_classes, title, tpr_levels)
     write_atomically(run_dir / METRICS_FILE, json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+    write_atomically(run_dir / COMPLETE_FILE, datetime.now(timezone.utc).isoformat(timespec="seconds") + "\n")

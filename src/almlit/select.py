@@ -146,7 +146,7 @@ def collect(folders: Sequence[Path]) -> tuple[list[Path], list[dict[str, Any]], 
     """
     runs = [run for folder in folders for run in finished_runs(folder)]
     if not runs:
-        raise ValueError(f"no finished run (a folder with metrics.json) under {', '.join(map(str, folders))}")
+        raise ValueError(f"no finished run (a folder with a COMPLETE marker) under {', '.join(map(str, folders))}")
     monitors, values = [], []
     for run in runs:
         ((monitor, value),) = read_metrics(run)["best_val"].items()

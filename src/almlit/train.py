@@ -1,7 +1,8 @@
 """Hydra entry point: ``python -m almlit.train [group=choice ...] [key=value ...]``.
 
 seed -> data -> loss, model, constraint -> ALMClassifier -> fit -> test on the best-validation-AUC
-checkpoint -> one run folder (see :mod:`almlit.run_folder`).
+checkpoint -> one run folder (see :mod:`almlit.run_folder`). The folder, ``runs/<run_name>``, is looked at first
+(:mod:`almlit.resume`): a finished run is left alone, an interrupted one resumes from its last checkpoint.
 """
 
 from __future__ import annotations
@@ -16,12 +17,17 @@ import hydra
 import lightning as L
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
-from omegaconf import DictConfig
+from lightning.pytorch.utilities.exceptions import SIGTERMException
+from lightning.pytorch.utilities.rank_zero import rank_zero_only
+from omegaconf import DictConfig, OmegaConf
 
 from almlit.config import CONFIG_DIR
-from almlit.errors import one_line_errors
+from almlit.errors import TrainingFailure, one_line_errors, out_of_memory_advice
 from almlit.module import ALMClassifier
-from almlit.run_folder import write_run_folder
+from almlit.preemption import Preempted, stop_after_preemption
+from almlit.report.folders import seeds
+from almlit.resume import LAST_CHECKPOINT, is_new_folder, plan_start
+from almlit.run_folder import write_config, write_overrides, write_run_folder
 
 
 def instantiate_with_data(config: DictConfig | None, **data_facts: Any) -> Any:
@@ -47,6 +53,8 @@ def build_module(cfg: DictConfig, datamodule: L.LightningDataModule) -> ALMClass
         critical_classes=tuple(datamodule.critical_classes),
         tpr_levels=tuple(cfg.metrics.tpr_levels),
         false_negatives=tuple(cfg.metrics.false_negatives),
+        pauc_max_fpr=tuple(cfg.metrics.pauc_max_fpr),
+        tpauc=tuple(tuple(bounds) for bounds in cfg.metrics.tpauc),
         channels_last=cfg.module.channels_last,
         compile=cfg.module.compile,
         input_dims=1 + len(datamodule.input_shape),
@@ -60,8 +68,31 @@ def build_callbacks(cfg: DictConfig) -> list[L.Callback]:
     return [instantiate(node) for node in nodes]
 
 
-def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
-    """Train and test one configuration; returns the metrics written to ``metrics.json``."""
+def check_seed(seed: Any) -> None:
+    """Refuse a seed that numpy, torch and Python's ``random`` would not all take as it is."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
+        raise ValueError(f"seed must be an integer in 0..{2**32 - 1}, got {seed!r}")
+
+
+def check_strategy(strategy: Any) -> None:
+    """Refuse Lightning strategies that train in child processes (their test scores would not reach this one)."""
+    if isinstance(strategy, str) and any(word in strategy for word in ("spawn", "fork", "notebook")):
+        raise ValueError(
+            f"trainer.strategy={strategy} is not supported: the test scores stay in its child processes; "
+            "use trainer.strategy=ddp (or auto)"
+        )
+
+
+def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any] | None:
+    """Train and test one configuration; returns the metrics written to ``metrics.json`` (``None``: it was finished)."""
+    check_seed(cfg.seed)
+    check_strategy(cfg.trainer.get("strategy"))
+    resolved = OmegaConf.to_container(cfg, resolve=True)
+    start = plan_start(run_dir, resolved, cfg.ckpt_path)
+    if start.message is not None:
+        print(start.message, flush=True)
+    if start.finished:
+        return None
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule = instantiate(cfg.data)
     datamodule.prepare_data()
@@ -70,11 +101,20 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     callbacks = build_callbacks(cfg)
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=instantiate(cfg.logger))
     started = time.perf_counter()
-    trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.ckpt_path)
+    batch_sizes = {"batch_size": datamodule.batch_size, "eval_batch_size": datamodule.eval_batch_size}
+    if rank_zero_only.rank == 0:  # DDP: only rank 0 writes the run folder (the other ranks start in trainer.fit)
+        write_config(run_dir, cfg)
+        write_overrides(run_dir, HydraConfig.get().overrides.task)
+    try:
+        with out_of_memory_advice("fit", batch_sizes):
+            trainer.fit(module, datamodule=datamodule, ckpt_path=start.ckpt_path)
+    except (Preempted, SIGTERMException) as stop:
+        stop_after_preemption(stop, str(run_dir / LAST_CHECKPOINT))
     train_seconds = time.perf_counter() - started
     final_penalty = float(module.penalty)  # before the best checkpoint's state is loaded for the test
     checkpoint = trainer.checkpoint_callback
-    test_results = trainer.test(module, datamodule=datamodule, ckpt_path="best", verbose=False)[0]
+    with out_of_memory_advice("test", {"eval_batch_size": datamodule.eval_batch_size}):
+        test_results = trainer.test(module, datamodule=datamodule, ckpt_path="best", verbose=False)[0]
     metrics = {
         "test": {key.removeprefix("test/"): value for key, value in test_results.items()},
         "best_val": {cfg.monitor: float(checkpoint.best_model_score)},
@@ -84,12 +124,14 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
         "train_seconds": round(train_seconds, 2),
         "final_penalty": final_penalty,
         "class_counts": {"train": list(datamodule.class_counts)},
+        "seeds": seeds(resolved),
     }
     headline = cfg.monitor.removeprefix("val/")
     title = f"{cfg.run_name} (test {headline} {metrics['test'][headline]:.3f})"
     critical_classes = tuple(datamodule.critical_classes)
     tpr_levels = tuple(cfg.metrics.tpr_levels)
-    write_run_folder(run_dir, cfg, metrics, module.test_scores(), critical_classes, title, tpr_levels)
+    if trainer.is_global_zero:  # every rank holds all test scores (ALMClassifier.on_test_epoch_end)
+        write_run_folder(run_dir, cfg, metrics, module.test_scores(), critical_classes, title, tpr_levels)
     return metrics
 
 
@@ -101,9 +143,20 @@ def print_summary(metrics: dict[str, Any], run_dir: Path) -> None:
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="train")
 def main(cfg: DictConfig) -> None:
     run_dir = Path(HydraConfig.get().runtime.output_dir)
-    with one_line_errors(cleanup=lambda: shutil.rmtree(run_dir, ignore_errors=True)):
+    new_folder = is_new_folder(run_dir)  # only a folder this command made, and with no checkpoint, is removed
+
+    def remove_new_folder() -> None:
+        if new_folder and not (run_dir / LAST_CHECKPOINT).parent.exists():
+            shutil.rmtree(run_dir, ignore_errors=True)
+
+    # a training failure (NaN loss, out of memory) keeps the run folder: it holds the last good checkpoint
+    with (
+        one_line_errors((TrainingFailure,)),
+        one_line_errors(cleanup=remove_new_folder),
+    ):
         metrics = run(cfg, run_dir)
-    print_summary(metrics, run_dir)
+    if metrics is not None and rank_zero_only.rank == 0:
+        print_summary(metrics, run_dir)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,8 @@ from almlit.data.loaders import TensorDataModule
 
 
 class ThreeSplits(TensorDataModule):
+    critical_classes = (1,)
+
     def __init__(self) -> None:
         super().__init__(batch_size=4, eval_batch_size=8, seed=5)
         self.train_dataset, self.val_dataset, self.test_dataset = (

@@ -31,7 +31,8 @@ def write_run(
     best_val: float = 0.5,
     overrides: list[str] | None = None,
 ) -> Path:
-    """A finished run folder: config.yaml, test_scores.csv, metrics.json and, given overrides, .hydra/overrides.yaml."""
+    """A finished run folder: config.yaml, test_scores.csv, metrics.json, given overrides .hydra/overrides.yaml, and
+    last, the COMPLETE marker."""
     run_dir.mkdir(parents=True, exist_ok=True)
     config = {**config, "paths": {"output_dir": str(run_dir.resolve())}}
     (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(config)))
@@ -47,4 +48,5 @@ def write_run(
         (run_dir / ".hydra" / "overrides.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(overrides)))
     metrics = {"best_val": {config["monitor"]: best_val}, "test": {}}
     (run_dir / "metrics.json").write_text(json.dumps(metrics))
+    (run_dir / "COMPLETE").write_text("2026-01-01T00:00:00+00:00\n")
     return run_dir

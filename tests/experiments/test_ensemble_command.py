@@ -38,6 +38,27 @@ def test_a_finished_member_of_another_setting_is_never_reused(tmp_path, capsys):
     assert "use another dir= or remove the folder" in message
 
 
+def test_an_interrupted_member_of_another_setting_is_refused(tmp_path, capsys):
+    folder = tmp_path / "member1"
+    folder.mkdir()
+    (folder / "config.yaml").write_text(OmegaConf.to_yaml(binary_config(seed=1)))  # no COMPLETE: interrupted
+    message = error_of(capsys, "data=digits", "members=2", f"dir={tmp_path}")
+    assert f"{folder} was trained with another setting: " in message
+
+
+def test_interrupted_members_are_trained_again_and_finished_ones_are_not(tmp_path):
+    config = ensemble.compose_member(["imb=50"])
+    expected = ensemble.resolve_member(config, tmp_path / "member0")
+    for index in (0, 1):  # member0 finished, member1 interrupted after its first checkpoint
+        folder = tmp_path / f"member{index}"
+        folder.mkdir()
+        (folder / "config.yaml").write_text(OmegaConf.to_yaml({**expected, "seed": index}))
+    (tmp_path / "member0" / "COMPLETE").write_text("2026-01-01T00:00:00+00:00\n")
+    (tmp_path / "member1" / "checkpoints").mkdir()
+    (tmp_path / "member1" / "checkpoints" / "last.ckpt").write_bytes(b"")
+    assert ensemble.check_members(tmp_path, 3, expected) == [1, 2]
+
+
 def test_selection_file_overrides_come_first(tmp_path):
     path = tmp_path / "selection.yaml"
     path.write_text(OmegaConf.to_yaml({"overrides": ["loss=bce", "alm.constraint.margin=0.0"]}))

@@ -92,6 +92,19 @@ def test_members_tested_on_different_samples_are_refused(tmp_path):
         write_ensemble_report(tmp_path, [tmp_path / "member0", tmp_path / "member1"])
 
 
+def test_member_without_complete_marker_is_refused(tmp_path):
+    write_run(tmp_path / "member0", binary_config(seed=0), MEMBER_A, LABELS)
+    write_run(tmp_path / "member1", binary_config(seed=1), MEMBER_B, LABELS)
+    (tmp_path / "member1" / "COMPLETE").unlink()  # killed after metrics.json, before the marker
+    with pytest.raises(FileNotFoundError) as error:
+        write_ensemble_report(tmp_path, [tmp_path / "member0", tmp_path / "member1"])
+    assert str(error.value) == (
+        f"{tmp_path / 'member1'} is not a finished run (no COMPLETE marker): it was interrupted or is still training; "
+        "rerun its command to resume it"
+    )
+    assert not (tmp_path / "ensemble.json").exists()
+
+
 def test_score_metrics_keys_follow_the_training_metrics():
     values = score_metrics(MEMBER_A, LABELS, MetricSpec())
     assert list(values) == ["auc", "fpr@98tpr", "fpr@95tpr", "fpr@92tpr", "fpr@90tpr", "fpr@0fn", "fpr@1fn"]

@@ -101,7 +101,7 @@ def test_stage_one_and_stage_two_folders_combine(tmp_path, capsys):
 @pytest.mark.parametrize(
     ("make", "message"),
     [
-        (lambda folder: folder.mkdir(), "no finished run (a folder with metrics.json) under"),
+        (lambda folder: folder.mkdir(), "no finished run (a folder with a COMPLETE marker) under"),
         (
             lambda folder: fabricate_sweep(
                 folder, {(1e-5, 2.0, 0.0): 0.9, (1e-5, 2.0, 1.0): 0.8, (1e-3, 2.0, 1.0): 0.7}

@@ -35,7 +35,8 @@ class PenaltySchedule(L.Callback):
 
     Once the cap is reached, or the validation metric reaches its maximum (1.0 for AUC), mu stays fixed.
     The memory of the last metric is saved in checkpoints, so a resumed run grows mu exactly as an
-    uninterrupted one.
+    uninterrupted one. In a DDP run the monitored metric is the whole validation set's on every process (the
+    metric states are synchronised when computed), so every process takes the same decision and mu stays equal.
 
     Args:
         growth: rho > 1 (paper grid {2, 3}).

@@ -15,7 +15,7 @@ import torch
 
 from almlit.data.imbalance import check_imbalance_ratio
 from almlit.data.indexed import Batch, TensorImageDataset
-from almlit.data.loaders import TensorDataModule
+from almlit.data.loaders import SamplerFactory, TensorDataModule
 from almlit.data.transforms import BatchAugment
 
 
@@ -151,6 +151,8 @@ class ImageDataModule(TensorDataModule, ABC):
         batch_size: training batch size.
         eval_batch_size: validation and test batch size.
         seed: seed of the batch order and the augmentation, drawn afresh from ``(seed, epoch)`` every epoch.
+        sampler: training order, the ``sampler`` group (see :class:`~almlit.data.loaders.TensorDataModule`).
+            None shuffles.
     """
 
     def __init__(
@@ -164,8 +166,9 @@ class ImageDataModule(TensorDataModule, ABC):
         batch_size: int = 64,
         eval_batch_size: int = 1024,
         seed: int = 0,
+        sampler: SamplerFactory | None = None,
     ) -> None:
-        super().__init__(batch_size, eval_batch_size, seed)
+        super().__init__(batch_size, eval_batch_size, seed, sampler)
         if num_classes < 2:
             raise ValueError(f"num_classes must be >= 2, got {num_classes}")
         self._num_classes = num_classes
@@ -259,6 +262,8 @@ class BinaryImageDataModule(ImageDataModule, ABC):
         batch_size: training batch size.
         eval_batch_size: validation and test batch size.
         seed: seed of the batch order and the augmentation.
+        sampler: training order, the ``sampler`` group (see :class:`~almlit.data.loaders.TensorDataModule`).
+            None shuffles.
     """
 
     def __init__(
@@ -270,5 +275,6 @@ class BinaryImageDataModule(ImageDataModule, ABC):
         batch_size: int = 64,
         eval_batch_size: int = 1024,
         seed: int = 0,
+        sampler: SamplerFactory | None = None,
     ) -> None:
-        super().__init__(2, (1,), mean, std, crop_padding, hflip, batch_size, eval_batch_size, seed)
+        super().__init__(2, (1,), mean, std, crop_padding, hflip, batch_size, eval_batch_size, seed, sampler)

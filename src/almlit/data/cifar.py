@@ -13,6 +13,7 @@ import numpy as np
 from almlit.data.base import BinaryImageDataModule, DatasetSplits, binary_dataset, check_split_arguments
 from almlit.data.cifar_files import CIFARFiles, cifar_layout
 from almlit.data.imbalance import split_binary_imbalanced
+from almlit.data.loaders import SamplerFactory
 
 CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR_STD = (0.2023, 0.1994, 0.2010)
@@ -41,6 +42,8 @@ class BinaryCIFAR(CIFARFiles, BinaryImageDataModule):
         crop_padding: zero padding of the training random crop.
         hflip: mirror training images with probability 0.5.
         seed: seed of the batch order and augmentation (each epoch draws from (seed, epoch)).
+        sampler: training order, the ``sampler`` group (see :class:`~almlit.data.loaders.TensorDataModule`).
+            None shuffles.
     """
 
     def __init__(
@@ -59,8 +62,9 @@ class BinaryCIFAR(CIFARFiles, BinaryImageDataModule):
         crop_padding: int = 4,
         hflip: bool = True,
         seed: int = 0,
+        sampler: SamplerFactory | None = None,
     ) -> None:
-        super().__init__(CIFAR_MEAN, CIFAR_STD, crop_padding, hflip, batch_size, eval_batch_size, seed)
+        super().__init__(CIFAR_MEAN, CIFAR_STD, crop_padding, hflip, batch_size, eval_batch_size, seed, sampler)
         self.negative_classes, self.positive_classes = check_split_arguments(
             negative_classes,
             positive_classes,

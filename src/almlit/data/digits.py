@@ -12,6 +12,7 @@ from sklearn.datasets import load_digits
 
 from almlit.data.base import BinaryImageDataModule, DatasetSplits, binary_dataset, check_split_arguments
 from almlit.data.imbalance import hold_out_per_class, split_binary_imbalanced
+from almlit.data.loaders import SamplerFactory
 
 NUM_DIGITS = 10
 # The test hold-out uses this seed whatever split_seed is, so every split is scored on the same test images.
@@ -49,6 +50,8 @@ class BinaryDigits(BinaryImageDataModule):
         crop_padding: zero padding of the training random crop.
         hflip: mirror training images; off by default since a mirrored digit is a different symbol.
         seed: seed of the batch order and augmentation (each epoch draws from (seed, epoch)).
+        sampler: training order, the ``sampler`` group (see :class:`~almlit.data.loaders.TensorDataModule`).
+            None shuffles.
     """
 
     def __init__(
@@ -65,8 +68,9 @@ class BinaryDigits(BinaryImageDataModule):
         crop_padding: int = 1,
         hflip: bool = False,
         seed: int = 0,
+        sampler: SamplerFactory | None = None,
     ) -> None:
-        super().__init__(DIGITS_MEAN, DIGITS_STD, crop_padding, hflip, batch_size, eval_batch_size, seed)
+        super().__init__(DIGITS_MEAN, DIGITS_STD, crop_padding, hflip, batch_size, eval_batch_size, seed, sampler)
         if negative_classes is None:
             negative_classes = [digit for digit in range(NUM_DIGITS) if digit not in positive_classes]
         self.negative_classes, self.positive_classes = check_split_arguments(

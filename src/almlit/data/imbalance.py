@@ -19,9 +19,12 @@ def check_imbalance_ratio(imbalance_ratio: float) -> None:
         imbalance_ratio: imb, the number of negatives per positive.
 
     Raises:
-        ValueError: if ``imbalance_ratio < 1``.
+        TypeError: if ``imbalance_ratio`` is not a number.
+        ValueError: if ``imbalance_ratio < 1`` or NaN.
     """
-    if imbalance_ratio < 1:
+    if isinstance(imbalance_ratio, bool) or not isinstance(imbalance_ratio, (int, float)):
+        raise TypeError(f"imb must be a number >= 1 (ratio 1:imb of positives to negatives), got {imbalance_ratio!r}")
+    if not imbalance_ratio >= 1:  # NaN too
         raise ValueError(f"imb must be >= 1 (ratio 1:imb of positives to negatives), got {imbalance_ratio}")
 
 

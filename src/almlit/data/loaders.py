@@ -1,35 +1,47 @@
 """The shell every almlit DataModule shares: tensor datasets on the training device, epoch-seeded loaders.
 
-Subclasses provide ``train_dataset``, ``val_dataset`` and ``test_dataset`` (:class:`TensorImageDataset`) and
-their batch transform; this class serves them: the whole dataset is moved once to the Trainer's device, a batch
-is one indexing operation per tensor (no worker processes), the training order and the augmentation are drawn
-from ``(seed, epoch)`` so that a run resumed at an epoch boundary replays exactly.
+Subclasses provide ``train_dataset``, ``val_dataset`` and ``test_dataset`` (:class:`TensorImageDataset`),
+``critical_classes`` and their batch transform; this class serves them: the whole dataset is moved once to the
+Trainer's device, a batch is one indexing operation per tensor (no worker processes), the training order (the
+``sampler`` group, :mod:`almlit.data.samplers`) and the augmentation are drawn from ``(seed, epoch)`` so that a run
+resumed at an epoch boundary replays exactly.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import torch
 from lightning.pytorch import LightningDataModule
 from torch.utils.data import DataLoader
 
-from almlit.data.epoch_seeding import AUGMENT_STREAM, EpochShuffleSampler, epoch_generator
+from almlit.data.distributed import RankBlockSampler, process_rank, rank_shard
+from almlit.data.epoch_seeding import AUGMENT_STREAM, epoch_generator
 from almlit.data.indexed import TensorImageDataset, collate_batch
+from almlit.data.samplers import EpochSampler, EpochShuffleSampler
+
+SamplerFactory = Callable[..., EpochSampler]
 
 
 class TensorDataModule(LightningDataModule):
     """Loaders over tensor-resident datasets.
 
     Args:
-        batch_size: training batch size.
-        eval_batch_size: validation and test batch size.
+        batch_size: training batch size of one process; a DDP run over W processes trains on global batches of
+            ``W * batch_size`` (see :mod:`almlit.data.distributed`).
+        eval_batch_size: validation and test batch size (of one process).
         seed: seed of the batch order and the augmentation, drawn afresh from ``(seed, epoch)`` every epoch.
+        sampler: the training order: the ``sampler`` group, a ``_partial_``
+            :class:`~almlit.data.samplers.EpochSampler` that receives the training labels, ``seed``, ``batch_size``
+            and ``critical_classes``; ``None`` shuffles.
     """
 
     train_dataset: TensorImageDataset
     val_dataset: TensorImageDataset
     test_dataset: TensorImageDataset
+    critical_classes: tuple[int, ...]
 
-    def __init__(self, batch_size: int, eval_batch_size: int, seed: int) -> None:
+    def __init__(self, batch_size: int, eval_batch_size: int, seed: int, sampler: SamplerFactory | None = None) -> None:
         super().__init__()
         for name, size in (("batch_size", batch_size), ("eval_batch_size", eval_batch_size)):
             if size < 1:
@@ -37,24 +49,37 @@ class TensorDataModule(LightningDataModule):
         self.batch_size = batch_size
         self.eval_batch_size = eval_batch_size
         self.seed = seed
+        self.sampler = EpochShuffleSampler if sampler is None else sampler
         self._augment_generator: torch.Generator | None = None
         self._augment_key: tuple[torch.device, int] | None = None
 
     def train_dataloader(self) -> DataLoader:
-        """Shuffled training batches, in an order fixed by ``(seed, epoch)``."""
+        """Training batches in the sampler's order, fixed by ``(seed, epoch)``."""
+        sampler = self.training_sampler(self.train_dataset.labels)
         dataset = self._on_training_device(self.train_dataset)
-        sampler = EpochShuffleSampler(len(dataset), self.seed)
+        sampler = rank_shard(sampler, self.batch_size, self.trainer)  # this process's share of every global batch
         return DataLoader(dataset, batch_size=self.batch_size, sampler=sampler, collate_fn=collate_batch)
+
+    def training_sampler(self, labels: torch.Tensor) -> EpochSampler:
+        """The configured sampler over the training labels (the global order of every epoch)."""
+        return self.sampler(
+            labels=labels,
+            seed=self.seed,
+            batch_size=self.batch_size * process_rank(self.trainer)[1],  # the global batch: per process x processes
+            critical_classes=tuple(self.critical_classes),
+        )
 
     def val_dataloader(self) -> DataLoader:
         """Validation batches of ``eval_batch_size``, in dataset order."""
         dataset = self._on_training_device(self.val_dataset)
-        return DataLoader(dataset, batch_size=self.eval_batch_size, collate_fn=collate_batch)
+        blocks = RankBlockSampler(len(dataset), *process_rank(self.trainer))  # one process: all of it
+        return DataLoader(dataset, batch_size=self.eval_batch_size, sampler=blocks, collate_fn=collate_batch)
 
     def test_dataloader(self) -> DataLoader:
         """Test batches of ``eval_batch_size``, in the order of ``test_sample_ids``."""
         dataset = self._on_training_device(self.test_dataset)
-        return DataLoader(dataset, batch_size=self.eval_batch_size, collate_fn=collate_batch)
+        blocks = RankBlockSampler(len(dataset), *process_rank(self.trainer))  # one process: all of it
+        return DataLoader(dataset, batch_size=self.eval_batch_size, sampler=blocks, collate_fn=collate_batch)
 
     @property
     def test_sample_ids(self) -> torch.Tensor:

@@ -14,6 +14,7 @@ from almlit.data.base import DatasetSplits, ImageDataModule, image_dataset
 from almlit.data.cifar import CIFAR_MEAN, CIFAR_STD
 from almlit.data.cifar_files import CIFARFiles, cifar_layout
 from almlit.data.imbalance import check_imbalance_ratio, check_long_tail_profile, split_long_tailed
+from almlit.data.loaders import SamplerFactory
 
 
 class LongTailCIFAR(CIFARFiles, ImageDataModule):
@@ -40,6 +41,8 @@ class LongTailCIFAR(CIFARFiles, ImageDataModule):
         crop_padding: zero padding of the training random crop.
         hflip: mirror training images with probability 0.5.
         seed: seed of the batch order and augmentation (each epoch draws from (seed, epoch)).
+        sampler: training order, the ``sampler`` group (see :class:`~almlit.data.loaders.TensorDataModule`).
+            None shuffles.
     """
 
     def __init__(
@@ -57,6 +60,7 @@ class LongTailCIFAR(CIFARFiles, ImageDataModule):
         crop_padding: int = 4,
         hflip: bool = True,
         seed: int = 0,
+        sampler: SamplerFactory | None = None,
     ) -> None:
         num_classes = cifar_layout(variant).num_classes
         super().__init__(
@@ -69,6 +73,7 @@ class LongTailCIFAR(CIFARFiles, ImageDataModule):
             batch_size,
             eval_batch_size,
             seed,
+            sampler,
         )
         check_imbalance_ratio(imbalance_ratio)
         check_long_tail_profile(profile)

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 from omegaconf import OmegaConf
 
-from almlit.run_folder import CONFIG_FILE, METRICS_FILE
+from almlit.run_folder import COMPLETE_FILE, CONFIG_FILE, METRICS_FILE
 
 # Keys that may differ between runs of one setting: the seeds that make ensemble members (or sweep repeats)
 # different, where a run was written and read its data, and what it printed.
@@ -65,12 +65,25 @@ def read_scores(path: Path) -> RunScores:
     )
 
 
+def require_finished(run_dir: Path) -> None:
+    """Raise unless ``run_dir`` holds a finished run (its ``COMPLETE`` marker, written last, exists).
+
+    Raises:
+        FileNotFoundError: naming the folder and why it is not usable.
+    """
+    if not Path(run_dir).is_dir():
+        raise FileNotFoundError(f"run folder {run_dir} not found")
+    if not is_finished(run_dir):
+        raise FileNotFoundError(
+            f"{run_dir} is not a finished run (no {COMPLETE_FILE} marker): it was interrupted or is still training; "
+            "rerun its command to resume it"
+        )
+
+
 def read_metrics(run_dir: Path) -> dict[str, Any]:
-    """``metrics.json`` of a run folder."""
-    path = Path(run_dir) / METRICS_FILE
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} not found: is {run_dir} a finished run folder?")
-    return json.loads(path.read_text())
+    """``metrics.json`` of a finished run folder (see :func:`require_finished`)."""
+    require_finished(run_dir)
+    return json.loads((Path(run_dir) / METRICS_FILE).read_text())
 
 
 def read_config(run_dir: Path) -> dict[str, Any]:
@@ -82,13 +95,13 @@ def read_config(run_dir: Path) -> dict[str, Any]:
 
 
 def is_finished(run_dir: Path) -> bool:
-    """A run is finished once its ``metrics.json`` exists: it is written last, atomically."""
-    return (Path(run_dir) / METRICS_FILE).is_file()
+    """A run is finished once its ``COMPLETE`` marker exists: it is written last, atomically."""
+    return (Path(run_dir) / COMPLETE_FILE).is_file()
 
 
 def finished_runs(folder: Path) -> list[Path]:
     """Every finished run folder at or below ``folder``, sorted."""
-    return sorted(path.parent for path in Path(folder).rglob(METRICS_FILE) if (path.parent / CONFIG_FILE).is_file())
+    return sorted(path.parent for path in Path(folder).rglob(COMPLETE_FILE) if (path.parent / CONFIG_FILE).is_file())
 
 
 def flatten(config: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
@@ -100,17 +113,23 @@ def flatten(config: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, 
             yield f"{prefix}{key}", value
 
 
-def comparable(config: Mapping[str, Any]) -> dict[str, Any]:
+def seeds(config: Mapping[str, Any]) -> dict[str, Any]:
+    """Every seed of a resolved run config (``seed``, ``data.seed``, ``data.split_seed``, ...), flattened."""
+    return {key: value for key, value in flatten(config) if key.rsplit(".", 1)[-1] in SEED_LEAVES}
+
+
+def comparable(config: Mapping[str, Any], keep_seeds: bool = False) -> dict[str, Any]:
     """The keys of a resolved run config that decide what is trained, flattened.
 
-    Dropped: the seeds (``seed``, ``*.seed``, ``*.split_seed``), every ``paths.*`` key and every value under the run's
-    own output folder (checkpoint, logger and trainer folders), and keys that only change where data is read or what
-    is printed (:data:`PRESENTATION_KEYS`).
+    Dropped: the seeds (``seed``, ``*.seed``, ``*.split_seed``) unless ``keep_seeds`` (one run folder resumed must
+    match them too), every ``paths.*`` key and every value under the run's own output folder (checkpoint, logger and
+    trainer folders), and keys that only change where data is read or what is printed (:data:`PRESENTATION_KEYS`).
     """
     output_dir = str(config.get("paths", {}).get("output_dir") or "\0")
+    seed_keys = () if keep_seeds else seeds(config)
     kept = {}
     for key, value in flatten(config):
-        if key.rsplit(".", 1)[-1] in SEED_LEAVES or key.startswith("paths.") or key in PRESENTATION_KEYS:
+        if key in seed_keys or key.startswith("paths.") or key in PRESENTATION_KEYS:
             continue
         if isinstance(value, str) and value.startswith(output_dir):
             continue

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from almlit.data.indexed import Batch, TensorImageDataset
-from almlit.data.loaders import TensorDataModule
+from almlit.data.loaders import SamplerFactory, TensorDataModule
 from almlit.data.mri.augment3d import VolumeAugment
 from almlit.data.mri.manifest import Subject, check_pattern, read_manifest, stratified_hold_out
 from almlit.data.mri.preprocess import PreprocessSettings
@@ -61,6 +61,8 @@ class MRICohort(TensorDataModule):
         eval_batch_size: validation and test batch size.
         split_seed: seed of the validation hold-out.
         seed: seed of the batch order and the augmentation, drawn afresh from ``(seed, epoch)`` every epoch.
+        sampler: training order, the ``sampler`` group (see :class:`~almlit.data.loaders.TensorDataModule`).
+            None shuffles.
     """
 
     def __init__(
@@ -84,8 +86,9 @@ class MRICohort(TensorDataModule):
         eval_batch_size: int = 32,
         split_seed: int = 0,
         seed: int = 0,
+        sampler: SamplerFactory | None = None,
     ) -> None:
-        super().__init__(batch_size, eval_batch_size, seed)
+        super().__init__(batch_size, eval_batch_size, seed, sampler)
         self.settings = PreprocessSettings(
             tuple(sequences), tuple(shape), None if spacing is None else tuple(spacing), normalize, tuple(percentiles)
         )

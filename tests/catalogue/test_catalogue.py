@@ -1,0 +1,47 @@
+"""Every row of the bad-input catalogue, through the real entry point: its message, its exit status.
+
+In process (fast suite): each entry point's ``main`` runs in this process, in the case's own folder. The slow twin
+runs the first rows of every category in a subprocess, ``python -m ...`` exactly as a user types it (about 3-5 s
+each), to show that the in-process runs are faithful to the real command (exit status, stderr).
+"""
+
+import pytest
+
+from tests.catalogue.cases import CASES, CATEGORIES
+from tests.catalogue.entry_points import run_in_process, run_in_subprocess
+from tests.catalogue.render import DOC, with_table
+
+
+def check(case, outcome, folder):
+    assert outcome.code == case.exit_code, outcome.stderr
+    lines = outcome.stderr.strip().splitlines()
+    if case.exit_code == 2:
+        assert lines[-1] == f"almlit: error: {case.message}".replace("{dir}", str(folder)), outcome.stderr
+    else:
+        assert lines[0] == case.message, outcome.stderr
+
+
+def test_ids_are_unique():
+    ids = [case.id for case in CASES]
+    assert len(ids) == len(set(ids)) and len(ids) >= 24
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda case: case.id)
+def test_in_process(case, tmp_path, monkeypatch):
+    case.setup(tmp_path)
+    check(case, run_in_process(case.command, list(case.arguments), tmp_path, monkeypatch), tmp_path)
+
+
+SUBPROCESS_SAMPLE = [case for cases in CATEGORIES.values() for case in cases[:2]]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", SUBPROCESS_SAMPLE, ids=lambda case: case.id)
+def test_in_subprocess(case, tmp_path):
+    case.setup(tmp_path)
+    check(case, run_in_subprocess(case.command, list(case.arguments), tmp_path), tmp_path)
+
+
+def test_the_documented_table_is_the_catalogue():
+    document = DOC.read_text()
+    assert with_table(document) == document, "run: python -m tests.catalogue.render"

@@ -1,0 +1,251 @@
+"""Run folders found again by the same command: finished runs left alone, interrupted ones resumed exactly.
+
+The slow tests train the embedded digits in subprocesses and kill them (SIGKILL) or preempt them (SIGTERM) in the
+middle of their second epoch; the restarted command must end with the bank, mu, weights, optimizer state and test
+scores of a run that was never interrupted, bit for bit (CPU, ``trainer.deterministic=true``).
+"""
+
+import hashlib
+import json
+import os
+import signal
+from pathlib import Path
+from unittest import mock
+
+import pytest
+import torch
+from omegaconf import OmegaConf
+
+from almlit.ensemble import compose_member, resolve_member
+from almlit.resume import check_same_run, is_new_folder, plan_start
+from tests.conftest import QUIET, REPO_ROOT, run_module
+
+# 948 negatives + 47 positives of the digits at imb=20: 16 training batches of 64 per epoch
+COMMON = ["trainer.deterministic=true", "imb=20", "callbacks.early_stopping=null", "trainer.max_epochs=3"]
+STEPS_PER_EPOCH = 16
+
+
+def kill_at(step: int, name: str) -> list[str]:
+    """Overrides adding the test callback that sends ``name`` to the run after ``step`` (once: see its marker)."""
+    return [
+        "+callbacks.kill._target_=tests.signal_at_step.SignalAtStep",
+        f"+callbacks.kill.step={step}",
+        f"+callbacks.kill.name={name}",
+        "+callbacks.kill.marker=killed.marker",
+    ]
+
+
+def train_in(folder, *overrides):
+    """``python -m almlit.train`` in ``folder``, able to import the test callback from ``tests``."""
+    with mock.patch.dict(os.environ, {"PYTHONPATH": str(REPO_ROOT)}):
+        return run_module("almlit.train", *QUIET, *overrides, cwd=folder)
+
+
+def run_dir(folder, name):
+    return folder / "outputs" / "runs" / name
+
+
+def load(path):
+    return torch.load(path, weights_only=False, map_location="cpu")
+
+
+def fingerprint(folder):
+    """Every file under ``folder``: its bytes' hash and its modification time."""
+    return {
+        path.relative_to(folder): (hashlib.sha256(path.read_bytes()).hexdigest(), path.stat().st_mtime_ns)
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+def member_config(folder, *overrides):
+    """The resolved config that ``almlit.train <overrides>`` writes into ``folder``."""
+    return resolve_member(compose_member(list(overrides)), folder)
+
+
+def write_config(folder, config):
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "config.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(config)))
+
+
+# ---------------------------------------------------------------- deciding how a run starts (fast)
+
+
+def test_new_folder_starts_from_epoch_zero(tmp_path):
+    start = plan_start(tmp_path / "run", member_config(tmp_path / "run"))
+    assert (start.finished, start.ckpt_path, start.message) == (False, None, None)
+
+
+def test_interrupted_folder_resumes_from_its_last_checkpoint(tmp_path):
+    folder = tmp_path / "run"
+    config = member_config(folder)
+    write_config(folder, config)
+    (folder / "checkpoints").mkdir()
+    (folder / "checkpoints" / "last.ckpt").write_bytes(b"")
+    start = plan_start(folder, config)
+    assert not start.finished and start.ckpt_path == str(folder / "checkpoints" / "last.ckpt")
+    assert start.message == f"resuming the interrupted run from {folder / 'checkpoints' / 'last.ckpt'}"
+    explicit = plan_start(folder, config, ckpt_path="elsewhere.ckpt")
+    assert explicit.ckpt_path == "elsewhere.ckpt"
+
+
+def test_finished_folder_trains_nothing_and_says_when_it_finished(tmp_path):
+    folder = tmp_path / "run"
+    config = member_config(folder)
+    write_config(folder, config)
+    (folder / "COMPLETE").write_text("2026-01-02T03:04:05+00:00\n")
+    start = plan_start(folder, config)
+    assert start.finished and start.ckpt_path is None
+    assert start.message.startswith(f"{folder} holds a run finished at 2026-01-02T03:04:05+00:00: nothing to train")
+
+
+@pytest.mark.parametrize("complete", [True, False])
+def test_folder_of_another_configuration_is_refused_naming_the_keys(tmp_path, complete):
+    folder = tmp_path / "run"
+    write_config(folder, member_config(folder, "imb=20"))
+    if complete:
+        (folder / "COMPLETE").write_text("2026-01-02T03:04:05+00:00\n")
+    with pytest.raises(ValueError) as error:
+        plan_start(folder, member_config(folder, "imb=10", "trainer.enable_progress_bar=false"))
+    state = "a finished run" if complete else "an interrupted run"
+    assert str(error.value) == (
+        f"{folder} holds {state} with another configuration (folder vs this command): "
+        "data.imbalance_ratio (20 vs 10); imb (20 vs 10); give this run its own folder with run_name=<new name>"
+    )
+
+
+def test_another_seed_is_another_run(tmp_path):
+    folder = tmp_path / "run"
+    write_config(folder, member_config(folder))  # seed 0
+    config = member_config(folder)
+    config["seed"] = config["data"]["seed"] = config["data"]["split_seed"] = 1
+    with pytest.raises(ValueError, match=r"data.seed \(0 vs 1\); data.split_seed \(0 vs 1\); seed \(0 vs 1\)"):
+        check_same_run(folder, config)
+
+
+def test_only_a_folder_holding_what_hydra_wrote_is_new(tmp_path):
+    assert is_new_folder(tmp_path / "absent")
+    (tmp_path / "run" / ".hydra").mkdir(parents=True)
+    (tmp_path / "run" / "train.log").write_text("")
+    assert is_new_folder(tmp_path / "run")
+    (tmp_path / "run" / "config.yaml").write_text("seed: 0\n")
+    assert not is_new_folder(tmp_path / "run")
+
+
+# ---------------------------------------------------------------- end to end (slow)
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    """Two uninterrupted runs of the same command in two folders (``whole`` and ``again``)."""
+    folder = tmp_path_factory.mktemp("uninterrupted")
+    for name in ("whole", "again"):
+        result = train_in(folder, *COMMON, f"run_name={name}")
+        assert result.returncode == 0, result.stderr
+    return folder
+
+
+def assert_same_run(reference, other):
+    """Bank, mu, weights, optimizer and callback states, best checkpoint and test results all equal, bit for bit."""
+    best = Path(json.loads((reference / "metrics.json").read_text())["best_checkpoint"]).name
+    for name in ("last.ckpt", best):
+        expected, got = load(reference / "checkpoints" / name), load(other / "checkpoints" / name)
+        assert (got["epoch"], got["global_step"]) == (expected["epoch"], expected["global_step"]), name
+        assert expected["state_dict"].keys() == got["state_dict"].keys()
+        for key, value in expected["state_dict"].items():
+            assert torch.equal(got["state_dict"][key], value), f"{name}: {key}"
+        for index, state in expected["optimizer_states"][0]["state"].items():
+            for key, value in state.items():
+                assert torch.equal(got["optimizer_states"][0]["state"][index][key], value), f"{name}: momentum"
+        # callback states (best score, early-stopping counters, mu schedule) equal, up to the folder in their paths
+        assert str(got["callbacks"]).replace(str(other), str(reference)) == str(expected["callbacks"]), name
+    assert torch.count_nonzero(load(reference / "checkpoints" / "last.ckpt")["state_dict"]["bank.multipliers"]) > 0
+    expected_metrics = json.loads((reference / "metrics.json").read_text())
+    got_metrics = json.loads((other / "metrics.json").read_text())
+    for key in ("test", "best_val", "best_checkpoint", "final_penalty", "epochs_trained", "seeds"):
+        assert got_metrics[key] == expected_metrics[key], key
+    assert (other / "test_scores.csv").read_bytes() == (reference / "test_scores.csv").read_bytes()
+
+
+@pytest.mark.slow
+def test_same_command_twice_gives_identical_results(uninterrupted):
+    assert_same_run(run_dir(uninterrupted, "whole"), run_dir(uninterrupted, "again"))
+    metrics = json.loads((run_dir(uninterrupted, "whole") / "metrics.json").read_text())
+    assert metrics["seeds"] == {"seed": 0, "data.seed": 0, "data.split_seed": 0}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("name", "returncode"), [("SIGKILL", -signal.SIGKILL), ("SIGTERM", 128 + signal.SIGTERM)])
+def test_run_stopped_mid_epoch_resumes_to_the_uninterrupted_result(uninterrupted, tmp_path, name, returncode):
+    command = [*COMMON, *kill_at(STEPS_PER_EPOCH + 7, name), "run_name=stopped"]
+    stopped = train_in(tmp_path, *command)
+    assert stopped.returncode == returncode, stopped.stderr
+    folder = run_dir(tmp_path, "stopped")
+    assert not (folder / "COMPLETE").exists() and not (folder / "metrics.json").exists()
+    # the only checkpoint is the end of the first epoch: nothing was saved in the middle of the second
+    assert load(folder / "checkpoints" / "last.ckpt")["global_step"] == STEPS_PER_EPOCH
+    if name == "SIGTERM":
+        last_line = stopped.stderr.strip().splitlines()[-1]
+        resume = f"it resumes from {folder}/checkpoints/last.ckpt"
+        assert last_line == f"almlit: stopped by SIGTERM; rerun the same command: {resume}"
+    resumed = train_in(tmp_path, *command)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"resuming the interrupted run from {folder}/checkpoints/last.ckpt" in resumed.stdout
+    assert_same_run(run_dir(uninterrupted, "whole"), folder)
+
+
+@pytest.mark.slow
+def test_rerunning_a_finished_run_touches_nothing(uninterrupted):
+    folder = run_dir(uninterrupted, "whole")
+    before = fingerprint(folder)
+    result = train_in(uninterrupted, *COMMON, "run_name=whole")
+    assert result.returncode == 0, result.stderr
+    assert f"{folder} holds a run finished at " in result.stdout and "test: auc=" not in result.stdout
+    refused = train_in(uninterrupted, *COMMON, "run_name=whole", "imb=10")
+    assert refused.returncode == 2
+    assert refused.stderr.strip().splitlines()[-1] == (
+        f"almlit: error: {folder} holds a finished run with another configuration (folder vs this command): "
+        "data.imbalance_ratio (20 vs 10); imb (20 vs 10); give this run its own folder with run_name=<new name>"
+    )
+    assert fingerprint(folder) == before
+
+
+@pytest.mark.slow
+def test_truncated_last_checkpoint_is_named_in_one_line_and_kept(uninterrupted, tmp_path):
+    folder = run_dir(tmp_path, "cut")
+    (folder / "checkpoints").mkdir(parents=True)
+    whole = run_dir(uninterrupted, "whole")
+    (folder / "config.yaml").write_text((whole / "config.yaml").read_text().replace(str(whole), str(folder)))
+    (folder / "checkpoints" / "last.ckpt").write_bytes((whole / "checkpoints" / "last.ckpt").read_bytes()[:5000])
+    result = train_in(tmp_path, *COMMON, "run_name=cut")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert lines[-1].startswith(f"almlit: error: checkpoint {folder}/checkpoints/last.ckpt is truncated or corrupt (")
+    assert lines[-1].endswith("delete it to train this run from the start, or pass ckpt_path=<an intact checkpoint>")
+    assert "Traceback" not in result.stderr
+    assert (folder / "checkpoints" / "last.ckpt").stat().st_size == 5000
+
+
+@pytest.mark.slow
+def test_run_killed_after_early_stopping_fired_stops_again_at_once(tmp_path):
+    # min_delta=1 on the AUC: epoch 0 is the best, epoch 1 fires early stopping (patience 0)
+    command = [
+        "trainer.deterministic=true",
+        "imb=20",
+        "trainer.max_epochs=6",
+        "callbacks.early_stopping.patience=0",
+        "+callbacks.early_stopping.min_delta=1.0",
+        "run_name=early",
+    ]
+    assert train_in(tmp_path, *command).returncode == 0
+    folder = run_dir(tmp_path, "early")
+    uninterrupted = json.loads((folder / "metrics.json").read_text())
+    assert uninterrupted["epochs_trained"] == 2
+    # killed after the checkpoint of the stopping epoch, before the COMPLETE marker
+    (folder / "COMPLETE").unlink()
+    (folder / "metrics.json").unlink()
+    resumed = train_in(tmp_path, *command)
+    assert resumed.returncode == 0, resumed.stderr
+    metrics = json.loads((folder / "metrics.json").read_text())
+    for key in ("epochs_trained", "test", "best_val", "best_checkpoint", "final_penalty"):
+        assert metrics[key] == uninterrupted[key], key
