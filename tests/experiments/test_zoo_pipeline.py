@@ -1,0 +1,71 @@
+"""The comparison zoo's table end to end: peer methods of table1-zoo, one member each, on generated CIFAR10 files."""
+
+import csv
+
+import numpy as np
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from tests.conftest import QUIET, REPO_ROOT, run_module
+from tests.fakes import write_fake_cifar
+
+pytestmark = pytest.mark.slow  # trains 4 methods x 1 member end to end (about a minute)
+
+EXPERIMENT = REPO_ROOT / "experiments" / "table1_zoo_cifar10_imb100.yaml"
+ROWS = {"AUCM": "aucm", "pAUC-1W": "pauc_1w", "Balanced Softmax": "balanced_softmax", "ALM + VS": "alm_vs"}
+SMOKE = ["data.root=cifar", "data.download=false", "model.width=4", "trainer.max_epochs=1", *QUIET]
+
+
+@pytest.fixture(scope="module")
+def zoo(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("zoo")
+    write_fake_cifar(folder / "cifar", "cifar10", train_per_class=300, test_per_class=30)
+    arguments = [str(EXPERIMENT), "--rows", *ROWS, "--members", "1", "--train", "--root", "tables"]
+    arguments += ["--output", "report", "--paper", "--set", *SMOKE]
+    return folder, run_module("almlit.report", *arguments, cwd=folder)
+
+
+def member_scores(folder, slug):
+    table = np.loadtxt(
+        folder / "tables" / "table1" / "cifar10_imb100" / slug / "member0" / "test_scores.csv",
+        delimiter=",",
+        skiprows=1,
+    )
+    return table[:, 1], table[:, 2]
+
+
+def test_zoo_rows_are_reported_with_the_partial_aucs(zoo):
+    folder, result = zoo
+    assert result.returncode == 0, result.stderr[-3000:]
+    with (folder / "report" / "table1.csv").open() as stream:
+        lines = list(csv.DictReader(stream))
+    assert {line["method"] for line in lines} == set(ROWS)
+    assert {line["metric"] for line in lines} == {
+        "fpr@98tpr",
+        "fpr@95tpr",
+        "fpr@92tpr",
+        "auc",
+        "pauc@30fpr",
+        "tpauc@50tpr30fpr",
+    }
+    for line in lines:
+        labels, scores = member_scores(folder, ROWS[line["method"]])
+        expected = {
+            "auc": 100 * roc_auc_score(labels, scores),
+            "pauc@30fpr": 100 * roc_auc_score(labels, scores, max_fpr=0.3),
+        }
+        if line["metric"] in expected:
+            assert float(line["value"]) == pytest.approx(expected[line["metric"]], abs=1e-9), line
+        assert line["paper"] == ""  # the paper has none of these rows
+
+
+def test_each_method_trained_with_its_own_loss_optimiser_and_sampler(zoo):
+    folder, _ = zoo
+    member = folder / "tables" / "table1" / "cifar10_imb100"
+    configs = {slug: (member / slug / "member0" / "config.yaml").read_text() for slug in ROWS.values()}
+    assert "almlit.optim.PESG" in configs["aucm"] and "almlit.losses.AUCMLoss" in configs["aucm"]
+    assert "DualSampler" in configs["pauc_1w"] and "positive_rate: 0.2" in configs["pauc_1w"]
+    assert "BalancedSoftmaxLoss" in configs["balanced_softmax"]
+    assert "VSLoss" in configs["alm_vs"] and "BinaryConstraint" in configs["alm_vs"]
+    for slug in ROWS.values():
+        assert (member / slug / "member0" / "COMPLETE").is_file()
