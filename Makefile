@@ -47,11 +47,12 @@ MRI_ROOT ?= data/mri
 SMOKE_DATA := outputs/smoke/cifar
 SMOKE_ROWS := BCE A-FL MBAUC "ALM + BCE" "ALM + A-FL"
 TABLE1_ZOO := experiments/table1_zoo_cifar10_imb100.yaml experiments/table1_zoo_cifar10_imb200.yaml
+TABLE4_SMOKE_ROWS := CE LDAM "ALM-m1 + CE" "ALM-m1 + LDAM" "ALM-m2 + CE"
 ZOO_SMOKE_ROWS := BCE "ALM + BCE" AUCM pAUC-1W pAUC-2W "Balanced Softmax" LA VS
 SMOKE_SET := data.root=$(SMOKE_DATA) data.download=false model.width=4 trainer.max_epochs=1 \
 	trainer.enable_progress_bar=false trainer.enable_model_summary=false
 
-.PHONY: table1 table2 table3 table4 table1-smoke table1-zoo table1-zoo-smoke
+.PHONY: table1 table2 table3 table4 table1-smoke table4-smoke table1-zoo table1-zoo-smoke
 
 table1: $(STAMP)  ## the paper's Table 1 (binary CIFAR10, 1:100 and 1:200): 34 ensembles of 10 ResNet-10s
 	$(PY) -m almlit.report $(TABLE1) --train --paper --ci
@@ -69,6 +70,11 @@ table1-smoke: $(STAMP)  ## Table 1's pipeline at toy scale: 5 rows x 2 members o
 	$(PY) -c "from tests.fakes import write_fake_cifar; write_fake_cifar('$(SMOKE_DATA)', 'cifar10', 300, 50)"
 	$(PY) -m almlit.report $(TABLE1) --train --paper --ci --rows $(SMOKE_ROWS) --members 2 \
 		--root outputs/smoke/tables --output outputs/smoke/reports/table1 --set $(SMOKE_SET)
+
+table4-smoke: $(STAMP)  ## Table 4's pipeline at toy scale: 5 multi-class rows x 2 ratios, 1 ResNet-32 epoch each (CPU)
+	$(PY) -c "from tests.fakes import write_fake_cifar; write_fake_cifar('$(SMOKE_DATA)', 'cifar10', 300, 50)"
+	$(PY) -m almlit.report $(TABLE4) --train --paper --rows $(TABLE4_SMOKE_ROWS) --root outputs/smoke/tables \
+		--output outputs/smoke/reports/table4 --set $(SMOKE_SET) data.val_per_class=20
 
 table1-zoo: $(STAMP)  ## Table 1 with the comparison zoo as extra rows (shares Table 1's ensembles): 25 rows x 10 members
 	$(PY) -m almlit.report $(TABLE1_ZOO) --train --paper --ci --output outputs/reports/table1_zoo
