@@ -26,6 +26,7 @@ PRESENTATION_KEYS = frozenset(
         "trainer.enable_progress_bar",
         "trainer.enable_model_summary",
         "trainer.log_every_n_steps",
+        "logger._target_",  # the CSV logger class: runs logged by Lightning's own CSVLogger stay the same runs
     }
 )
 
