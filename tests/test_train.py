@@ -66,6 +66,7 @@ def test_ldam_uses_a_two_output_normed_head(train, tmp_path):
     assert [tuple(value.shape) for value in head] == [(64, 2)]
 
 
+@pytest.mark.slow  # a subprocess; the catalogue (tests/catalogue) checks the same message in process in the fast suite
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
@@ -90,6 +91,7 @@ def test_garbage_cifar_file_is_named(train, tmp_path):
     assert "data_batch_3 is not a CIFAR python-pickle file" in result.stderr.strip().splitlines()[-1]
 
 
+@pytest.mark.slow  # a subprocess; the catalogue (tests/catalogue) checks the same message in process in the fast suite
 def test_unknown_choice_lists_the_available_ones(train):
     result = train("loss=nope")
     assert result.returncode != 0

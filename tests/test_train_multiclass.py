@@ -38,6 +38,7 @@ def test_long_tailed_run_with_multiclass_constraint(train, tmp_path, alm):
     assert (run_dir / "roc_class8.png").is_file() and (run_dir / "roc_class9.png").is_file()
 
 
+@pytest.mark.slow  # a subprocess; the catalogue (tests/catalogue) checks the same message in process in the fast suite
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
@@ -61,6 +62,7 @@ def test_constraint_that_does_not_fit_the_data(train, tmp_path, overrides, messa
     assert message in result.stderr.strip().splitlines()[-1], result.stderr
 
 
+@pytest.mark.slow  # a subprocess; the catalogue (tests/catalogue) checks the same message in process in the fast suite
 def test_multiclass_constraint_on_binary_data(train):
     result = train("alm=m1", "loss=ce")
     assert result.returncode == 2

@@ -236,6 +236,7 @@ def test_one_epoch_with_the_dual_sampler_on_digits(train, tmp_path):
     assert "_target_: almlit.data.samplers.DualSampler" in config and "positive_rate: 0.3" in config
 
 
+@pytest.mark.slow  # a subprocess; the catalogue (tests/catalogue) checks the same message in process in the fast suite
 def test_a_bad_rate_fails_with_one_line_and_leaves_no_run_folder(train, tmp_path):
     result = train("sampler=dual", "sampler.positive_rate=1.5", "hydra.run.dir=run")
     assert result.returncode == 2

@@ -40,6 +40,7 @@ def test_aucm_with_pesg_trains_and_checkpoints_its_variables(train, tmp_path):
     assert "almlit.optim.PESGStages" in config and "epoch_decay: 0.002" in config
 
 
+@pytest.mark.slow  # a subprocess; the catalogue (tests/catalogue) checks the same message in process in the fast suite
 def test_aucm_with_sgd_fails_with_one_line_pointing_to_pesg(train, tmp_path):
     result = train("loss=aucm", "optim=sgd", *ONE_EPOCH)
     assert result.returncode == 2

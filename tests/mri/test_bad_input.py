@@ -180,6 +180,7 @@ def test_bad_settings_are_refused_before_any_file_is_read(tmp_path, overrides, m
         MRICohort(tmp_path / "nowhere", **overrides)
 
 
+@pytest.mark.slow  # a subprocess; the catalogue (tests/catalogue) checks the same message in process in the fast suite
 def test_train_prints_one_line_and_exits_2(train, tmp_path):
     build_cohort(tmp_path / "cohort")
     (tmp_path / "cohort" / "S03" / "adc.nii.gz").unlink()
