@@ -52,7 +52,12 @@ ZOO_SMOKE_ROWS := BCE "ALM + BCE" AUCM pAUC-1W pAUC-2W "Balanced Softmax" LA VS
 SMOKE_SET := data.root=$(SMOKE_DATA) data.download=false model.width=4 trainer.max_epochs=1 \
 	trainer.enable_progress_bar=false trainer.enable_model_summary=false
 
-.PHONY: table1 table2 table3 table4 table1-smoke table4-smoke table1-zoo table1-zoo-smoke
+.PHONY: table1 table2 table3 table4 table1-smoke table4-smoke table1-zoo table1-zoo-smoke cost
+
+# On a GPU: make cost COST_SET="bench.device=cuda trainer.precision=bf16-mixed module.channels_last=true"
+COST_SET ?=
+cost: $(STAMP)  ## what Tables 1, 2 and 4 cost on this machine (one timed epoch per group of rows): outputs/cost/
+	$(PY) -m almlit.cost $(TABLE1) $(TABLE2) $(TABLE4) $(if $(strip $(COST_SET)),--set $(COST_SET))
 
 table1: $(STAMP)  ## the paper's Table 1 (binary CIFAR10, 1:100 and 1:200): 34 ensembles of 10 ResNet-10s
 	$(PY) -m almlit.report $(TABLE1) --train --paper --ci

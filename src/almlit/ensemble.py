@@ -103,14 +103,16 @@ def check_overrides(overrides: Sequence[str], members: int) -> None:
             raise ValueError(f"{override} is not allowed: an ensemble trains one setting (pick one with almlit.select)")
 
 
-def compose_member(overrides: Sequence[str]) -> DictConfig:
+def compose_member(overrides: Sequence[str], config_name: str = "train") -> DictConfig:
     """The training config of a member (seed 0), with its ``hydra`` node, composed as ``almlit.train`` would.
+
+    ``config_name="bench"`` composes the same config with the benchmark's ``bench`` node (conf/bench.yaml).
 
     Raises:
         hydra.errors.HydraException: for unknown groups, choices or keys (Hydra's message).
     """
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-        return compose("train", overrides=[*overrides, "seed=0"], return_hydra_config=True)
+        return compose(config_name, overrides=[*overrides, "seed=0"], return_hydra_config=True)
 
 
 def resolve_member(config: DictConfig, run_dir: Path) -> dict[str, Any]:

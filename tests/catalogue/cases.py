@@ -105,6 +105,14 @@ def two_digits_runs(folder: Path, monitors: tuple[str, str], margins: tuple[floa
         write_run(folder / "sweep" / f"{index}_run", config, np.array([0.1, 0.9]), np.array([0, 1]), overrides=[])
 
 
+def digits_experiment(folder: Path) -> None:
+    """A one-row experiment file on the embedded digits, ``digits.yaml``."""
+    (folder / "digits.yaml").write_text(
+        "table: tiny\nsetting: digits\ntitle: Digits\nmembers: 1\nmetrics: [auc]\ncommon: [data=digits]\n"
+        "rows:\n  ALM + BCE: [loss=bce, alm=binary]\n"
+    )
+
+
 def ensemble_member_of_another_setting(folder: Path) -> None:
     """Member 0 of ``ensemble/``, finished, trained at imb=50 (as ``almlit.ensemble imb=50`` would have)."""
     run_dir = member_dir(folder / "ensemble", 0)
@@ -486,6 +494,21 @@ ARGUMENTS = [
         "almlit.report",
         ("missing.yaml",),
         "experiment file missing.yaml not found",
+    ),
+    Case(
+        "cost-experiment-missing",
+        "almlit.cost on an experiment file that does not exist",
+        "almlit.cost",
+        ("missing.yaml",),
+        "experiment file missing.yaml not found",
+    ),
+    Case(
+        "cost-bad-device",
+        "almlit.cost on a device that is not a choice",
+        "almlit.cost",
+        ("digits.yaml", "--set", "bench.device=tpu"),
+        "bench.device must be one of ['auto', 'cpu', 'cuda'], got 'tpu'",
+        setup=digits_experiment,
     ),
     Case(
         "cohort-without-out",

@@ -54,6 +54,12 @@ def ensemble_main(arguments: list[str]) -> None:
     main(arguments)
 
 
+def cost_main(arguments: list[str]) -> None:
+    from almlit.cost import main
+
+    main(arguments)
+
+
 def cohort_main(arguments: list[str]) -> None:
     from almlit.make_mri_cohort import main
 
@@ -66,6 +72,7 @@ MAINS: dict[str, Callable[[list[str]], None]] = {
     "almlit.report": report_main,
     "almlit.ensemble": ensemble_main,
     "almlit.make_mri_cohort": cohort_main,
+    "almlit.cost": cost_main,
 }
 # what the training runs of these tests add to every command line: quiet output, the run folder at ./run
 EXTRA = {"almlit.train": [*QUIET, "hydra.run.dir=run"]}

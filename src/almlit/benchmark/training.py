@@ -148,11 +148,16 @@ def validation_pass(module: ALMClassifier, datamodule: ImageDataModule, settings
 
 
 def time_epoch(
-    trainer_config: DictConfig, module: ALMClassifier, datamodule: ImageDataModule, settings: BenchSettings
+    trainer_config: DictConfig,
+    module: ALMClassifier,
+    datamodule: ImageDataModule,
+    settings: BenchSettings,
+    **trainer_options: int | float,
 ) -> tuple[float, int]:
     """One Lightning epoch (training and validation) of ``module`` on ``datamodule``.
 
     The Trainer is the configured one, without logger, checkpoints, callbacks, progress bar or sanity check.
+    ``trainer_options`` are further Trainer arguments (``limit_train_batches=2`` for a warm-up).
 
     Returns:
         ``(wall seconds, training batches run)``.
@@ -171,6 +176,7 @@ def time_epoch(
             enable_model_summary=False,
             num_sanity_val_steps=0,
             default_root_dir=root_dir,
+            **trainer_options,
         )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", PossibleUserWarning)  # "few DataLoader workers": in-process by design

@@ -1,0 +1,166 @@
+"""``python -m almlit.cost EXPERIMENT.yaml [...] [--set OVERRIDE ...]`` (``make cost``): what a paper table costs.
+
+Every row of the experiment files is composed exactly as ``almlit.report --train`` trains it. Rows that train the
+same network on the same batches form a group (:func:`almlit.benchmark.cost.timing_key`); one Lightning epoch of
+each group is timed on this machine (after a two-batch warm-up), and the FLOPs of a training batch are counted.
+The cost of a table is then its runs x ``trainer.max_epochs`` x the epoch time: an upper bound, as early stopping
+ends many runs sooner. Prints a Markdown table and writes it, with the numbers as JSON, into ``--output``.
+
+The device, precision and speed options are those of ``make bench`` (conf/bench.yaml), given with ``--set``.
+CIFAR files that are absent are replaced by random pixels of the same split sizes (``bench.synthetic=auto``).
+
+Examples:
+    python -m almlit.cost experiments/table1_cifar10_imb100.yaml experiments/table1_cifar10_imb200.yaml
+    python -m almlit.cost experiments/table*_cifar*.yaml --set bench.device=cuda trainer.precision=bf16-mixed
+    python -m almlit.cost experiments/table3_mri.yaml --set data.root=/hospital/prostate
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import json
+import logging
+import sys
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from omegaconf import DictConfig, OmegaConf
+
+from almlit.bench import device_name
+from almlit.benchmark.cost import EpochTiming, RowPlan, markdown, representatives, table_costs, timing_key
+from almlit.benchmark.settings import BenchSettings, bench_settings
+from almlit.benchmark.synthetic import build_datamodule, wants_synthetic
+from almlit.benchmark.training import bench_module, on_device, time_epoch, training_step_flops
+from almlit.ensemble import BAD_INPUT, compose_member, resolve_member
+from almlit.errors import one_line_errors
+from almlit.report.experiments import Experiment, load_experiment
+from almlit.run_folder import write_atomically
+
+WARMUP_BATCHES = 2  # an untimed short epoch first: compilation, cuDNN autotuning, allocator
+
+
+def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m almlit.cost", description=__doc__.splitlines()[0])
+    parser.add_argument("experiments", nargs="+", type=Path, help="experiment files (experiments/*.yaml)")
+    parser.add_argument(
+        "--set", nargs="+", default=[], metavar="OVERRIDE", help="overrides for every row: bench.device=cuda, ..."
+    )
+    parser.add_argument("--output", type=Path, default=Path("outputs/cost"), help="where cost.md and cost.json go")
+    return parser.parse_args(argv)
+
+
+def resolved_row(experiment: Experiment, row: str, extra: Sequence[str]) -> dict[str, Any]:
+    """The resolved config (with its ``bench`` node) that a member of ``row`` trains with."""
+    config = compose_member([*experiment.common, *experiment.rows[row], *extra], config_name="bench")
+    with tempfile.TemporaryDirectory(prefix="almlit-cost-") as run_dir:
+        return resolve_member(config, Path(run_dir))
+
+
+def plan_rows(experiments: Sequence[Experiment], extra: Sequence[str]) -> tuple[list[RowPlan], dict[str, dict]]:
+    """Every row's plan, and the resolved config of each timing group's first row."""
+    plans, configs = [], {}
+    for experiment in experiments:
+        for row in experiment.rows:
+            config = resolved_row(experiment, row, extra)
+            plan = RowPlan(
+                table=experiment.table,
+                setting=experiment.setting,
+                row=row,
+                members=experiment.members,
+                max_epochs=int(config["trainer"]["max_epochs"]),
+                group=timing_key(config),
+                constrained=config["alm"]["constraint"] is not None,
+            )
+            plans.append(plan)
+            configs[(plan.setting, plan.row)] = config
+    return plans, configs
+
+
+@contextlib.contextmanager
+def quiet_lightning() -> Iterator[None]:
+    """Lightning's informational lines (accelerator found, limits set, tips) off while epochs are timed."""
+    logger = logging.getLogger("lightning.pytorch")
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def measure_epoch(config: DictConfig, settings: BenchSettings, measured_row: str) -> EpochTiming:
+    """One timed Lightning epoch of the configured run, after an untimed warm-up, and the FLOPs of a batch."""
+    datamodule = build_datamodule(config.data, wants_synthetic(config.data, settings.synthetic))
+    images, labels, sample_ids = next(iter(datamodule.train_dataloader()))
+    flops = training_step_flops(
+        bench_module(config, datamodule, constrained=True, compile=False), [images.float(), labels, sample_ids]
+    )
+    options = {"channels_last": settings.channels_last, "compile": settings.compile}
+    module = on_device(bench_module(config, datamodule, constrained=True, **options), settings.device)
+    with quiet_lightning():
+        warmup = {"limit_train_batches": WARMUP_BATCHES, "limit_val_batches": 1}
+        time_epoch(config.trainer, module, datamodule, settings, **warmup)
+        seconds, batches = time_epoch(config.trainer, module, datamodule, settings)
+    return EpochTiming(
+        seconds=seconds,
+        train_batches=batches,
+        train_images=len(datamodule.train_dataset),
+        gflop_per_step=flops / 1e9,
+        measured_row=measured_row,
+    )
+
+
+def estimate(
+    experiments: Sequence[Experiment], extra: Sequence[str], progress: Callable[[str], None] = lambda message: None
+) -> dict[str, Any]:
+    """Plans, measured epochs and per-table costs of ``experiments`` with the overrides ``extra``."""
+    plans, configs = plan_rows(experiments, extra)
+    chosen = representatives(plans)
+    timings, settings = {}, None
+    for number, (group, plan) in enumerate(chosen.items(), start=1):
+        config = OmegaConf.create(configs[(plan.setting, plan.row)])
+        settings = bench_settings(config.bench)
+        if settings.threads is not None:
+            torch.set_num_threads(settings.threads)
+        progress(f"timing one epoch of {plan.setting}: {plan.row} ({number} of {len(chosen)})")
+        timings[group] = measure_epoch(config, settings, f"{plan.setting}: {plan.row}")
+    assert settings is not None  # an experiment file has at least one row
+    device = f"{device_name(settings.device)} ({settings.device.type}, {settings.precision})"
+    return {"device": device, "plans": plans, "timings": timings, "costs": table_costs(plans, timings)}
+
+
+def write_outputs(result: dict[str, Any], output: Path) -> str:
+    """Write ``cost.md`` and ``cost.json`` into ``output``; returns the Markdown."""
+    text = markdown(result["costs"], result["timings"], result["device"])
+    output.mkdir(parents=True, exist_ok=True)
+    write_atomically(output / "cost.md", text)
+    numbers = {
+        "device": result["device"],
+        "tables": [dataclasses.asdict(cost) for cost in result["costs"]],
+        "epochs": [dataclasses.asdict(timing) for timing in result["timings"].values()],
+        "rows": [
+            {**dataclasses.asdict(plan), "group": result["timings"][plan.group].measured_row}
+            for plan in result["plans"]
+        ],
+    }
+    write_atomically(output / "cost.json", json.dumps(numbers, indent=2) + "\n")
+    return text
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parse_arguments(argv)
+    with one_line_errors(BAD_INPUT):
+        experiments = [load_experiment(path) for path in args.experiments]
+        result = estimate(experiments, args.set, lambda message: print(f"cost: {message} ...", file=sys.stderr))
+        text = write_outputs(result, args.output)
+    print(text)
+    print(f"written: {args.output / 'cost.md'}, {args.output / 'cost.json'}")
+
+
+if __name__ == "__main__":
+    main()
