@@ -1,4 +1,7 @@
-"""Where a run starts: its folder (``runs/<run_name>``) is looked at before anything is trained.
+"""Where a run starts: its folder is looked at before anything is trained.
+
+The folder is found again by the same command: ``runs/<run_name>`` for a single run, ``<sweep folder>/<the job's own
+overrides>`` for a job of a sweep (:func:`job_folder_name`, no time stamp in either). Then:
 
 - finished (its ``COMPLETE`` marker exists): nothing is trained and nothing in it is touched;
 - interrupted (a ``checkpoints/last.ckpt`` from a run killed, preempted or crashed): training resumes from it;
@@ -11,21 +14,35 @@ finished run is never overwritten. Seeds count here: two seeds are two runs.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import hashlib
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import lightning as L
+from hydra.core.override_parser.overrides_parser import OverridesParser
 from lightning.pytorch.callbacks import EarlyStopping
+from omegaconf import OmegaConf
 
-from almlit.report.folders import comparable, differences, is_finished, read_config
+from almlit.report.folders import PRESENTATION_KEYS, comparable, differences, is_finished, read_config
 from almlit.run_folder import COMPLETE_FILE, CONFIG_FILE
 
 LAST_CHECKPOINT = Path("checkpoints") / "last.ckpt"
 # Files Hydra writes into a run folder before the run starts: a folder holding nothing else is new.
 HYDRA_FILES = frozenset({".hydra", "train.log"})
 SHOWN_DIFFERENCES = 5
+# Sweep job folders (conf/hydra/default.yaml, conf/sweep/*.yaml): hydra.sweep.subdir: ${almlit.job_folder:...}
+JOB_FOLDER_RESOLVER = "almlit.job_folder"
+# Overrides left out of a job folder's name: those that change where files are read or written and what is printed,
+# not what is trained (run_name stays: it is how a user asks for a run of its own).
+UNNAMED_KEYS = PRESENTATION_KEYS - {"run_name"}
+UNNAMED_PREFIX = "paths."
+DEFAULT_JOB_FOLDER = "default"
+UNSAFE_CHARACTERS = re.compile(r"[^A-Za-z0-9._,=+@~-]")
+MAX_JOB_FOLDER = 200  # characters; file systems allow 255 bytes per name
+HASH_LENGTH = 8
 
 
 @dataclass(frozen=True)
@@ -93,6 +110,37 @@ def plan_start(run_dir: Path, config: Mapping[str, Any], ckpt_path: str | None =
     if last.is_file():
         return Start(finished=False, ckpt_path=str(last), message=f"resuming the interrupted run from {last}")
     return Start(finished=False, ckpt_path=None, message=None)
+
+
+def job_folder_name(overrides: Sequence[str], named_keys: Sequence[str] = ()) -> str:
+    """The folder of one sweep job, named after the job's own overrides, as Hydra's ``override_dirname``.
+
+    The job's overrides sorted and joined by commas, e.g. ``alm.penalty_init=1e-05,alm.schedule.growth=2,alm=binary``:
+    the same job always finds the same folder, and a job of another grid point never finds it. Left out: the keys
+    whose values the sweep folder's name holds already (``named_keys``) and those that do not change what is trained
+    (:data:`UNNAMED_KEYS`, ``paths.*``). Characters other than letters, digits and ``._,=+@~-`` (the ``/`` of
+    ``monitor=val/auc``, spaces, quotes, brackets) become ``_``; a name so changed, or longer than
+    :data:`MAX_JOB_FOLDER` characters and then cut, ends with ``_`` and a hash of the whole text, so it stays unique.
+
+    Args:
+        overrides: the job's task overrides (``hydra.overrides.task``), sweeps expanded.
+        named_keys: the keys (or config groups) that the sweep folder's name holds.
+    """
+    left_out = {*named_keys, *UNNAMED_KEYS}
+    kept = sorted(
+        override.input_line
+        for override in OverridesParser.create().parse_overrides(list(overrides))
+        if override.key_or_group not in left_out and not override.key_or_group.startswith(UNNAMED_PREFIX)
+    )
+    text = ",".join(kept) or DEFAULT_JOB_FOLDER
+    name = UNSAFE_CHARACTERS.sub("_", text)
+    if name == text and len(name) <= MAX_JOB_FOLDER:
+        return name
+    digest = hashlib.sha1(text.encode()).hexdigest()[:HASH_LENGTH]
+    return f"{name[: MAX_JOB_FOLDER - HASH_LENGTH - 1]}_{digest}"
+
+
+OmegaConf.register_new_resolver(JOB_FOLDER_RESOLVER, job_folder_name, replace=True)
 
 
 def is_new_folder(run_dir: Path) -> bool:

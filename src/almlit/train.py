@@ -1,15 +1,15 @@
 """Hydra entry point: ``python -m almlit.train [group=choice ...] [key=value ...]``.
 
 seed -> data -> loss, model, constraint -> ALMClassifier -> fit -> test on the best-validation-AUC
-checkpoint -> one run folder (see :mod:`almlit.run_folder`). The folder, ``runs/<run_name>``, is looked at first
-(:mod:`almlit.resume`): a finished run is left alone, an interrupted one resumes from its last checkpoint.
+checkpoint -> one run folder (see :mod:`almlit.run_folder`). The folder, ``runs/<run_name>`` (a sweep job's: named
+after its overrides), is looked at first (:mod:`almlit.resume`): a finished run is left alone, an interrupted one
+resumes from its last checkpoint.
 """
 
 from __future__ import annotations
 
 import functools
 import shutil
-import time
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ import hydra
 import lightning as L
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
+from lightning.pytorch.callbacks import Timer
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 from lightning.pytorch.utilities.rank_zero import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
@@ -99,8 +100,8 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any] | None:
     datamodule.setup("fit")
     module = build_module(cfg, datamodule)
     callbacks = build_callbacks(cfg)
-    trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=instantiate(cfg.logger))
-    started = time.perf_counter()
+    timer = Timer(verbose=False)  # its training time is saved in the checkpoints: a resumed run adds to it
+    trainer = instantiate(cfg.trainer, callbacks=[*callbacks, timer], logger=instantiate(cfg.logger))
     batch_sizes = {"batch_size": datamodule.batch_size, "eval_batch_size": datamodule.eval_batch_size}
     if rank_zero_only.rank == 0:  # DDP: only rank 0 writes the run folder (the other ranks start in trainer.fit)
         write_config(run_dir, cfg)
@@ -110,7 +111,7 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any] | None:
             trainer.fit(module, datamodule=datamodule, ckpt_path=start.ckpt_path)
     except (Preempted, SIGTERMException) as stop:
         stop_after_preemption(stop, str(run_dir / LAST_CHECKPOINT))
-    train_seconds = time.perf_counter() - started
+    train_seconds = timer.time_elapsed("train")  # every session's, up to its last checkpoint, and this one's
     final_penalty = float(module.penalty)  # before the best checkpoint's state is loaded for the test
     checkpoint = trainer.checkpoint_callback
     with out_of_memory_advice("test", {"eval_batch_size": datamodule.eval_batch_size}):
