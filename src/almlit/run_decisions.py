@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import torch
 from scipy import special
 from torch import Tensor
 
@@ -23,6 +24,8 @@ from almlit.decision.operating_points import (
     operating_points_json,
 )
 from almlit.decision.thresholds import DEFAULT_CONFIDENCE
+from almlit.report.ensemble_metrics import average_logits, stack_members
+from almlit.report.folders import RunScores, read_scores
 from almlit.run_folder import write_atomically, write_scores
 
 CALIBRATION_SCORES_FILE = "calibration_scores.csv"
@@ -102,6 +105,59 @@ def write_decision_files(
         }
         save_reliability_diagram(curves, folder / RELIABILITY_FILE, f"{title}: test set" if title else "test set")
     return summary
+
+
+def write_ensemble_decision_files(
+    ensemble_dir: Path,
+    member_dirs: Sequence[Path],
+    member_metrics: Sequence[dict[str, Any]],
+    test: RunScores,
+    critical_classes: Sequence[int],
+    tpr_levels: Sequence[float],
+    prevalence: float | None,
+    title: str,
+) -> dict[str, Any]:
+    """The decision files of an ensemble, from its members' calibration scores averaged like their test logits.
+
+    An ensemble's thresholds must come from images that no member trained or early-stopped on. Each member's
+    validation split is drawn with its own seed (one member's validation images are another's training images), so
+    only a calibration split held out with the fixed :data:`~almlit.data.imbalance.CALIBRATION_SPLIT_SEED`
+    (``data.calibration_per_class``, MRI ``data.calibration_fraction``) qualifies; otherwise no file is written and
+    the returned summary says why.
+
+    Args:
+        ensemble_dir: the ensemble folder.
+        member_dirs: the member run folders.
+        member_metrics: their ``metrics.json``.
+        test: the ensemble's test scores (averaged logits), labels and sample ids.
+        critical_classes: the critical classes.
+        tpr_levels: the target TPRs.
+        prevalence: deployment share of positives, or None.
+        title: the reliability diagram's title.
+
+    Returns:
+        What goes into ``ensemble.json`` under ``"calibration"``.
+
+    Raises:
+        ValueError: if the members were calibrated on different images.
+    """
+    splits = {metrics.get("calibration", {}).get("split") for metrics in member_metrics}
+    if len(member_dirs) > 1 and splits != {"calibration"}:
+        reason = (
+            "no operating_points.json: the members hold no calibration split fixed across seeds (each one's "
+            "validation split is another member's training data); train them with data.calibration_per_class=N "
+            "(MRI: data.calibration_fraction=F)"
+        )
+        print(reason, flush=True)
+        return {"split": sorted(str(split) for split in splits), "operating_points": reason}
+    stacked = stack_members([read_scores(path / CALIBRATION_SCORES_FILE) for path in member_dirs])
+    scores = torch.as_tensor(average_logits(stacked.scores))
+    calibration = (scores, torch.as_tensor(stacked.labels), torch.as_tensor(stacked.sample_ids))
+    test_scores = (torch.as_tensor(test.scores), torch.as_tensor(test.labels), torch.as_tensor(test.sample_ids))
+    split = splits.pop()
+    return write_decision_files(
+        ensemble_dir, calibration, test_scores, critical_classes, tpr_levels, split, prevalence, title
+    )
 
 
 def operating_point_lines(document: dict[str, Any]) -> list[str]:
