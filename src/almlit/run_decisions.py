@@ -16,7 +16,12 @@ import torch
 from scipy import special
 from torch import Tensor
 
-from almlit.decision.calibration import calibrated_probability, expected_calibration_error, save_reliability_diagram
+from almlit.decision.calibration import (
+    calibrated_probability,
+    check_prevalence,
+    expected_calibration_error,
+    save_reliability_diagram,
+)
 from almlit.decision.operating_points import (
     OPERATING_POINTS_FILE,
     binary_operating_points,
@@ -64,6 +69,7 @@ def write_decision_files(
     write_scores(folder / CALIBRATION_SCORES_FILE, scores, targets, sample_ids)
     test, test_targets = test_scores[0].numpy(), test_scores[1].numpy()
     summary: dict[str, Any] = {"split": calibration_split, "samples": len(targets)}
+    check_prevalence(prevalence)
     try:
         if scores.dim() == 1:
             document = binary_operating_points(

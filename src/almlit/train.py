@@ -23,6 +23,7 @@ from lightning.pytorch.utilities.rank_zero import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
 from almlit.config import CONFIG_DIR
+from almlit.decision.calibration import check_prevalence
 from almlit.decision.operating_points import OPERATING_POINTS_FILE, load_operating_points
 from almlit.errors import TrainingFailure, one_line_errors, out_of_memory_advice
 from almlit.module import ALMClassifier
@@ -90,6 +91,7 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any] | None:
     """Train and test one configuration; returns the metrics written to ``metrics.json`` (``None``: it was finished)."""
     check_seed(cfg.seed)
     check_strategy(cfg.trainer.get("strategy"))
+    check_prevalence(cfg.metrics.prevalence, "metrics.prevalence")
     resolved = OmegaConf.to_container(cfg, resolve=True)
     start = plan_start(run_dir, resolved, cfg.ckpt_path)
     if start.message is not None:

@@ -95,8 +95,13 @@ def write_roc(ensemble_dir: Path, stacked_scores: np.ndarray, labels: np.ndarray
         save_roc_curves(curves, path, f"{title}, class {critical} vs rest", spec.tpr_levels)
 
 
-def write_ensemble_report(ensemble_dir: Path, member_dirs: Sequence[Path], title: str | None = None) -> dict[str, Any]:
+def write_ensemble_report(
+    ensemble_dir: Path, member_dirs: Sequence[Path], title: str | None = None, prevalence: float | None = None
+) -> dict[str, Any]:
     """Check the members agree, average their logits, and write the ensemble's files.
+
+    ``prevalence`` (the deployment share of positives for ``operating_points.json``) defaults to the members'
+    ``metrics.prevalence``.
 
     Returns:
         The content of ``ensemble.json``.
@@ -128,7 +133,8 @@ def write_ensemble_report(ensemble_dir: Path, member_dirs: Sequence[Path], title
     )
     write_roc(ensemble_dir, stacked.scores, stacked.labels, spec, title)
     ensemble_test = RunScores(stacked.sample_ids, stacked.labels, ensemble_scores.numpy())
-    prevalence = next(iter(configs.values())).get("metrics", {}).get("prevalence")
+    if prevalence is None:
+        prevalence = next(iter(configs.values())).get("metrics", {}).get("prevalence")
     summary["calibration"] = write_ensemble_decision_files(
         ensemble_dir, member_dirs, metrics, ensemble_test, spec.critical_classes, spec.tpr_levels, prevalence, title
     )
