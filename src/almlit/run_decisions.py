@@ -148,12 +148,16 @@ def write_ensemble_decision_files(
         ValueError: if the members were calibrated on different images.
     """
     splits = {metrics.get("calibration", {}).get("split") for metrics in member_metrics}
-    if len(member_dirs) > 1 and splits != {"calibration"}:
+    reason = None
+    if None in splits:
+        reason = "no operating_points.json: a member has no calibration scores (trained before almlit wrote them)"
+    elif len(member_dirs) > 1 and splits != {"calibration"}:
         reason = (
             "no operating_points.json: the members hold no calibration split fixed across seeds (each one's "
             "validation split is another member's training data); train them with data.calibration_per_class=N "
             "(MRI: data.calibration_fraction=F)"
         )
+    if reason is not None:
         print(reason, flush=True)
         return {"split": sorted(str(split) for split in splits), "operating_points": reason}
     stacked = stack_members([read_scores(path / CALIBRATION_SCORES_FILE) for path in member_dirs])
