@@ -171,16 +171,21 @@ def write_ensemble_decision_files(
 
 
 def operating_point_lines(document: dict[str, Any]) -> list[str]:
-    """One line per operating point: the frozen threshold, whether it is certified, and its test TPR and FPR."""
+    """One line per operating point: the frozen threshold, whether it is certified, and its test TPR and FPR
+    (multi-class: per critical class, prefixed ``class c``)."""
+    groups = [("", document.get("operating_points", []))]
+    groups += [(f"class {entry['class']} ", entry["operating_points"]) for entry in document.get("classes", [])]
     lines = []
-    for point in document.get("operating_points", []):
-        status = "certified" if point["certified"] else f"not certified (needs {point['positives_needed']} positives)"
-        line = f"TPR {point['target_tpr']:.2f}: threshold {point['threshold']:.3f}, {status}"
-        if "test" in point:
-            test = point["test"]
-            line += (
-                f"; test TPR {test['tpr']:.3f} [{test['tpr_ci'][0]:.3f}, {test['tpr_ci'][1]:.3f}]"
-                f" FPR {test['fpr']:.3f} [{test['fpr_ci'][0]:.3f}, {test['fpr_ci'][1]:.3f}]"
-            )
-        lines.append(line)
+    for prefix, points in groups:
+        for point in points:
+            needed = point["positives_needed"]
+            status = "certified" if point["certified"] else f"not certified (needs {needed} positives)"
+            line = f"{prefix}TPR {point['target_tpr']:.2f}: threshold {point['threshold']:.3f}, {status}"
+            if "test" in point:
+                test = point["test"]
+                line += (
+                    f"; test TPR {test['tpr']:.3f} [{test['tpr_ci'][0]:.3f}, {test['tpr_ci'][1]:.3f}]"
+                    f" FPR {test['fpr']:.3f} [{test['fpr_ci'][0]:.3f}, {test['fpr_ci'][1]:.3f}]"
+                )
+            lines.append(line)
     return lines
