@@ -4,6 +4,8 @@ import numpy as np
 import pytest
 
 from almlit.data import BinaryDigits
+from almlit.data.mri.datamodule import split_cohort
+from almlit.data.mri.manifest import Subject
 
 
 def _splits(**arguments):
@@ -38,3 +40,20 @@ def test_without_a_calibration_split_the_validation_split_calibrates_and_splits_
 def test_negative_calibration_count_is_refused():
     with pytest.raises(ValueError, match="data.calibration_per_class must be an integer >= 0, got -1"):
         BinaryDigits(imbalance_ratio=10, calibration_per_class=-1)
+
+
+def test_mri_calibration_subjects_are_fixed_across_seeds_and_stratified():
+    subjects = [Subject(row, f"S{row}", int(row % 5 == 0), "train" if row < 80 else "test", ()) for row in range(100)]
+    first, second = (split_cohort(subjects, 0.25, seed, calibration_fraction=0.2) for seed in (0, 1))
+    ids = {name: [{subject.sample_id for subject in split[name]} for split in (first, second)] for name in first}
+    assert ids["calibration"][0] == ids["calibration"][1]
+    # 16 positives and 64 negatives in the training cohort: round(0.2 * 16) = 3 and round(0.2 * 64) = 13 held out
+    assert sum(subject.label for subject in first["calibration"]) == 3 and len(first["calibration"]) == 16
+    for split in (first, second):
+        calibration = {subject.sample_id for subject in split["calibration"]}
+        assert not calibration & {
+            subject.sample_id for name in ("train", "validation", "test") for subject in split[name]
+        }
+    assert ids["validation"][0] != ids["validation"][1]
+    plain = split_cohort(subjects, 0.25, 0)
+    assert "calibration" not in plain and len(plain["train"]) + len(plain["validation"]) == 80
