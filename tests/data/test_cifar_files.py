@@ -55,18 +55,18 @@ def write_pickle(path, content):
     [
         (lambda path: path.write_bytes(b"\x00garbage bytes, not a pickle"), "UnpicklingError"),
         (lambda path: write_pickle(path, [1, 2]), "it holds a list, not a dict"),
-        (lambda path: write_pickle(path, {b"data": np.zeros((2, 3072), np.uint8)}), "key b'labels' is missing"),
+        (lambda path: write_pickle(path, {b"data": np.zeros((2, 3072), np.uint8)}), r"key 'labels' \(str or bytes\) is missing; it has \['data'\]"),
         (
             lambda path: write_pickle(path, {b"data": np.zeros((2, 100), np.uint8), b"labels": [0, 1]}),
-            r"b'data' is uint8 of shape \(2, 100\), expected uint8 \[N, 3072\]",
+            r"'data' is uint8 of shape \(2, 100\), expected uint8 \[N, 3072\]",
         ),
         (
             lambda path: write_pickle(path, {b"data": np.zeros((2, 3072), np.uint8), b"labels": [0]}),
-            r"b'labels' has shape \(1,\), expected \(2,\)",
+            r"'labels' has shape \(1,\), expected \(2,\)",
         ),
         (
             lambda path: write_pickle(path, {b"data": np.zeros((2, 3072), np.uint8), b"labels": [0, 10]}),
-            r"b'labels' holds values outside 0..9",
+            r"'labels' holds values outside 0..9",
         ),
     ],
 )
