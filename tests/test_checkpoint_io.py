@@ -1,5 +1,8 @@
 """Atomic checkpoints: a crash while saving leaves the previous file whole; an unreadable one is named in one line."""
 
+import os
+import re
+
 import pytest
 import torch
 
@@ -56,3 +59,27 @@ def test_missing_checkpoint_stays_a_file_not_found_error(tmp_path):
 def test_storage_options_are_refused(tmp_path):
     with pytest.raises(TypeError, match="AtomicCheckpointIO takes no storage_options, got {'a': 1}"):
         AtomicCheckpointIO().save_checkpoint({}, tmp_path / "x.ckpt", storage_options={"a": 1})
+
+
+class RunsCode:
+    """Unpickling this calls ``os.system``: what a malicious checkpoint would do."""
+
+    def __init__(self, command):
+        self.command = command
+
+    def __reduce__(self):
+        return os.system, (self.command,)
+
+
+def test_a_checkpoint_that_would_run_code_is_refused_even_when_torch_is_told_to_trust_files(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")  # makes torch.load(weights_only=None) unpickle anything
+    marker = tmp_path / "marker"
+    path = tmp_path / "last.ckpt"
+    torch.save({"epoch": 3, "callbacks": RunsCode(f"touch {marker}")}, path)
+    message = (
+        f"checkpoint {path} names {os.system.__module__}.system, which a weights-only load refuses (reading it could"
+        " run code); load only checkpoints that almlit wrote"
+    )
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        AtomicCheckpointIO().load_checkpoint(path)
+    assert not marker.exists()
