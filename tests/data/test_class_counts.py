@@ -20,6 +20,7 @@ from almlit.data.imbalance import (
     split_binary_imbalanced,
 )
 from almlit.data.samplers import DualSampler
+from tests.catalogue.entry_points import run_in_process
 from tests.fakes import rewrite_cifar_file, without_class, write_fake_cifar
 
 TRAIN_PER_CLASS, TEST_PER_CLASS, VAL_PER_CLASS = 12, 5, 2
@@ -224,3 +225,16 @@ def test_dual_sampler_rate_advice_works_at_both_ends_and_is_a_batch_size_when_no
         for rate in (low, high):
             positives = DualSampler(labels, seed=0, batch_size=batch_size, positive_rate=rate).positives_per_batch
             assert 1 <= positives <= batch_size - 1
+
+
+def test_training_refuses_before_fit_and_leaves_no_run_folder(tmp_path, monkeypatch):
+    cifar = write_fake_cifar(tmp_path / "cifar", "cifar10", 30, TEST_PER_CLASS)
+    rewrite_cifar_file(cifar / "test_batch", without_class(9))
+    arguments = ["data=cifar10", "data.root=cifar", "data.download=false", "data.val_per_class=5", "imb=5"]
+    outcome = run_in_process("almlit.train", arguments, tmp_path, monkeypatch)
+    assert outcome.code == 2
+    assert outcome.stderr.strip().splitlines()[-1] == (
+        "almlit: error: CIFAR10 under cifar, test split: positive class (label 1): 0 images, at least 1 needed to"
+        f" compute the test metrics (counts per label {{0: {TEST_PER_CLASS}, 1: 0}})"
+    )
+    assert not (tmp_path / "run").exists() and "Epoch" not in outcome.stdout + outcome.stderr
