@@ -1,5 +1,6 @@
 """Small stand-ins for data sets that cannot be downloaded in tests."""
 
+import os
 import pickle
 from collections.abc import Callable
 from pathlib import Path
@@ -100,3 +101,13 @@ def without_class(class_id: int) -> Callable[[dict], dict]:
 def with_str_keys(content: dict) -> dict:
     """A ``rewrite_cifar_file`` change that writes the keys as str, as Python 3 tools write CIFAR files."""
     return {key.decode(): value for key, value in content.items()}
+
+
+class RunsCode:
+    """Unpickling this runs ``command`` in a shell (``os.system``): what a malicious data file or checkpoint does."""
+
+    def __init__(self, command: str) -> None:
+        self.command = command
+
+    def __reduce__(self) -> tuple:
+        return os.system, (self.command,)

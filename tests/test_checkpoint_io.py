@@ -8,6 +8,7 @@ import torch
 
 from almlit import checkpoint_io
 from almlit.checkpoint_io import AtomicCheckpointIO
+from tests.fakes import RunsCode
 
 
 def test_save_then_load_gives_the_checkpoint_back(tmp_path):
@@ -59,16 +60,6 @@ def test_missing_checkpoint_stays_a_file_not_found_error(tmp_path):
 def test_storage_options_are_refused(tmp_path):
     with pytest.raises(TypeError, match="AtomicCheckpointIO takes no storage_options, got {'a': 1}"):
         AtomicCheckpointIO().save_checkpoint({}, tmp_path / "x.ckpt", storage_options={"a": 1})
-
-
-class RunsCode:
-    """Unpickling this calls ``os.system``: what a malicious checkpoint would do."""
-
-    def __init__(self, command):
-        self.command = command
-
-    def __reduce__(self):
-        return os.system, (self.command,)
 
 
 def test_a_checkpoint_that_would_run_code_is_refused_even_when_torch_is_told_to_trust_files(tmp_path, monkeypatch):

@@ -15,13 +15,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import nibabel as nib
 import numpy as np
 
 from almlit.ensemble import compose_member, member_dir, resolve_member
 from tests.experiments.helpers import binary_config, write_run
-from tests.fakes import rewrite_cifar_file, without_class, write_fake_cifar
-from tests.mri.cohorts import SHAPE, axis_aligned_affine, build_cohort, write_manifest, write_nifti
+from tests.fakes import RunsCode, rewrite_cifar_file, without_class, write_fake_cifar
+from tests.mri.cohorts import (
+    SHAPE,
+    axis_aligned_affine,
+    build_cohort,
+    write_manifest,
+    write_nifti,
+    write_oriented_nifti,
+)
 
 
 def nothing(folder: Path) -> None:
@@ -89,28 +95,17 @@ def cifar10_without(class_id: int, files: tuple[str, ...]) -> Callable[[Path], N
     return setup
 
 
-class RunsCode:
-    """Unpickling this runs a shell command: what a malicious data file would do."""
-
-    def __reduce__(self) -> tuple:
-        return os.system, ("touch ran-code",)
-
-
 def cifar_that_runs_code(folder: Path) -> None:
-    (fake_cifar10(folder) / "data_batch_1").write_bytes(pickle.dumps({b"data": RunsCode(), b"labels": [0]}))
+    content = {b"data": RunsCode("touch ran-code"), b"labels": [0]}
+    (fake_cifar10(folder) / "data_batch_1").write_bytes(pickle.dumps(content))
 
 
 def nifti_orientation(qform: np.ndarray | None, sform: np.ndarray | None) -> Callable[[Path, list[dict]], None]:
     """A cohort change: S03's ADC gets exactly this qform and sform (``None``: unset, code 0)."""
 
     def change(root: Path, rows: list[dict]) -> None:
-        header = nib.Nifti1Header()
-        header.set_data_shape(SHAPE)
-        header.set_data_dtype(np.float32)
-        header.set_qform(qform, code="scanner" if qform is not None else 0)
-        header.set_sform(sform, code="scanner" if sform is not None else 0)
         voxels = np.random.default_rng(0).normal(100.0, 10.0, SHAPE).astype(np.float32)
-        nib.save(nib.Nifti1Image(voxels, None, header), root / "S03" / "adc.nii.gz")
+        write_oriented_nifti(root / "S03" / "adc.nii.gz", voxels, qform, sform)
 
     return change
 

@@ -7,7 +7,7 @@ import pytest
 from torchvision import datasets
 
 from almlit.data.cifar_files import cifar_files_present, download_cifar, load_cifar_split
-from tests.fakes import fake_torchvision_cifar, rewrite_cifar_file, with_str_keys, write_fake_cifar
+from tests.fakes import RunsCode, fake_torchvision_cifar, rewrite_cifar_file, with_str_keys, write_fake_cifar
 
 # variant -> (training files, test files, label key) of the real layout, written out independently of the code.
 FILES = {
@@ -129,16 +129,6 @@ def test_arrays_of_any_pickle_protocol_and_numpy_version_are_read(tmp_path, prot
     (folder / "test_batch").write_bytes(raw)
     read_images, read_labels = load_cifar_split(tmp_path, "cifar10", train=False)
     assert np.array_equal(read_images.reshape(20, -1), images) and read_labels.tolist() == labels
-
-
-class RunsCode:
-    """Unpickling this calls ``os.system``: what a malicious data file would do."""
-
-    def __init__(self, command):
-        self.command = command
-
-    def __reduce__(self):
-        return os.system, (self.command,)
 
 
 @pytest.mark.parametrize("where", ["the whole file", "a value", "the labels"])

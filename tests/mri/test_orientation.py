@@ -9,29 +9,18 @@ ADC's transform is the identity, and at (3, 2, 6) when it mirrors x (world x = 7
 
 import re
 
-import nibabel as nib
 import numpy as np
 import pytest
 
 from almlit.data.mri.manifest import Subject
 from almlit.data.mri.preprocess import PreprocessSettings, preprocess_subject
+from tests.mri.cohorts import write_oriented_nifti
 
 SHAPE = (8, 8, 4)
 IDENTITY = np.eye(4)
 MIRRORED_X = np.array([[-1.0, 0, 0, 7], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]])
 BRIGHT = (1, 2, 3)
 AT_IDENTITY, AT_MIRRORED = (3, 2, 1), (3, 2, 6)  # (d, h, w) of the bright voxel, by hand (module docstring)
-
-
-def write_nifti(path, voxels, qform, sform):
-    """Save ``voxels`` with exactly this qform and sform; ``None`` leaves that transform unset (code 0)."""
-    header = nib.Nifti1Header()
-    header.set_data_shape(voxels.shape)
-    header.set_data_dtype(np.float32)
-    header.set_qform(qform, code="scanner" if qform is not None else 0)
-    header.set_sform(sform, code="scanner" if sform is not None else 0)
-    nib.save(nib.Nifti1Image(voxels, None, header), path)
-    return path
 
 
 def subject(tmp_path, qform, sform, reference_shift=(0.0, 0.0, 0.0)):
@@ -41,8 +30,8 @@ def subject(tmp_path, qform, sform, reference_shift=(0.0, 0.0, 0.0)):
     adc = np.zeros(SHAPE, np.float32)
     adc[BRIGHT] = 1.0
     paths = (
-        write_nifti(tmp_path / "t2w.nii", reference, reference_affine, reference_affine),
-        write_nifti(tmp_path / "adc.nii", adc, qform, sform),
+        write_oriented_nifti(tmp_path / "t2w.nii", reference, reference_affine, reference_affine),
+        write_oriented_nifti(tmp_path / "adc.nii", adc, qform, sform),
     )
     return Subject(0, "S01", 1, "train", paths)
 
