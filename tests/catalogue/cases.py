@@ -406,7 +406,7 @@ CIFAR_FILES = [
         "long-tailed CIFAR training files without any image of a class",
         TRAIN,
         (*LONG_TAIL, "loss=ce", "alm=m1"),
-        "CIFAR10 under cifar, training file: class 4: 0 images, at least 6 needed (data.val_per_class=5 held out, "
+        "CIFAR10 under cifar, training files: class 4: 0 images, at least 6 needed (data.val_per_class=5 held out, "
         "1 to train) (counts per label {0: 30, 1: 30, 2: 30, 3: 30, 4: 0, 5: 30, 6: 30, 7: 30, 8: 30, 9: 30}); "
         "no data.val_per_class >= 1 can split class 4: a class needs 2 images, 1 held out and 1 to train",
         setup=cifar10_without(4, tuple(f"data_batch_{number}" for number in range(1, 6))),

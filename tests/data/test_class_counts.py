@@ -63,7 +63,7 @@ def test_binary_cifar_training_file_without_the_positive_class_names_the_file_an
         rewrite_cifar_file(folder / f"data_batch_{number}", without_class(9))
     counts = {label: 0 if label == 9 else TRAIN_PER_CLASS for label in range(10)}
     message = (
-        f"CIFAR10 under {tmp_path}, training file: class 9: 0 images, at least {VAL_PER_CLASS + 1} needed"
+        f"CIFAR10 under {tmp_path}, training files: class 9: 0 images, at least {VAL_PER_CLASS + 1} needed"
         f" (data.val_per_class={VAL_PER_CLASS} held out, 1 to train) (counts per label {counts}); no"
         " data.val_per_class >= 1 can split class 9: a class needs 2 images, 1 held out and 1 to train"
     )

@@ -85,7 +85,7 @@ class BinaryCIFAR(CIFARFiles, BinaryImageDataModule):
     def build_splits(self) -> DatasetSplits:
         train_images, train_labels = self.load_split(train=True)
         selected = [*self.negative_classes, *self.positive_classes]
-        check_hold_out(train_labels, selected, self.val_per_class, f"{self.description}, training file")
+        check_hold_out(train_labels, selected, self.val_per_class, f"{self.description}, training files")
         train_indices, validation_indices = split_binary_imbalanced(
             train_labels,
             self.negative_classes,

@@ -109,7 +109,7 @@ def check_hold_out(
         labels: the class of every image of the source split [N].
         classes: the classes that are split.
         count: images held out per class (the value of ``setting``, >= 1).
-        where: the data set and the source split, e.g. ``"CIFAR10 under data, training file"``.
+        where: the data set and the source split, e.g. ``"CIFAR10 under data, training files"``.
         setting: the key that sets ``count``, as the message names it.
 
     Raises:

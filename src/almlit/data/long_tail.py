@@ -90,7 +90,7 @@ class LongTailCIFAR(CIFARFiles, ImageDataModule):
 
     def build_splits(self) -> DatasetSplits:
         train_images, train_labels = self.load_split(train=True)
-        check_hold_out(train_labels, range(self.num_classes), self.val_per_class, f"{self.description}, training file")
+        check_hold_out(train_labels, range(self.num_classes), self.val_per_class, f"{self.description}, training files")
         train_indices, validation_indices = split_long_tailed(
             train_labels, self.num_classes, self.imbalance_ratio, self.profile, self.val_per_class, self.split_seed
         )
