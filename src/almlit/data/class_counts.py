@@ -20,6 +20,7 @@ SPLIT_NEEDS = {
     "train": "to train on it",
     "validation": "to select the best epoch on it",
     "test": "to compute the test metrics",
+    "calibration": "to calibrate the operating point on it",
 }
 # Up to this many classes the message lists every count; beyond, their range.
 LISTED_CLASSES = 10
