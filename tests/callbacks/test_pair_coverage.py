@@ -6,7 +6,7 @@ violations and multiplier increments from the fixed scores (lambda_j <- lambda_j
 
 import csv
 import functools
-import warnings
+import logging
 from types import SimpleNamespace
 
 import lightning as L
@@ -18,7 +18,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from almlit.alm import BinaryConstraint
-from almlit.callbacks import LowPairCoverageWarning, PairCoverageReport
+from almlit.callbacks import PairCoverageReport
 from almlit.losses import BCELoss, MiniBatchAUCLoss
 from almlit.module import ALMClassifier
 
@@ -42,7 +42,7 @@ class TinyData(L.LightningDataModule):
         return DataLoader(TensorDataset(self.features, self.labels, self.sample_ids), batch_size=BATCH)
 
 
-def fit(data, loss, constraint, tmp_path, epochs=2, **report):
+def fit(data, loss, constraint, tmp_path, caplog, epochs=2, **report):
     torch.manual_seed(0)
     network = nn.Linear(3, 1)
     optimizer = functools.partial(torch.optim.SGD, lr=0.0)
@@ -58,13 +58,13 @@ def fit(data, loss, constraint, tmp_path, epochs=2, **report):
         enable_model_summary=False,
         log_every_n_steps=1,
     )
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="almlit"):
         trainer.fit(module, datamodule=data)
     scores = network(data.features).squeeze(1).tolist()
     with open(f"{logger.log_dir}/metrics.csv") as stream:
         rows = [row for row in csv.DictReader(stream) if row.get("train/pair_batches")]
-    low = [str(warning.message) for warning in caught if warning.category is LowPairCoverageWarning]
+    low = [record.getMessage() for record in caplog.records if record.name.startswith("almlit.")]
     return scores, rows, low
 
 
@@ -96,8 +96,8 @@ DENSE = [1, 0, 0, 0, 0, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0]
 
 
 @pytest.mark.parametrize("labels", [SPARSE, DENSE], ids=["sparse", "dense"])
-def test_logged_coverage_violations_and_lambda_quantiles_equal_a_hand_loop(labels, tmp_path):
-    scores, rows, low = fit(TinyData(labels), BCELoss(), BinaryConstraint(margin=MARGIN), tmp_path)
+def test_logged_coverage_violations_and_lambda_quantiles_equal_a_hand_loop(labels, tmp_path, caplog):
+    scores, rows, low = fit(TinyData(labels), BCELoss(), BinaryConstraint(margin=MARGIN), tmp_path, caplog)
     expected = hand_loop(labels, scores, epochs=2)
     assert len(rows) == 2
     positives = [10 + index for index, label in enumerate(labels) if label == 1]
@@ -117,8 +117,9 @@ def test_logged_coverage_violations_and_lambda_quantiles_equal_a_hand_loop(label
         assert low == []
 
 
-def test_hardest_positives_file_is_the_final_bank_sorted_by_a_naive_loop(tmp_path):
-    scores, _, _ = fit(TinyData(DENSE), BCELoss(), BinaryConstraint(margin=MARGIN), tmp_path, hardest_positives=3)
+def test_hardest_positives_file_is_the_final_bank_sorted_by_a_naive_loop(tmp_path, caplog):
+    constraint = BinaryConstraint(margin=MARGIN)
+    scores, _, _ = fit(TinyData(DENSE), BCELoss(), constraint, tmp_path, caplog, hardest_positives=3)
     multipliers = hand_loop(DENSE, scores, epochs=2)[-1][2]
     positives = [(10 + index, 1, multipliers[10 + index]) for index, label in enumerate(DENSE) if label == 1]
     ranked = []
@@ -134,8 +135,8 @@ def test_hardest_positives_file_is_the_final_bank_sorted_by_a_naive_loop(tmp_pat
     assert [float(value) for _, _, value in written[1:]] == pytest.approx([value for *_, value in ranked[:3]])
 
 
-def test_a_pairwise_loss_without_constraint_logs_coverage_only_and_writes_no_file(tmp_path):
-    _, rows, low = fit(TinyData(SPARSE), MiniBatchAUCLoss(), None, tmp_path, epochs=1, warn_below=0.3)
+def test_a_pairwise_loss_without_constraint_logs_coverage_only_and_writes_no_file(tmp_path, caplog):
+    _, rows, low = fit(TinyData(SPARSE), MiniBatchAUCLoss(), None, tmp_path, caplog, epochs=1, warn_below=0.3)
     assert float(rows[0]["train/pair_batches"]) == pytest.approx(0.4)
     assert not any(row.get("train/violated_pairs") or row.get("train/lambda_max") for row in rows)
     assert low == [] and not (tmp_path / "run").exists()  # 40% is above the 30% asked for
@@ -148,3 +149,12 @@ def test_bad_settings_are_refused():
         PairCoverageReport(lambda_quantiles=[0.5, 1.5])
     with pytest.raises(ValueError, match=r"hardest_positives must be an int >= 0, got -1$"):
         PairCoverageReport(hardest_positives=-1)
+
+
+def test_the_report_settings_do_not_change_what_a_run_is():
+    from almlit.report.folders import comparable
+
+    before = {"seed": 0, "callbacks": {"non_finite_loss": {"_target_": "almlit.callbacks.NonFiniteLossCheck"}}}
+    report = {"_target_": "almlit.callbacks.PairCoverageReport", "warn_below": 0.2, "lambda_quantiles": [0.5]}
+    after = {"seed": 0, "callbacks": {**before["callbacks"], "pair_coverage": {**report, "hardest_positives": 5}}}
+    assert comparable(before) == comparable(after)

@@ -10,20 +10,18 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import math
 from collections.abc import Sequence
 from pathlib import Path
 
 import lightning as L
 import torch
-from lightning.pytorch.utilities.rank_zero import rank_zero_warn
 
 from almlit.alm.coverage import constrained_samples, hardest_positives, multiplier_quantiles
 from almlit.run_folder import HARDEST_POSITIVES_FILE, write_atomically
 
-
-class LowPairCoverageWarning(UserWarning):
-    """Most training batches of an epoch held no positive-negative pair: the pairwise terms were 0 on them."""
+log = logging.getLogger(__name__)
 
 
 class PairCoverageReport(L.Callback):
@@ -39,7 +37,8 @@ class PairCoverageReport(L.Callback):
     Nothing is logged for an objective without pairwise terms.
 
     Args:
-        warn_below: warn once per run when ``train/pair_batches`` of an epoch is below this share. The default
+        warn_below: warn once per run (a ``WARNING`` line of the ``almlit`` log: on the console and in the run
+            folder's ``train.log``) when ``train/pair_batches`` of an epoch is below this share. The default
             0.5: below it the median training step saw no pair, so the pairwise terms were 0 on most steps.
         lambda_quantiles: levels in (0, 1) of the logged quantiles of lambda (the maximum is always logged).
         hardest_positives: rows of ``hardest_positives.csv`` (0: no file).
@@ -86,14 +85,13 @@ class PairCoverageReport(L.Callback):
             values |= multiplier_quantiles(pl_module.bank.multipliers[ids], self.levels)
         shares = dict(zip(values, torch.stack(list(values.values())).tolist(), strict=True))  # the one host read
         pl_module.log_dict({f"train/{name}": value for name, value in shares.items() if not math.isnan(value)})
-        if shares["pair_batches"] < self.warn_below and not self.warned:
+        if shares["pair_batches"] < self.warn_below and not self.warned and trainer.is_global_zero:
             self.warned = True
-            rank_zero_warn(
+            log.warning(
                 f"only {shares['pair_batches']:.0%} of the training batches of epoch {trainer.current_epoch} held a "
                 f"positive-negative pair (warning below {self.warn_below:.0%}): "
                 f"{' and '.join(pl_module.pairwise_objectives)} gave 0 on the others; use sampler=dual "
-                "(a fixed share of positives in every batch) or a larger data.batch_size",
-                category=LowPairCoverageWarning,
+                "(a fixed share of positives in every batch) or a larger data.batch_size"
             )
 
     def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
