@@ -21,6 +21,7 @@ from almlit.alm import BinaryConstraint
 from almlit.callbacks import PairCoverageReport
 from almlit.losses import BCELoss, MiniBatchAUCLoss
 from almlit.module import ALMClassifier
+from almlit.report.folders import comparable
 
 BATCH, MARGIN, PENALTY = 4, 0.5, 0.1
 
@@ -152,8 +153,6 @@ def test_bad_settings_are_refused():
 
 
 def test_the_report_settings_do_not_change_what_a_run_is():
-    from almlit.report.folders import comparable
-
     before = {"seed": 0, "callbacks": {"non_finite_loss": {"_target_": "almlit.callbacks.NonFiniteLossCheck"}}}
     report = {"_target_": "almlit.callbacks.PairCoverageReport", "warn_below": 0.2, "lambda_quantiles": [0.5]}
     after = {"seed": 0, "callbacks": {**before["callbacks"], "pair_coverage": {**report, "hardest_positives": 5}}}
