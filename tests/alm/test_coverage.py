@@ -99,15 +99,15 @@ def test_coverage_and_violated_pairs_of_an_epoch_against_a_loop():
 
 
 def test_multiclass_violated_pairs_count_pairs_in_the_constraints_sense():
-    # classes 0, 1 non-critical, 2 critical; probabilities: sample 0 (class 2) scores 0.5 on class 2, the class-0
-    # sample 0.1 and the class-1 sample 0.45 on class 2: with delta 0.1 only the pair with the class-1 sample violates
-    probabilities = torch.tensor([[0.2, 0.3, 0.5], [0.8, 0.1, 0.1], [0.05, 0.5, 0.45]])
-    violations = MultiClassConstraint([2], margin=0.1, score="logit")(probabilities, torch.tensor([2, 0, 1]))
-    assert int(violations.num_pairs) == 2 and int(violations.violated_pairs) == 1
-    # ALM_m2 also asks f_i(x_crit) + delta <= f_i(x_k) on the class i = 0 of sample 1 (0.2 + 0.1 <= 0.8: kept) and
-    # i = 1 of sample 2 (0.3 + 0.1 <= 0.5: kept): the count does not change
-    m2 = MultiClassConstraint([2], margin=0.1, variant="m2", score="logit")(probabilities, torch.tensor([2, 0, 1]))
-    assert int(m2.violated_pairs) == 1
+    # classes 0, 1 non-critical, 2 critical, delta 0.1, scores taken as they are (score=logit)
+    scores = torch.tensor([[0.2, 0.3, 0.5], [0.25, 0.65, 0.1], [0.05, 0.5, 0.45]])
+    targets = torch.tensor([2, 0, 1])
+    # Eq. 6, on class 2: 0.5 - 0.1 >= delta holds for sample 1, 0.5 - 0.45 < delta fails for sample 2
+    m1 = MultiClassConstraint([2], margin=0.1, score="logit")(scores, targets)
+    assert int(m1.num_pairs) == 2 and int(m1.violated_pairs) == 1
+    # Eq. 7 also asks f_i(x_0) + delta <= f_i(x_k) on the class i of k: 0.2 + 0.1 > 0.25 fails for sample 1 (class 0)
+    m2 = MultiClassConstraint([2], margin=0.1, variant="m2", score="logit")(scores, targets)
+    assert int(m2.num_pairs) == 2 and int(m2.violated_pairs) == 2
 
 
 def test_lambda_quantiles_match_numpy():

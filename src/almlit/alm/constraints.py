@@ -21,20 +21,17 @@ class Violations(NamedTuple):
     Attributes:
         values: per-sample violations ``q_j`` ``[B]``, zero for unconstrained samples.
         num_pairs: the normaliser ``|p||n|`` (constrained samples x the samples they are compared with), 0-dim.
-        constrained: boolean ``[B]``, true for the constrained (critical, positive) samples.
         violated_pairs: how many of the ``|p||n|`` pairs violate the margin (their hinge is > 0), 0-dim.
     """
 
     values: Tensor
     num_pairs: Tensor
-    constrained: Tensor
     violated_pairs: Tensor
 
     @classmethod
     def from_pair_hinges(cls, pair_hinges: Tensor, constrained: Tensor) -> Violations:
         """Row sums, pair count and violated pairs of a ``[B, B]`` matrix of per-pair hinges (0 off the pairs)."""
-        num_pairs = positive_negative_pairs(constrained)
-        return cls(pair_hinges.sum(dim=1), num_pairs, constrained, (pair_hinges > 0).sum())
+        return cls(pair_hinges.sum(dim=1), positive_negative_pairs(constrained), (pair_hinges > 0).sum())
 
 
 def positive_scores(outputs: Tensor) -> Tensor:
