@@ -98,14 +98,7 @@ def multiclass_violations(
     - Eq. 7 adds ``sum_k max(0, (f_i(x_j) - f_i(x_k)) + delta)``: on the class ``i`` of each non-critical
       sample, that sample scores higher than the critical sample.
 
-    The row sums of :func:`multiclass_pair_hinges`.
-
-    Args:
-        scores: per-class scores ``f(x)`` of shape ``[B, C]`` (probabilities or logits).
-        targets: class indices ``[B]``, ``torch.long``.
-        critical_mask: boolean ``[B]``, true for samples of a critical class.
-        margin: delta of Eq. 6-7.
-        non_critical_term: add the second term of Eq. 7 (ALM_m2); false gives Eq. 6 (ALM_m1).
+    The row sums of :func:`multiclass_pair_hinges`, which takes the same arguments.
 
     Returns:
         Tensor ``[B]`` with ``q_cj`` for critical samples and 0 for the others.
