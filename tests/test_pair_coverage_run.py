@@ -32,7 +32,7 @@ def batch_labels_of_each_epoch(overrides):
 @pytest.mark.parametrize("sampler", ["shuffle", "dual"])
 def test_digits_run_logs_the_share_of_batches_with_a_pair_and_writes_the_hardest_positives(train, tmp_path, sampler):
     overrides = (f"sampler={sampler}", "data.batch_size=64")
-    every_epoch = "callbacks.model_checkpoint.save_top_k=-1"  # so that last.ckpt holds the final bank
+    every_epoch = "++callbacks.model_checkpoint.save_top_k=-1"  # so that last.ckpt holds the final bank
     result = train(*overrides, f"trainer.max_epochs={EPOCHS}", every_epoch, "hydra.run.dir=run")
     assert result.returncode == 0, result.stderr
     with (tmp_path / "run" / "logs" / "metrics.csv").open() as stream:

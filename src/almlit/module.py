@@ -79,6 +79,8 @@ class ALMClassifier(L.LightningModule):
         super().__init__()
         if not 0 <= penalty_init < float("inf"):
             raise ValueError(f"alm.penalty_init (mu0) must be finite and >= 0, got {penalty_init}")
+        if not 0 <= multiplier_init < float("inf"):  # multipliers of inequality constraints are >= 0 (KKT)
+            raise ValueError(f"alm.multiplier_init (lambda0) must be finite and >= 0, got {multiplier_init}")
         if constraint is not None and penalty_init == 0 and multiplier_init == 0:
             raise ValueError(
                 "alm.penalty_init (mu0) = 0 with alm.multiplier_init (lambda0) = 0 keeps the constraint out of the "

@@ -250,6 +250,13 @@ CONFIGS = [
         "1e-3) or alm=none",
     ),
     Case(
+        "multiplier-negative",
+        "a negative lambda0 (it would reward violations)",
+        TRAIN,
+        ("alm.multiplier_init=-0.5",),
+        "alm.multiplier_init (lambda0) must be finite and >= 0, got -0.5",
+    ),
+    Case(
         "penalty-infinite",
         "an infinite mu0",
         TRAIN,
