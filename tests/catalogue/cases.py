@@ -222,6 +222,26 @@ CONFIGS = [
     Case("seed-negative", "a negative seed", TRAIN, ("seed=-1",), "seed must be an integer in 0..4294967295, got -1"),
     Case("batch-size-zero", "a batch size of 0", TRAIN, ("data.batch_size=0",), "data.batch_size must be >= 1, got 0"),
     Case(
+        "batch-size-one-with-constraint",
+        "training batches of one sample with the ALM constraint (never a positive-negative pair)",
+        TRAIN,
+        ("data.batch_size=1",),
+        "training batches of 1 sample (data.batch_size=1 x trainer.devices=1 x trainer.num_nodes=1) never hold a "
+        "positive-negative pair: the ALM constraint BinaryConstraint would be 0 at every step; use "
+        "data.batch_size >= 2 (best with sampler=dual) or a per-sample loss with alm=none; "
+        "trainer.accumulate_grad_batches does not pair samples across batches",
+    ),
+    Case(
+        "batch-size-one-with-pairwise-loss",
+        "training batches of one sample with a pairwise loss (mbauc, pauc_oneway, pauc_twoway)",
+        TRAIN,
+        ("data.batch_size=1", "alm=none", "loss=pauc_oneway"),
+        "training batches of 1 sample (data.batch_size=1 x trainer.devices=1 x trainer.num_nodes=1) never hold a "
+        "positive-negative pair: the pairwise loss OneWayPartialAUCLoss would be 0 at every step; use "
+        "data.batch_size >= 2 (best with sampler=dual) or a per-sample loss with alm=none; "
+        "trainer.accumulate_grad_batches does not pair samples across batches",
+    ),
+    Case(
         "unknown-positive-class",
         "a positive class the data set does not have",
         TRAIN,
@@ -269,6 +289,22 @@ CONFIGS = [
         TRAIN,
         ("alm.penalty_init=-1",),
         "alm.penalty_init (mu0) must be finite and >= 0, got -1",
+    ),
+    Case(
+        "penalty-and-multipliers-zero",
+        "mu0 = 0 and lambda0 = 0 with a constraint (the run would equal its baseline)",
+        TRAIN,
+        ("alm.penalty_init=0",),
+        "alm.penalty_init (mu0) = 0 with alm.multiplier_init (lambda0) = 0 keeps the constraint out of the loss all "
+        "run (mu stays 0 when grown by rho, lambda grows by mu * q); use alm.penalty_init > 0 (paper grid 1e-7 .. "
+        "1e-3) or alm=none",
+    ),
+    Case(
+        "multiplier-negative",
+        "a negative lambda0 (it would reward violations)",
+        TRAIN,
+        ("alm.multiplier_init=-0.5",),
+        "alm.multiplier_init (lambda0) must be finite and >= 0, got -0.5",
     ),
     Case(
         "penalty-infinite",
