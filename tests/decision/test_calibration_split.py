@@ -37,6 +37,13 @@ def test_without_a_calibration_split_the_validation_split_calibrates_and_splits_
     assert np.array_equal(plain.predict_dataloader().dataset.sample_ids, plain.val_dataset.sample_ids)
 
 
+def test_calibration_and_validation_hold_outs_that_leave_no_training_image_are_refused():
+    with pytest.raises(ValueError, match=r"class 8: 124 images, .*use data.calibration_per_class <= 123$"):
+        _splits(calibration_per_class=200)
+    with pytest.raises(ValueError, match=r"after the test and calibration hold-outs: class 8: 14 images, .*<= 13$"):
+        _splits(calibration_per_class=110)
+
+
 def test_negative_calibration_count_is_refused():
     with pytest.raises(ValueError, match="data.calibration_per_class must be an integer >= 0, got -1"):
         BinaryDigits(imbalance_ratio=10, calibration_per_class=-1)

@@ -12,6 +12,7 @@ import numpy as np
 
 from almlit.data.base import BinaryImageDataModule, DatasetSplits, binary_dataset, check_split_arguments
 from almlit.data.cifar_files import CIFARFiles, cifar_layout
+from almlit.data.class_counts import check_hold_out
 from almlit.data.imbalance import hold_out_calibration, split_binary_imbalanced
 from almlit.data.loaders import SamplerFactory
 
@@ -90,8 +91,14 @@ class BinaryCIFAR(CIFARFiles, BinaryImageDataModule):
     def build_splits(self) -> DatasetSplits:
         train_images, train_labels = self.load_split(train=True)
         selected = [*self.negative_classes, *self.positive_classes]
+        where = f"{self.description}, training files"
+        if self.calibration_per_class:
+            check_hold_out(train_labels, selected, self.calibration_per_class, where, "data.calibration_per_class")
         pool = np.arange(len(train_labels))
         calibration_indices, pool = hold_out_calibration(train_labels, pool, selected, self.calibration_per_class)
+        if self.calibration_per_class:
+            where += " after the calibration hold-out"
+        check_hold_out(train_labels[pool], selected, self.val_per_class, where)
         train_positions, validation_positions = split_binary_imbalanced(
             train_labels[pool],
             self.negative_classes,
