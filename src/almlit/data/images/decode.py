@@ -11,6 +11,7 @@ settings, so a second run decodes nothing.
 from __future__ import annotations
 
 import json
+import re
 import logging
 import time
 from collections.abc import Sequence
@@ -77,7 +78,7 @@ def decode_one(path: Path, settings: DecodeSettings) -> torch.Tensor:
     try:
         image = decode_image(str(path), mode=READ_MODES[settings.channels])
     except RuntimeError as error:
-        reason = str(error).rsplit(", ", 1)[-1].strip()  # drop torchvision's C++ source location
+        reason = re.sub(r"^.*?\.cpp:\d+, ", "", str(error)).strip()  # drop torchvision's C++ source location
         raise ValueError(f"image {path} cannot be decoded: {reason}") from error
     if settings.shape is not None and tuple(image.shape[1:]) != settings.shape:
         resized = resize(image.to(torch.float32), list(settings.shape), antialias=True)

@@ -71,7 +71,7 @@ def check_groups_within_splits(declared: np.ndarray, groups: np.ndarray) -> None
         ValueError: naming the first such group and its splits.
     """
     for group in np.unique(groups):
-        splits = sorted(set(declared[groups == group]))
+        splits = sorted({str(split) for split in declared[groups == group]})
         if len(splits) > 1:
             raise ValueError(f"group {group} has images in more than one split: {splits}; a group must stay in one")
 
