@@ -41,7 +41,11 @@ def test_manifest_rows_keep_their_order_split_and_group(tmp_path):
     rows = [
         {"path": f"{path.parent.name}/{path.name}", "label": label, "split": split, "patient": patient}
         for path, label, split, patient in zip(
-            reversed(files), ["b", "b", "a", "a"], ["Train", "test", "validation", "train"], ["p1", "p2", "p1", "p3"]
+            reversed(files),
+            ["b", "b", "a", "a"],
+            ["Train", "test", "validation", "train"],
+            ["p1", "p2", "p1", "p3"],
+            strict=True,
         )
     ]
     records = read_image_manifest(write_manifest(tmp_path / "data" / "labels.csv", rows), "patient")

@@ -11,8 +11,8 @@ settings, so a second run decodes nothing.
 from __future__ import annotations
 
 import json
-import re
 import logging
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
