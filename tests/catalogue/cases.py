@@ -494,6 +494,40 @@ IMAGE_FOLDERS = [
     ),
 ]
 
+NETWORKS = [
+    Case(
+        "network-outputs",
+        "a network whose outputs do not fit the loss",
+        TRAIN,
+        ("model.num_outputs=3",),
+        "the network gives outputs of shape [2, 3] for a batch of 2 images; the loss needs [2, 1] (num_outputs=1: 1"
+        " logit for binary data, C scores for C classes)",
+    ),
+    Case(
+        "network-in-channels",
+        "a network expecting other input channels than the images have",
+        TRAIN,
+        ("model.in_channels=3",),
+        "the network cannot take a batch of shape [2, 1, 8, 8] from the data (data.channels and model.in_channels"
+        " must agree): Given groups=1, weight of size [32, 3, 3, 3], expected input[2, 1, 8, 8] to have 3 channels,"
+        " but got 1 channels instead",
+    ),
+    Case(
+        "network-weights-missing",
+        "model.weights naming a file that does not exist",
+        TRAIN,
+        ("model=torchvision", "model.name=mobilenet_v3_small", "model.weights=missing.pth"),
+        "model.weights not found: missing.pth",
+    ),
+    Case(
+        "network-unknown-name",
+        "a torchvision network name that does not exist",
+        TRAIN,
+        ("model=torchvision", "model.name=resnet19"),
+        "model.name=resnet19 is not a torchvision model (torchvision.models.list_models() lists them)",
+    ),
+]
+
 CHECKPOINTS = [
     Case(
         "checkpoint-missing",
@@ -608,6 +642,7 @@ CATEGORIES = {
     "NIfTI cohorts": NIFTI_COHORTS,
     "Manifests": MANIFESTS,
     "Image folders and manifests": IMAGE_FOLDERS,
+    "Networks": NETWORKS,
     "Checkpoint paths": CHECKPOINTS,
     "Sweep and ensemble folders": SWEEP_FOLDERS,
     "Other command-line arguments": ARGUMENTS,
