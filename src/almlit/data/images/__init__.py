@@ -3,13 +3,11 @@
 from almlit.data.images.datamodule import ImageFolderData
 from almlit.data.images.decode import DecodeSettings, load_images
 from almlit.data.images.layout import ImageRecord, list_class_folders, read_image_manifest
-from almlit.data.images.splits import assign_splits
 
 __all__ = [
     "DecodeSettings",
     "ImageFolderData",
     "ImageRecord",
-    "assign_splits",
     "list_class_folders",
     "load_images",
     "read_image_manifest",

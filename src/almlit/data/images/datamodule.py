@@ -16,9 +16,9 @@ import numpy as np
 import torch
 
 from almlit.data.base import DatasetSplits, ImageDataModule
+from almlit.data.folds import assign_splits, check_every_class
 from almlit.data.images.decode import DecodeSettings, channel_statistics, load_images
 from almlit.data.images.layout import ImageRecord, class_ids, list_class_folders, read_image_manifest
-from almlit.data.images.splits import assign_splits, check_every_class
 from almlit.data.indexed import TensorImageDataset
 from almlit.data.loaders import SamplerFactory
 from almlit.data.transforms import BatchAugment
@@ -29,7 +29,7 @@ class ImageFolderData(ImageDataModule):
 
     Binary when ``positive_classes`` is given (those classes -> 1, the critical class; ``negative_classes`` -> 0),
     else multi-class with labels 0..C-1 in sorted class-name order and ``critical_classes`` scored by the
-    constraint. Splits: :func:`~almlit.data.images.splits.assign_splits`.
+    constraint. Splits: :func:`~almlit.data.folds.assign_splits`.
 
     Batches reach the model as ``(images float32 [B, channels, H, W] normalised, labels long [B], sample_ids
     long [B])``.

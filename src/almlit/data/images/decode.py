@@ -23,7 +23,7 @@ import torch
 from torchvision.io import ImageReadMode, decode_image
 from torchvision.transforms.v2.functional import resize
 
-from almlit.data.mri.cache import PreprocessCache
+from almlit.data.cached import fill_cached
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +111,8 @@ def load_images(paths: Sequence[Path], settings: DecodeSettings, cache_folder: P
     Args:
         paths: the image files, in the order of the result.
         settings: channels, size and 16-bit scaling.
-        cache_folder: a :class:`PreprocessCache` folder, or ``None``; used only when ``settings.shape`` is set.
+        cache_folder: a :class:`~almlit.data.mri.cache.PreprocessCache` folder, or ``None``; used only when
+            ``settings.shape`` is set.
 
     Raises:
         ValueError: for a file that cannot be decoded, or for images of different sizes without ``shape``.
@@ -122,21 +123,11 @@ def load_images(paths: Sequence[Path], settings: DecodeSettings, cache_folder: P
         check_same_size(decoded, paths)
         return torch.stack(decoded).numpy()
     images = np.empty((len(paths), settings.channels, *settings.shape), dtype=np.uint8)
-    cache = None if cache_folder is None else PreprocessCache(cache_folder)
-    settings_key = settings.key()
-    hits = 0
-    try:
-        for slot, path in zip(images, paths, strict=True):
-            key = None if cache is None else cache.key([path], settings_key)
-            if cache is not None and cache.load_into(key, slot):
-                hits += 1
-                continue
-            slot[...] = decode_one(path, settings).numpy()
-            if cache is not None:
-                cache.save(key, slot)
-    finally:
-        if cache is not None:
-            cache.flush()
+
+    def decode_into(path: Path, slot: np.ndarray) -> None:
+        slot[...] = decode_one(path, settings).numpy()
+
+    hits = fill_cached(images, paths, lambda path: [path], decode_into, settings.key(), cache_folder)
     log.info(
         "images: %d decoded in %.1f s (%d from the cache %s)",
         len(paths),

@@ -5,7 +5,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from almlit.data.images.splits import assign_splits, check_every_class
+from almlit.data.folds import assign_splits, check_every_class
 
 
 def cohort(num_patients=60, seed=1):
