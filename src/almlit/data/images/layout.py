@@ -20,10 +20,11 @@ The classes are the sorted distinct labels.
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
+
+from almlit.data.tables import read_table
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
 SPLITS = ("train", "validation", "test")
@@ -117,12 +118,7 @@ def read_image_manifest(manifest: Path, group_column: str | None = None) -> list
         FileNotFoundError: if the manifest or an image is missing.
         ValueError: for a missing column, an empty label or group, a bad split, or a path leaving the folder.
     """
-    if not manifest.is_file():
-        raise FileNotFoundError(f"manifest not found: {manifest}")
-    with manifest.open(newline="") as handle:
-        reader = csv.DictReader(handle)
-        columns = [name.strip() for name in reader.fieldnames or []]
-        rows = [{key.strip(): (value or "").strip() for key, value in row.items() if key} for row in reader]
+    columns, rows = read_table(manifest)
     required = ["path", "label", *([group_column] if group_column else [])]
     missing = [name for name in required if name not in columns]
     if missing:
