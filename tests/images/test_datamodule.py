@@ -3,7 +3,10 @@
 import numpy as np
 import pytest
 import torch
+from hydra import compose, initialize_config_dir
+from hydra.utils import instantiate
 
+from almlit.config import CONFIG_DIR
 from almlit.data.images import ImageFolderData
 from tests.images.folders import digit_images, write_digit_folder, write_manifest
 
@@ -97,3 +100,27 @@ def test_settings_are_refused_with_their_name(folder, arguments, message):
     root, _ = folder
     with pytest.raises(ValueError, match=message):
         ImageFolderData(root=root, channels=1, num_classes=2, **arguments)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        (["data=images", "data.positive_classes=[eight]"], (2, 1, "val/auc", "almlit.models.resnet10")),
+        (
+            ["data=images_multiclass", "num_classes=3", "data.critical_classes=[seven]", "model=small_cnn"],
+            (3, 3, "val/accuracy", "almlit.models.SmallCNN"),
+        ),
+    ],
+)
+def test_the_shipped_configs_compose_into_data_and_a_network_that_fit(folder, tmp_path, overrides, expected):
+    root, _ = folder
+    common = [f"data.root={root}", f"data.cache_dir={tmp_path}", "data.channels=1", "model.in_channels=1"]
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        config = compose("train", overrides=[*overrides, *common])
+    data = instantiate(config.data)
+    data.setup("fit")
+    assert (data.num_classes, config.num_outputs, config.monitor, config.model._target_) == expected
+    network = instantiate(config.model)
+    images = data.on_after_batch_transfer(next(iter(data.val_dataloader())), 0)[0]  # as Lightning hands it on
+    assert network(images).shape == (len(images), data.num_outputs)
+    assert (data.seed, data.split_seed) == (config.seed, config.seed)
