@@ -5,7 +5,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from almlit.data.folds import assign_splits, check_every_class
+from almlit.data.folds import assign_splits
 
 
 def cohort(num_patients=60, seed=1):
@@ -87,10 +87,3 @@ def test_refusals_name_the_setting():
         assign_splits(labels, val_fraction=0.8)
     with pytest.raises(ValueError, match=r"group p1 has images in more than one split: \['test', 'train'\]"):
         assign_splits([0, 1, 0, 1], ["train", "test", "train", "test"], groups=["p0", "p1", "p1", "p2"])
-
-
-def test_a_split_without_a_class_is_named():
-    labels = np.array([0, 0, 1, 1, 0])
-    splits = {"train": np.array([0, 2]), "validation": np.array([1, 4]), "test": np.array([3])}
-    with pytest.raises(ValueError, match=r"the validation split has no image of class\(es\) \['sick'\] \(well: 2, s"):
-        check_every_class(splits, labels, ["well", "sick"])

@@ -124,3 +124,11 @@ def test_the_shipped_configs_compose_into_data_and_a_network_that_fit(folder, tm
     images = data.on_after_batch_transfer(next(iter(data.val_dataloader())), 0)[0]  # as Lightning hands it on
     assert network(images).shape == (len(images), data.num_outputs)
     assert (data.seed, data.split_seed) == (config.seed, config.seed)
+
+
+def test_a_split_without_a_class_is_refused_before_decoding(tmp_path, monkeypatch):
+    write_digit_folder(tmp_path / "few", {"eight": 3, "three": 40}, {"eight": 8, "three": 3})
+    monkeypatch.setattr("almlit.data.images.datamodule.load_images", lambda *args: pytest.fail("images decoded"))
+    with pytest.warns(UserWarning, match="least populated class"):  # scikit-learn's own warning about 3 < 5 folds
+        with pytest.raises(ValueError, match=r"the image folder .*few, validation split: positive class \['eight'\]"):
+            ImageFolderData(root=tmp_path / "few", positive_classes=["eight"], channels=1)

@@ -126,19 +126,3 @@ def assign_splits(
         validation = pool[held_out]
     train = np.setdiff1d(pool, validation, assume_unique=True)
     return {"train": train, "validation": np.sort(validation), "test": test}
-
-
-def check_every_class(splits: dict[str, np.ndarray], labels: np.ndarray, class_names: Sequence[str]) -> None:
-    """Every split must hold every class (validation and test scores need both sides of every class).
-
-    Raises:
-        ValueError: naming the split, the missing classes and its class counts.
-    """
-    for name, positions in splits.items():
-        counts = np.bincount(labels[positions], minlength=len(class_names))
-        missing = [class_names[class_id] for class_id in np.flatnonzero(counts == 0)]
-        if missing:
-            shown = ", ".join(f"{class_name}: {count}" for class_name, count in zip(class_names, counts, strict=True))
-            raise ValueError(
-                f"the {name} split has no image of class(es) {missing} ({shown}); add images or change the split"
-            )

@@ -16,7 +16,8 @@ import numpy as np
 import torch
 
 from almlit.data.base import DatasetSplits, ImageDataModule
-from almlit.data.folds import assign_splits, check_every_class
+from almlit.data.class_counts import check_splits
+from almlit.data.folds import assign_splits
 from almlit.data.images.decode import DecodeSettings, channel_statistics, load_images
 from almlit.data.images.layout import ImageRecord, class_ids, list_class_folders, read_image_manifest
 from almlit.data.indexed import TensorImageDataset
@@ -99,14 +100,15 @@ class ImageFolderData(ImageDataModule):
                 f" (multi-class), got positive_classes={positive_classes} and critical_classes={critical_classes}"
             )
         self.records = read_records(root, manifest, group_column)
-        self.class_names = sorted({record.class_name for record in self.records})
-        source_labels = np.array([self.class_names.index(record.class_name) for record in self.records])
+        self.source = f"the manifest {manifest}" if manifest is not None else f"the image folder {root}"
+        self.source_classes = sorted({record.class_name for record in self.records})
+        source_labels = np.array([self.source_classes.index(record.class_name) for record in self.records])
         if positive_classes is not None:
-            positive_ids = class_ids("positive_classes", positive_classes, self.class_names)
+            positive_ids = class_ids("positive_classes", positive_classes, self.source_classes)
             if negative_classes is None:
-                negative_classes = [name for index, name in enumerate(self.class_names) if index not in positive_ids]
-            negative_ids = class_ids("negative_classes", negative_classes, self.class_names)
-            shared = sorted(self.class_names[index] for index in set(positive_ids) & set(negative_ids))
+                negative_classes = [name for index, name in enumerate(self.source_classes) if index not in positive_ids]
+            negative_ids = class_ids("negative_classes", negative_classes, self.source_classes)
+            shared = sorted(self.source_classes[index] for index in set(positive_ids) & set(negative_ids))
             if shared:
                 raise ValueError(
                     f"data.negative_classes and data.positive_classes must be disjoint, both hold {shared}"
@@ -114,21 +116,24 @@ class ImageFolderData(ImageDataModule):
             self.selected = np.flatnonzero(np.isin(source_labels, [*negative_ids, *positive_ids]))
             self.labels = np.isin(source_labels, positive_ids).astype(np.int64)
             self.task_names = (
-                f"negative {[self.class_names[index] for index in negative_ids]}",
-                f"positive {[self.class_names[index] for index in positive_ids]}",
+                f"negative class {[self.source_classes[index] for index in negative_ids]} (label 0)",
+                f"positive class {[self.source_classes[index] for index in positive_ids]} (label 1)",
             )
             task_classes, critical = 2, (1,)
         else:
-            critical = class_ids("critical_classes", critical_classes, self.class_names)
-            task_classes = len(self.class_names)
+            critical = class_ids("critical_classes", critical_classes, self.source_classes)
+            task_classes = len(self.source_classes)
             if num_classes is not None and num_classes != task_classes:
                 raise ValueError(
-                    f"the data has {task_classes} classes {self.class_names} but the run is set for"
+                    f"the data has {task_classes} classes {self.source_classes} but the run is set for"
                     f" num_classes={num_classes}; run with num_classes={task_classes}"
                 )
             self.selected = np.arange(len(self.records))
             self.labels = source_labels
-            self.task_names = tuple(self.class_names)
+            self.task_names = tuple(
+                f"class {name}{' (critical)' if index in critical else ''}"
+                for index, name in enumerate(self.source_classes)
+            )
         self.source_labels = source_labels
         self.normalisation = None if mean is None or std is None else (tuple(mean), tuple(std))
         super().__init__(
@@ -152,7 +157,7 @@ class ImageFolderData(ImageDataModule):
         self.split_positions = self.assign()
 
     def assign(self) -> dict[str, np.ndarray]:
-        """Record indices per split (checked before any image is decoded)."""
+        """Record indices per split, each checked to hold every class before any image is decoded."""
         records = [self.records[index] for index in self.selected]
         declared = None if records[0].split is None else [record.split for record in records]
         groups = None if records[0].group is None else [record.group for record in records]
@@ -167,8 +172,20 @@ class ImageFolderData(ImageDataModule):
             self.fold,
         )
         splits = {name: self.selected[members] for name, members in positions.items()}
-        check_every_class(splits, self.labels, self.task_names)
+        check_splits(
+            self.description, {name: self.labels[members] for name, members in splits.items()}, self.class_names
+        )
         return splits
+
+    @property
+    def description(self) -> str:
+        """The data set as messages name it: ``the image folder <root>`` or ``the manifest <path>``."""
+        return self.source
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        """How messages name each class of the task (binary: which source classes form it)."""
+        return self.task_names
 
     def build_splits(self) -> DatasetSplits:
         images = torch.from_numpy(
