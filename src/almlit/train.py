@@ -25,6 +25,7 @@ from omegaconf import DictConfig, OmegaConf
 from almlit.alm.coverage import check_pair_batches
 from almlit.config import CONFIG_DIR
 from almlit.errors import TrainingFailure, one_line_errors, out_of_memory_advice
+from almlit.models.output_check import check_output_shape, first_batch
 from almlit.module import ALMClassifier
 from almlit.preemption import Preempted, stop_after_preemption
 from almlit.report.folders import seeds
@@ -42,8 +43,10 @@ def build_module(cfg: DictConfig, datamodule: L.LightningDataModule) -> ALMClass
     constraint = instantiate_with_data(cfg.alm.constraint, critical_classes=tuple(datamodule.critical_classes))
     if constraint is not None:
         constraint.check_compatible(datamodule.num_classes)
+    network = instantiate(cfg.model)
+    check_output_shape(network, first_batch(datamodule), cfg.num_outputs)
     return ALMClassifier(
-        network=instantiate(cfg.model),
+        network=network,
         loss=instantiate_with_data(cfg.loss, class_counts=datamodule.class_counts),
         optimizer=instantiate(cfg.optim),
         constraint=constraint,

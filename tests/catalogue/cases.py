@@ -20,6 +20,7 @@ import numpy as np
 from almlit.ensemble import compose_member, member_dir, resolve_member
 from tests.experiments.helpers import binary_config, write_run
 from tests.fakes import RunsCode, rewrite_cifar_file, without_class, write_fake_cifar
+from tests.images import folders as image_folders
 from tests.mri.cohorts import (
     SHAPE,
     axis_aligned_affine,
@@ -131,6 +132,34 @@ def cohort_with(change: Callable[[Path, list[dict]], None]) -> Callable[[Path], 
         change(root, rows)
 
     return setup
+
+
+IMAGES = ("data=images", "data.root=images", "data.positive_classes=[eight]", "data.channels=1", "model=small_cnn")
+IMAGES = (*IMAGES, "model.in_channels=1", "data.cache_dir=null")
+
+
+def digit_folder(change: Callable[[Path], None]) -> Callable[[Path], None]:
+    """A setup writing 20 eights and 20 threes as PNG under ``images/<class>/`` and then spoiling it with ``change``."""
+
+    def setup(folder: Path) -> None:
+        image_folders.write_digit_folder(folder / "images", {"eight": 20, "three": 20}, {"eight": 8, "three": 3})
+        change(folder / "images")
+
+    return setup
+
+
+def truncate_first_eight(root: Path) -> None:
+    path = root / "eight" / "0008.png"
+    path.write_bytes(path.read_bytes()[:40])
+
+
+def add_larger_eight(root: Path) -> None:
+    image_folders.write_jpeg_file(root / "eight" / "9999.jpg", image_folders.photo_crops(1, (10, 12))[0])
+
+
+def manifest_leaving_its_folder(root: Path) -> None:
+    rows = [{"path": f"{path.parent.name}/{path.name}", "label": path.parent.name} for path in root.rglob("*.png")]
+    image_folders.write_manifest(root / "labels.csv", [*rows[:1], {"path": "../secret.png", "label": "eight"}])
 
 
 def edit_rows(changes: dict[int, dict]) -> Callable[[Path, list[dict]], None]:
@@ -563,6 +592,94 @@ MANIFESTS = [
     ),
 ]
 
+IMAGE_FOLDERS = [
+    Case(
+        "image-truncated",
+        "a truncated image file",
+        TRAIN,
+        IMAGES,
+        "image images/eight/0008.png cannot be decoded: Out of bound read in decode_png. Probably, the input image is"
+        " corrupted",
+        setup=digit_folder(truncate_first_eight),
+    ),
+    Case(
+        "image-unknown-class",
+        "a class name that is not a class folder",
+        TRAIN,
+        (*IMAGES, "data.positive_classes=[nine]"),
+        "data.positive_classes names unknown class(es) ['nine']; the classes are ['eight', 'three']",
+        setup=digit_folder(nothing),
+    ),
+    Case(
+        "image-empty-class",
+        "a class folder without images",
+        TRAIN,
+        IMAGES,
+        "class folder images/seven holds no image (.png, .jpg, .jpeg, .webp)",
+        setup=digit_folder(lambda root: (root / "seven").mkdir()),
+    ),
+    Case(
+        "image-mixed-sizes",
+        "images of different sizes without data.shape",
+        TRAIN,
+        IMAGES,
+        "images differ in size: images/eight/0008.png is 8x8, images/eight/9999.jpg is 10x12 (HxW); set"
+        " data.shape=[H,W] to resize them all",
+        setup=digit_folder(add_larger_eight),
+    ),
+    Case(
+        "image-manifest-outside",
+        "a manifest path leading outside the manifest's folder",
+        TRAIN,
+        (*IMAGES, "data.manifest=images/labels.csv"),
+        "manifest images/labels.csv: line 3: path ../secret.png leads outside the manifest's folder images",
+        setup=digit_folder(manifest_leaving_its_folder),
+    ),
+    Case(
+        "image-neither-task",
+        "data=images without positive_classes or critical_classes",
+        TRAIN,
+        (*IMAGES, "data.positive_classes=null"),
+        "data=images needs exactly one of data.positive_classes (a binary task) and data.critical_classes"
+        " (multi-class), got positive_classes=None and critical_classes=None",
+        setup=digit_folder(nothing),
+    ),
+]
+
+NETWORKS = [
+    Case(
+        "network-outputs",
+        "a network whose outputs do not fit the loss",
+        TRAIN,
+        ("model.num_outputs=3",),
+        "the network gives outputs of shape [2, 3] for a batch of 2 images; the loss needs [2, 1] (num_outputs=1: 1"
+        " logit for binary data, C scores for C classes)",
+    ),
+    Case(
+        "network-in-channels",
+        "a network expecting other input channels than the images have",
+        TRAIN,
+        ("model.in_channels=3",),
+        "the network cannot take a batch of shape [2, 1, 8, 8] from the data (data.channels and model.in_channels"
+        " must agree): Given groups=1, weight of size [32, 3, 3, 3], expected input[2, 1, 8, 8] to have 3 channels,"
+        " but got 1 channels instead",
+    ),
+    Case(
+        "network-weights-missing",
+        "model.weights naming a file that does not exist",
+        TRAIN,
+        ("model=torchvision", "model.name=mobilenet_v3_small", "model.weights=missing.pth"),
+        "model.weights not found: missing.pth",
+    ),
+    Case(
+        "network-unknown-name",
+        "a torchvision network name that does not exist",
+        TRAIN,
+        ("model=torchvision", "model.name=resnet19"),
+        "model.name=resnet19 is not a torchvision model (torchvision.models.list_models() lists them)",
+    ),
+]
+
 CHECKPOINTS = [
     Case(
         "checkpoint-missing",
@@ -676,6 +793,8 @@ CATEGORIES = {
     "CIFAR files": CIFAR_FILES,
     "NIfTI cohorts": NIFTI_COHORTS,
     "Manifests": MANIFESTS,
+    "Image folders and manifests": IMAGE_FOLDERS,
+    "Networks": NETWORKS,
     "Checkpoint paths": CHECKPOINTS,
     "Sweep and ensemble folders": SWEEP_FOLDERS,
     "Other command-line arguments": ARGUMENTS,

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from almlit.data.folds import assign_splits
 from almlit.data.indexed import Batch, TensorImageDataset
 from almlit.data.loaders import SamplerFactory, TensorDataModule
 from almlit.data.mri.augment3d import VolumeAugment
@@ -23,11 +24,25 @@ from almlit.data.mri.preprocess import PreprocessSettings
 from almlit.data.mri.volumes import subject_dataset
 
 
-def split_cohort(subjects: Sequence[Subject], val_fraction: float, split_seed: int) -> dict[str, list[Subject]]:
-    """The ``train``, ``validation`` and ``test`` subjects: the test cohort, and a stratified hold-out of the rest."""
+def split_cohort(
+    subjects: Sequence[Subject],
+    val_fraction: float,
+    split_seed: int,
+    folds: int | None = None,
+    fold: int | None = None,
+) -> dict[str, list[Subject]]:
+    """The ``train``, ``validation`` and ``test`` subjects: the test cohort, and a stratified hold-out of the rest.
+
+    With ``folds=K`` and ``fold=k`` the training cohort forms K stratified folds (drawn with ``split_seed``) and
+    fold k validates instead (see :func:`almlit.data.folds.assign_splits`).
+    """
     training_cohort = [subject for subject in subjects if subject.cohort == "train"]
     labels = np.array([subject.label for subject in training_cohort])
-    held_out, remaining = stratified_hold_out(labels, val_fraction, split_seed)
+    if folds is None and fold is None:
+        held_out, remaining = stratified_hold_out(labels, val_fraction, split_seed)
+    else:
+        positions = assign_splits(labels, ["train"] * len(labels), split_seed=split_seed, folds=folds, fold=fold)
+        held_out, remaining = positions["validation"], positions["train"]
     return {
         "train": [training_cohort[position] for position in remaining],
         "validation": [training_cohort[position] for position in held_out],
@@ -53,6 +68,8 @@ class MRICohort(TensorDataModule):
         prefer_transform: which of a file's qform and sform to trust when they disagree: ``strict`` (refuse the
             file), ``sform`` or ``qform``; a file with neither is always refused (see :mod:`almlit.data.mri.nifti`).
         val_fraction: share of each class of the training cohort held out for validation.
+        folds: K of K-fold cross-validation over the training cohort, or ``None`` for the ``val_fraction`` hold-out.
+        fold: the validation fold, 0..K-1.
         test_fraction: share of each class held out for testing when the manifest has no ``cohort`` column.
         flip_axes: axes mirrored at random in training (0 = D, 1 = H, 2 = W, the left-right axis).
         max_shift: largest random shift in voxels ``[D, H, W]`` in training.
@@ -80,6 +97,8 @@ class MRICohort(TensorDataModule):
         prefer_transform: str = "strict",
         val_fraction: float = 0.2,
         test_fraction: float = 0.25,
+        folds: int | None = None,
+        fold: int | None = None,
         flip_axes: Sequence[int] = (2,),
         max_shift: Sequence[int] = (1, 4, 4),
         intensity_scale: float = 0.1,
@@ -108,6 +127,7 @@ class MRICohort(TensorDataModule):
                 raise ValueError(f"data.{name} must be in (0, 1), got {fraction}")
         self.val_fraction = val_fraction
         self.test_fraction = test_fraction
+        self.folds, self.fold = folds, fold
         self.augment = VolumeAugment(flip_axes, max_shift, intensity_scale, intensity_shift)
         self.cache_dir = None if cache_dir is None else Path(cache_dir)
         self.split_seed = split_seed
@@ -119,7 +139,7 @@ class MRICohort(TensorDataModule):
         if self._datasets is not None:
             return
         subjects = read_manifest(self.root / self.manifest, self.settings.sequences, self.pattern, self.test_fraction)
-        splits = split_cohort(subjects, self.val_fraction, self.split_seed)
+        splits = split_cohort(subjects, self.val_fraction, self.split_seed, self.folds, self.fold)
         self._datasets = {
             name: subject_dataset(members, self.settings, self.cache_dir) for name, members in splits.items()
         }
