@@ -36,8 +36,8 @@ def kill_at(step: int, name: str) -> list[str]:
 
 
 def train_in(folder, *overrides):
-    """``python -m almlit.train`` in ``folder``, able to import the test callback from ``tests``."""
-    with mock.patch.dict(os.environ, {"PYTHONPATH": str(REPO_ROOT)}):
+    """``python -m almlit.train`` of this checkout in ``folder``, able to import the test callback from ``tests``."""
+    with mock.patch.dict(os.environ, {"PYTHONPATH": os.pathsep.join([str(REPO_ROOT / "src"), str(REPO_ROOT)])}):
         return run_module("almlit.train", *QUIET, *overrides, cwd=folder)
 
 
@@ -112,6 +112,29 @@ def test_folder_of_another_configuration_is_refused_naming_the_keys(tmp_path, co
         f"{folder} holds {state} with another configuration (folder vs this command): "
         "data.imbalance_ratio (20 vs 10); imb (20 vs 10); give this run its own folder with run_name=<new name>"
     )
+
+
+@pytest.mark.parametrize("complete", [True, False])
+def test_another_data_root_is_another_run(tmp_path, complete):
+    """The second cohort of ``data=mri data.root=...`` is refused, not skipped as finished (issue 13, item 1)."""
+    folder = tmp_path / "run"
+    write_config(folder, member_config(folder, "data=mri", "data.root=cohortA"))
+    if complete:
+        (folder / "COMPLETE").write_text("2026-01-02T03:04:05+00:00\n")
+    with pytest.raises(ValueError) as error:
+        plan_start(folder, member_config(folder, "data=mri", "data.root=cohortB"))
+    state = "a finished run" if complete else "an interrupted run"
+    assert str(error.value) == (
+        f"{folder} holds {state} with another configuration (folder vs this command): "
+        "data.root ('cohortA' vs 'cohortB'); give this run its own folder with run_name=<new name>"
+    )
+
+
+def test_where_outputs_go_and_what_is_printed_are_not_identity(tmp_path):
+    folder = tmp_path / "run"
+    write_config(folder, member_config(folder, "data=mri", "data.root=cohortA"))
+    quiet = ["trainer.enable_progress_bar=false", "data.cache_dir=elsewhere", "data.eval_batch_size=2"]
+    check_same_run(folder, member_config(folder, "data=mri", "data.root=cohortA", "paths.output_root=o", *quiet))
 
 
 def test_another_seed_is_another_run(tmp_path):
@@ -255,3 +278,27 @@ def test_run_killed_after_early_stopping_fired_stops_again_at_once(tmp_path):
     metrics = json.loads((folder / "metrics.json").read_text())
     for key in ("epochs_trained", "test", "best_val", "best_checkpoint", "final_penalty"):
         assert metrics[key] == uninterrupted[key], key
+
+
+# The best checkpoint is chosen on the epoch number, smallest first: epoch 0 stays the best and every later epoch is
+# a plateau of the monitored value (nothing improves), as in the tail of a run waiting for early stopping.
+PLATEAU = ["callbacks.model_checkpoint.monitor=epoch", "callbacks.model_checkpoint.mode=min"]
+
+
+@pytest.mark.slow
+def test_run_stopped_inside_a_plateau_resumes_from_the_last_epoch_end(tmp_path):
+    whole = train_in(tmp_path, *COMMON, *PLATEAU, "run_name=whole")
+    assert whole.returncode == 0, whole.stderr
+    reference = run_dir(tmp_path, "whole")
+    assert json.loads((reference / "metrics.json").read_text())["best_checkpoint"] == "checkpoints/best-epoch000.ckpt"
+    command = [*COMMON, *PLATEAU, *kill_at(2 * STEPS_PER_EPOCH + 7, "SIGTERM"), "run_name=stopped"]
+    stopped = train_in(tmp_path, *command)
+    assert stopped.returncode == 128 + signal.SIGTERM, stopped.stderr
+    folder = run_dir(tmp_path, "stopped")
+    # stopped in the third epoch: last.ckpt is the end of the second (a plateau epoch), not of the best (the first)
+    last = load(folder / "checkpoints" / "last.ckpt")
+    assert (last["epoch"], last["global_step"]) == (1, 2 * STEPS_PER_EPOCH)
+    resumed = train_in(tmp_path, *command)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"resuming the interrupted run from {folder}/checkpoints/last.ckpt" in resumed.stdout
+    assert_same_run(reference, folder)

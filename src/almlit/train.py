@@ -17,7 +17,7 @@ import hydra
 import lightning as L
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
-from lightning.pytorch.callbacks import Timer
+from lightning.pytorch.callbacks import ModelCheckpoint, Timer
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 from lightning.pytorch.utilities.rank_zero import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
@@ -84,6 +84,11 @@ def check_strategy(strategy: Any) -> None:
         )
 
 
+def best_checkpoint_callback(trainer: L.Trainer) -> ModelCheckpoint:
+    """The callback that keeps the best checkpoint: the first with a monitored metric (``last_checkpoint`` has none)."""
+    return next(callback for callback in trainer.checkpoint_callbacks if getattr(callback, "monitor", None))
+
+
 def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any] | None:
     """Train and test one configuration; returns the metrics written to ``metrics.json`` (``None``: it was finished)."""
     check_seed(cfg.seed)
@@ -113,9 +118,11 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any] | None:
         stop_after_preemption(stop, str(run_dir / LAST_CHECKPOINT))
     train_seconds = timer.time_elapsed("train")  # every session's, up to its last checkpoint, and this one's
     final_penalty = float(module.penalty)  # before the best checkpoint's state is loaded for the test
-    checkpoint = trainer.checkpoint_callback
+    checkpoint = best_checkpoint_callback(trainer)
     with out_of_memory_advice("test", {"eval_batch_size": datamodule.eval_batch_size}):
-        test_results = trainer.test(module, datamodule=datamodule, ckpt_path="best", verbose=False)[0]
+        test_results = trainer.test(module, datamodule=datamodule, ckpt_path=checkpoint.best_model_path, verbose=False)[
+            0
+        ]
     metrics = {
         "test": {key.removeprefix("test/"): value for key, value in test_results.items()},
         "best_val": {cfg.monitor: float(checkpoint.best_model_score)},

@@ -78,3 +78,17 @@ def test_default_folder_is_the_same_for_the_same_setting():
     other = ensemble.default_dir(ensemble.compose_member(["loss=bce", "imb=60"]), ["loss=bce", "imb=60"])
     assert first == again != other
     assert first.parent.as_posix() == "outputs/ensembles" and first.name.startswith("digits_bce_binary_imb50_")
+
+
+def test_a_member_trained_on_another_cohort_is_refused(tmp_path):
+    """Members of ``data.root=cohortA`` are not members of cohort B (issue 13, item 1)."""
+    config = ensemble.compose_member(["data=mri", "data.root=cohortA"])
+    (tmp_path / "member0").mkdir()
+    (tmp_path / "member0" / "config.yaml").write_text(
+        OmegaConf.to_yaml(ensemble.resolve_member(config, tmp_path / "member0"))
+    )
+    expected = ensemble.resolve_member(ensemble.compose_member(["data=mri", "data.root=cohortB"]), tmp_path / "member0")
+    with pytest.raises(
+        ValueError, match=r"member0 was trained with another setting: data.root \('cohortB' vs 'cohortA'\)"
+    ):
+        ensemble.check_members(tmp_path, 1, expected)

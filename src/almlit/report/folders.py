@@ -15,20 +15,27 @@ from omegaconf import OmegaConf
 from almlit.run_folder import COMPLETE_FILE, CONFIG_FILE, METRICS_FILE
 
 # Keys that may differ between runs of one setting: the seeds that make ensemble members (or sweep repeats)
-# different, where a run was written and read its data, and what it printed.
+# different, where a run was written, and how it was computed or printed without changing its result. The rule: a
+# key is left out of a run's identity only if two runs differing in it train on the same data and end with the same
+# weights and test scores. So ``data.root`` (which files are read) and ``paths.data_dir`` (through ``data.root``)
+# count; the data's contents count through the data fingerprint (:mod:`almlit.data.fingerprint`).
 SEED_LEAVES = ("seed", "split_seed")
 PRESENTATION_KEYS = frozenset(
     {
         "run_name",
         "ckpt_path",
-        "data.root",
-        "data.download",
+        "data.download",  # whether absent files may be downloaded, not which files are read
+        "data.cache_dir",  # where preprocessed MRI volumes are kept (entries are keyed by the files they come from)
+        "data.eval_batch_size",  # evaluation batches: the same scores (eval-mode layers see one sample at a time)
         "trainer.enable_progress_bar",
         "trainer.enable_model_summary",
         "trainer.log_every_n_steps",
         "logger._target_",  # the CSV logger class: runs logged by Lightning's own CSVLogger stay the same runs
     }
 )
+# Configuration keys of where outputs go (their values are compared nowhere; ``paths.data_dir`` is read through
+# ``data.root``, so overriding it names a sweep job's folder).
+OUTPUT_PATH_KEYS = frozenset({"paths.output_root", "paths.output_dir"})
 
 
 @dataclass(frozen=True)
