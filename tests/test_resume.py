@@ -85,8 +85,14 @@ def test_interrupted_folder_resumes_from_its_last_checkpoint(tmp_path):
     start = plan_start(folder, config)
     assert not start.finished and start.ckpt_path == str(folder / "checkpoints" / "last.ckpt")
     assert start.message == f"resuming the interrupted run from {folder / 'checkpoints' / 'last.ckpt'}"
-    explicit = plan_start(folder, config, ckpt_path="elsewhere.ckpt")
-    assert explicit.ckpt_path == "elsewhere.ckpt"
+    # a continuation of another folder's checkpoint, stopped and run again, goes on from its own last epoch end
+    continued = plan_start(folder, config, ckpt_path=str(tmp_path / "elsewhere.ckpt"))
+    assert continued.ckpt_path == str(folder / "checkpoints" / "last.ckpt")
+    # a checkpoint of the folder itself, named explicitly, is where it restarts
+    (folder / "checkpoints" / "best-epoch000.ckpt").write_bytes(b"")
+    explicit = plan_start(folder, config, ckpt_path=str(folder / "checkpoints" / "best-epoch000.ckpt"))
+    assert explicit.ckpt_path == str(folder / "checkpoints" / "best-epoch000.ckpt")
+    assert plan_start(tmp_path / "new", config, ckpt_path="elsewhere.ckpt").ckpt_path == "elsewhere.ckpt"
 
 
 def test_finished_folder_trains_nothing_and_says_when_it_finished(tmp_path):
@@ -302,3 +308,29 @@ def test_run_stopped_inside_a_plateau_resumes_from_the_last_epoch_end(tmp_path):
     assert resumed.returncode == 0, resumed.stderr
     assert f"resuming the interrupted run from {folder}/checkpoints/last.ckpt" in resumed.stdout
     assert_same_run(reference, folder)
+
+
+@pytest.mark.slow
+def test_continuation_in_a_new_folder_keeps_the_best_so_far_and_the_command_lines_patience(tmp_path):
+    """``run_name=<new> ckpt_path=<old>/checkpoints/last.ckpt`` (issue 13, item 3): epoch 0 stays the best (PLATEAU),
+    so the continued run tests the very weights the old run tested, from a copy in its own folder."""
+    common = ["trainer.deterministic=true", "imb=20", *PLATEAU]
+    old = train_in(tmp_path, *common, "trainer.max_epochs=2", "run_name=old")
+    assert old.returncode == 0, old.stderr
+    old_folder, folder = run_dir(tmp_path, "old"), run_dir(tmp_path, "new")
+    ckpt = f"ckpt_path={old_folder}/checkpoints/last.ckpt"
+    new = train_in(
+        tmp_path, *common, "trainer.max_epochs=3", "callbacks.early_stopping.patience=7", "run_name=new", ckpt
+    )
+    assert new.returncode == 0, new.stderr
+    expected, got = (json.loads((path / "metrics.json").read_text()) for path in (old_folder, folder))
+    assert got["best_checkpoint"] == expected["best_checkpoint"] == "checkpoints/best-epoch000.ckpt"
+    assert got["test"] == expected["test"] and got["best_val"] == expected["best_val"]
+    copied, original = (load(path / "checkpoints" / "best-epoch000.ckpt") for path in (folder, old_folder))
+    for key, value in original["state_dict"].items():
+        assert torch.equal(copied["state_dict"][key], value), key
+    last = load(folder / "checkpoints" / "last.ckpt")
+    assert last["epoch"] == 2
+    (early_stopping,) = (state for key, state in last["callbacks"].items() if key.startswith("EarlyStopping"))
+    assert early_stopping["patience"] == 7  # the command line's, not the checkpoint's 30
+    assert load(old_folder / "checkpoints" / "last.ckpt")["epoch"] == 1  # the old folder is left as it was

@@ -89,7 +89,9 @@ def plan_start(run_dir: Path, config: Mapping[str, Any], ckpt_path: str | None =
     Args:
         run_dir: the run folder.
         config: this command's resolved configuration.
-        ckpt_path: an explicit checkpoint to resume from (``ckpt_path=...``); it wins over ``last.ckpt``.
+        ckpt_path: an explicit checkpoint to start from (``ckpt_path=...``); one inside ``run_dir`` wins over its
+            ``last.ckpt``, one of another folder (a continuation) only starts the run: once the folder has a
+            ``last.ckpt`` of its own, the same command resumes from that.
 
     Raises:
         ValueError: ``run_dir`` holds a run of another configuration (:func:`check_same_run`).
@@ -103,12 +105,18 @@ def plan_start(run_dir: Path, config: Mapping[str, Any], ckpt_path: str | None =
             "(its results stay; train again with run_name=<new name>)"
         )
         return Start(finished=True, ckpt_path=None, message=message)
+    last = run_dir / LAST_CHECKPOINT
+    if last.is_file() and (ckpt_path is None or not is_inside(ckpt_path, run_dir)):
+        # a continuation of another folder's checkpoint, preempted or requeued, goes on from its own last epoch end
+        return Start(finished=False, ckpt_path=str(last), message=f"resuming the interrupted run from {last}")
     if ckpt_path is not None:
         return Start(finished=False, ckpt_path=str(ckpt_path), message=f"resuming from {ckpt_path}")
-    last = run_dir / LAST_CHECKPOINT
-    if last.is_file():
-        return Start(finished=False, ckpt_path=str(last), message=f"resuming the interrupted run from {last}")
     return Start(finished=False, ckpt_path=None, message=None)
+
+
+def is_inside(path: str | Path, folder: Path) -> bool:
+    """Whether ``path`` lies in ``folder`` (both resolved)."""
+    return Path(folder).resolve() in Path(path).resolve().parents
 
 
 def job_folder_name(overrides: Sequence[str], named_keys: Sequence[str] = ()) -> str:

@@ -22,12 +22,14 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 from lightning.pytorch.utilities.rank_zero import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
+from almlit.checkpoint_io import AtomicCheckpointIO
 from almlit.config import CONFIG_DIR
+from almlit.continuation import check_continuation
 from almlit.errors import TrainingFailure, one_line_errors, out_of_memory_advice
 from almlit.module import ALMClassifier
 from almlit.preemption import Preempted, stop_after_preemption
 from almlit.report.folders import seeds
-from almlit.resume import LAST_CHECKPOINT, is_new_folder, plan_start
+from almlit.resume import LAST_CHECKPOINT, is_inside, is_new_folder, plan_start
 from almlit.run_folder import write_config, write_overrides, write_run_folder
 
 
@@ -103,6 +105,11 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any] | None:
     datamodule = instantiate(cfg.data)
     datamodule.prepare_data()
     datamodule.setup("fit")
+    if start.ckpt_path is not None and not is_inside(start.ckpt_path, run_dir):  # a continuation of another folder
+        early_stopping = cfg.callbacks.get("early_stopping")
+        patience = None if early_stopping is None else early_stopping.patience
+        checkpoint = AtomicCheckpointIO().load_checkpoint(start.ckpt_path)
+        check_continuation(checkpoint, start.ckpt_path, cfg.trainer.max_epochs, patience)
     module = build_module(cfg, datamodule)
     callbacks = build_callbacks(cfg)
     timer = Timer(verbose=False)  # its training time is saved in the checkpoints: a resumed run adds to it

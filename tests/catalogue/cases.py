@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from almlit.ensemble import compose_member, member_dir, resolve_member
 from tests.experiments.helpers import binary_config, write_run
@@ -411,6 +412,21 @@ MANIFESTS = [
     ),
 ]
 
+
+def old_checkpoint(**states: dict) -> Callable[[Path], None]:
+    """``old/checkpoints/last.ckpt``: a checkpoint that ended its third epoch, with the given callback states."""
+
+    def write(folder: Path) -> None:
+        (folder / "old" / "checkpoints").mkdir(parents=True)
+        torch.save({"epoch": 2, "global_step": 48, "callbacks": states}, folder / "old" / "checkpoints" / "last.ckpt")
+
+    return write
+
+
+EARLY_STOPPED = {"EarlyStopping{'monitor': 'val/auc', 'mode': 'max'}": {"wait_count": 30, "stopped_epoch": 2}}
+BEST_ELSEWHERE = {"ModelCheckpoint{'monitor': 'val/auc'}": {"best_k_models": {"/gone/best-epoch000.ckpt": 0.9}}}
+CONTINUE = ("run_name=new", "ckpt_path=old/checkpoints/last.ckpt")
+
 CHECKPOINTS = [
     Case(
         "checkpoint-missing",
@@ -427,6 +443,33 @@ CHECKPOINTS = [
         "checkpoint cohort is truncated or corrupt ([Errno 21] Is a directory: '{dir}/cohort'): delete it to "
         "train this run from the start, or pass ckpt_path=<an intact checkpoint>",
         setup=lambda folder: (folder / "cohort").mkdir(),
+    ),
+    Case(
+        "continue-past-max-epochs",
+        "continuing a checkpoint with trainer.max_epochs not above its epochs",
+        TRAIN,
+        (*CONTINUE, "trainer.max_epochs=3"),
+        "nothing to train: ckpt_path=old/checkpoints/last.ckpt ends epoch 3 and trainer.max_epochs=3; "
+        "set trainer.max_epochs above 3 to train more epochs",
+        setup=old_checkpoint(),
+    ),
+    Case(
+        "continue-early-stopped",
+        "continuing a checkpoint where early stopping fired, with no larger patience",
+        TRAIN,
+        CONTINUE,
+        "nothing to train: ckpt_path=old/checkpoints/last.ckpt has gone 30 epochs without a better score and "
+        "callbacks.early_stopping.patience=30 would stop it at once; set the patience above 30 to train more epochs",
+        setup=old_checkpoint(**EARLY_STOPPED),
+    ),
+    Case(
+        "continue-without-its-best",
+        "continuing a checkpoint whose best checkpoint is not beside it",
+        TRAIN,
+        CONTINUE,
+        "ckpt_path=old/checkpoints/last.ckpt keeps its best score in best-epoch000.ckpt, which is not beside it in "
+        "old/checkpoints: put that file there, so that the best so far stays the best of the continued run",
+        setup=old_checkpoint(**BEST_ELSEWHERE),
     ),
 ]
 

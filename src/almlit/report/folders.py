@@ -33,6 +33,8 @@ PRESENTATION_KEYS = frozenset(
         "logger._target_",  # the CSV logger class: runs logged by Lightning's own CSVLogger stay the same runs
     }
 )
+# How checkpoints are kept, not what is trained: a run folder of a version without these callbacks stays the same run.
+CHECKPOINTING_KEYS = ("callbacks.model_checkpoint.save_last", "callbacks.last_checkpoint.", "callbacks.carry_over_best.")
 # Configuration keys of where outputs go (their values are compared nowhere; ``paths.data_dir`` is read through
 # ``data.root``, so overriding it names a sweep job's folder).
 OUTPUT_PATH_KEYS = frozenset({"paths.output_root", "paths.output_dir"})
@@ -131,13 +133,14 @@ def comparable(config: Mapping[str, Any], keep_seeds: bool = False) -> dict[str,
 
     Dropped: the seeds (``seed``, ``*.seed``, ``*.split_seed``) unless ``keep_seeds`` (one run folder resumed must
     match them too), every ``paths.*`` key and every value under the run's own output folder (checkpoint, logger and
-    trainer folders), and keys that only change where data is read or what is printed (:data:`PRESENTATION_KEYS`).
+    trainer folders), keys that only change what is printed or how it is computed (:data:`PRESENTATION_KEYS`) and
+    how checkpoints are kept (:data:`CHECKPOINTING_KEYS`).
     """
     output_dir = str(config.get("paths", {}).get("output_dir") or "\0")
     seed_keys = () if keep_seeds else seeds(config)
     kept = {}
     for key, value in flatten(config):
-        if key in seed_keys or key.startswith("paths.") or key in PRESENTATION_KEYS:
+        if key in seed_keys or key.startswith(("paths.", *CHECKPOINTING_KEYS)) or key in PRESENTATION_KEYS:
             continue
         if isinstance(value, str) and value.startswith(output_dir):
             continue
