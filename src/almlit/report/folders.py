@@ -34,7 +34,11 @@ PRESENTATION_KEYS = frozenset(
     }
 )
 # How checkpoints are kept, not what is trained: a run folder of a version without these callbacks stays the same run.
-CHECKPOINTING_KEYS = ("callbacks.model_checkpoint.save_last", "callbacks.last_checkpoint.", "callbacks.carry_over_best.")
+CHECKPOINTING_KEYS = (
+    "callbacks.model_checkpoint.save_last",
+    "callbacks.last_checkpoint.",
+    "callbacks.carry_over_best.",
+)
 # Configuration keys of where outputs go (their values are compared nowhere; ``paths.data_dir`` is read through
 # ``data.root``, so overriding it names a sweep job's folder).
 OUTPUT_PATH_KEYS = frozenset({"paths.output_root", "paths.output_dir"})
