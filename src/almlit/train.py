@@ -25,6 +25,7 @@ from omegaconf import DictConfig, OmegaConf
 from almlit.checkpoint_io import AtomicCheckpointIO
 from almlit.config import CONFIG_DIR
 from almlit.continuation import check_continuation
+from almlit.data.fingerprint import check_same_data, data_fingerprint, present_fingerprint, write_fingerprint
 from almlit.errors import TrainingFailure, one_line_errors, out_of_memory_advice
 from almlit.module import ALMClassifier
 from almlit.preemption import Preempted, stop_after_preemption
@@ -97,13 +98,17 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any] | None:
     check_strategy(cfg.trainer.get("strategy"))
     resolved = OmegaConf.to_container(cfg, resolve=True)
     start = plan_start(run_dir, resolved, cfg.ckpt_path)
+    L.seed_everything(cfg.seed, workers=True, verbose=False)
+    datamodule = instantiate(cfg.data)
+    if start.finished:  # its data, when still there, must be the data it was trained on
+        check_same_data(run_dir, present_fingerprint(datamodule))
     if start.message is not None:
         print(start.message, flush=True)
     if start.finished:
         return None
-    L.seed_everything(cfg.seed, workers=True, verbose=False)
-    datamodule = instantiate(cfg.data)
     datamodule.prepare_data()
+    fingerprint = data_fingerprint(datamodule)
+    check_same_data(run_dir, fingerprint)  # an interrupted run resumes on the data it started with
     datamodule.setup("fit")
     if start.ckpt_path is not None and not is_inside(start.ckpt_path, run_dir):  # a continuation of another folder
         early_stopping = cfg.callbacks.get("early_stopping")
@@ -118,6 +123,7 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any] | None:
     if rank_zero_only.rank == 0:  # DDP: only rank 0 writes the run folder (the other ranks start in trainer.fit)
         write_config(run_dir, cfg)
         write_overrides(run_dir, HydraConfig.get().overrides.task)
+        write_fingerprint(run_dir, fingerprint)
     try:
         with out_of_memory_advice("fit", batch_sizes):
             trainer.fit(module, datamodule=datamodule, ckpt_path=start.ckpt_path)

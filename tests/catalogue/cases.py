@@ -9,6 +9,7 @@ then run ``python -m tests.catalogue.render``.
 
 from __future__ import annotations
 
+import json
 import pickle
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -119,6 +120,14 @@ def ensemble_member_of_another_setting(folder: Path) -> None:
     run_dir = member_dir(folder / "ensemble", 0)
     config = resolve_member(compose_member(["imb=50"]), run_dir)
     write_run(run_dir, config, np.array([0.1, 0.9]), np.array([0, 1]))
+
+
+def finished_on_other_digits(folder: Path) -> None:
+    """``run/``: a finished digits run whose stored data fingerprint is not that of scikit-learn's digits file."""
+    run_dir = (folder / "run").resolve()
+    write_run(run_dir, resolve_member(compose_member([]), run_dir), np.array([0.1, 0.9]), np.array([0, 1]))
+    stored = {"digest": "0" * 64, "files": {"digits.csv.gz": [57523, "0" * 64]}}
+    (run_dir / "data_fingerprint.json").write_text(json.dumps(stored))
 
 
 # --- the catalogue ------------------------------------------------------------------------------------------
@@ -427,6 +436,19 @@ EARLY_STOPPED = {"EarlyStopping{'monitor': 'val/auc', 'mode': 'max'}": {"wait_co
 BEST_ELSEWHERE = {"ModelCheckpoint{'monitor': 'val/auc'}": {"best_k_models": {"/gone/best-epoch000.ckpt": 0.9}}}
 CONTINUE = ("run_name=new", "ckpt_path=old/checkpoints/last.ckpt")
 
+RUN_FOLDERS = [
+    Case(
+        "data-changed-since-finished",
+        "the files at data.root changed since the run in this folder was trained",
+        TRAIN,
+        (),
+        # 4a1b98802076: SHA-256 of the line "digits.csv.gz 57523 <SHA-256 of scikit-learn's digits.csv.gz>\n"
+        "{dir}/run was trained on other data than this command's data: data fingerprint 000000000000 (folder) vs "
+        "4a1b98802076 (digits.csv.gz changed); train into a new folder with run_name=<new name>, or restore the data",
+        setup=finished_on_other_digits,
+    ),
+]
+
 CHECKPOINTS = [
     Case(
         "checkpoint-missing",
@@ -567,6 +589,7 @@ CATEGORIES = {
     "CIFAR files": CIFAR_FILES,
     "NIfTI cohorts": NIFTI_COHORTS,
     "Manifests": MANIFESTS,
+    "Run folders": RUN_FOLDERS,
     "Checkpoint paths": CHECKPOINTS,
     "Sweep and ensemble folders": SWEEP_FOLDERS,
     "Other command-line arguments": ARGUMENTS,

@@ -169,6 +169,12 @@ class CIFARFiles:
         if self.download and not cifar_files_present(self.root, self.variant):
             download_cifar(self.root, self.variant)
 
+    def source_files(self) -> dict[str, Path]:
+        """The files both splits are read from, by name under ``root`` (the run's data fingerprint covers them)."""
+        layout = cifar_layout(self.variant)
+        names = layout.train_files + layout.test_files
+        return {f"{layout.folder}/{name}": Path(self.root) / layout.folder / name for name in names}
+
     def load_split(self, train: bool) -> tuple[np.ndarray, np.ndarray]:
         """The training or test split as ``(uint8 images [N, 3, 32, 32], int64 labels [N])``."""
         return load_cifar_split(self.root, self.variant, train=train)
