@@ -5,6 +5,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from almlit import ensemble
+from almlit.data.fingerprint import DataFingerprint, write_fingerprint
 from tests.experiments.helpers import binary_config, write_run
 
 
@@ -92,3 +93,20 @@ def test_a_member_trained_on_another_cohort_is_refused(tmp_path):
         ValueError, match=r"member0 was trained with another setting: data.root \('cohortB' vs 'cohortA'\)"
     ):
         ensemble.check_members(tmp_path, 1, expected)
+
+
+def test_a_member_trained_on_changed_data_is_refused(tmp_path):
+    """The files at data.root changed since member0 was trained: it is not reused (issue 13, item 1)."""
+    config = ensemble.compose_member(["imb=50"])
+    expected = ensemble.resolve_member(config, tmp_path / "member0")
+    write_run(tmp_path / "member0", expected, np.array([0.0, 1.0]), np.array([0, 1]))
+    stored = DataFingerprint("a" * 64, {"digits.csv.gz": [1, "b" * 64]})
+    write_fingerprint(tmp_path / "member0", stored)
+    assert ensemble.check_members(tmp_path, 2, expected, stored) == [1]
+    current = DataFingerprint("c" * 64, {"digits.csv.gz": [1, "d" * 64]})
+    with pytest.raises(ValueError) as error:
+        ensemble.check_members(tmp_path, 2, expected, current)
+    assert str(error.value) == (
+        f"{tmp_path / 'member0'} was trained on other data than this ensemble's data: data fingerprint aaaaaaaaaaaa "
+        "(folder) vs cccccccccccc (digits.csv.gz changed); use another dir= or restore the data"
+    )
