@@ -313,7 +313,8 @@ def test_run_stopped_inside_a_plateau_resumes_from_the_last_epoch_end(tmp_path):
 @pytest.mark.slow
 def test_continuation_in_a_new_folder_keeps_the_best_so_far_and_the_command_lines_patience(tmp_path):
     """``run_name=<new> ckpt_path=<old>/checkpoints/last.ckpt`` (issue 13, item 3): epoch 0 stays the best (PLATEAU),
-    so the continued run tests the very weights the old run tested, from a copy in its own folder."""
+    so the continued run tests the very weights the old run tested, from a copy in its own folder; the patience and
+    learning rate given on the command line are the ones it trains with."""
     common = ["trainer.deterministic=true", "imb=20", *PLATEAU]
     old = train_in(tmp_path, *common, "trainer.max_epochs=2", "run_name=old")
     assert old.returncode == 0, old.stderr
@@ -333,4 +334,5 @@ def test_continuation_in_a_new_folder_keeps_the_best_so_far_and_the_command_line
     assert last["epoch"] == 2
     (early_stopping,) = (state for key, state in last["callbacks"].items() if key.startswith("EarlyStopping"))
     assert early_stopping["patience"] == 7  # the command line's, not the checkpoint's 30
+    assert last["optimizer_states"][0]["param_groups"][0]["lr"] == 0.0123  # the command line's, not the checkpoint's
     assert load(old_folder / "checkpoints" / "last.ckpt")["epoch"] == 1  # the old folder is left as it was

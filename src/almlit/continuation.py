@@ -6,8 +6,11 @@ What carries over and what the command line decides:
   stopping counter and the best score so far. The best so far stays the best: the checkpoint files of the earlier
   best scores are copied into the new folder's ``checkpoints/`` and a later epoch replaces them only by beating them,
   so the test (on the best checkpoint) never falls on a worse epoch than the one before;
-- the settings come from the command line: ``callbacks.early_stopping.patience`` (Lightning would restore the
-  checkpoint's), ``trainer.max_epochs`` and everything else of the configuration;
+- the settings come from the command line: ``callbacks.early_stopping.patience``, the optimizer's hyper-parameters
+  (``optim.lr``, momentum, weight decay, ...) and the learning-rate schedule's (Lightning would restore the
+  checkpoint's), ``trainer.max_epochs`` and everything else of the configuration. Under a learning-rate schedule the
+  schedule's progress carries over: the current rate is rescaled by the ratio of the new base rate to the old;
+- a continuation's folder resumes from its own ``last.ckpt`` once it has one (:func:`almlit.resume.plan_start`);
 - a continuation with nothing left to train (``trainer.max_epochs`` not above the checkpoint's epochs, or early
   stopping that would fire at once) is refused before anything is written (:func:`check_continuation`).
 
@@ -18,13 +21,15 @@ new epoch would be "best" whatever its score), and restores the early-stopping p
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import lightning as L
 from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 
+# Learning-rate scheduler state that is progress (carried over), not a setting (taken from the command line).
+SCHEDULE_PROGRESS = frozenset({"last_epoch", "_step_count", "_last_lr", "_get_lr_called_within_step", "_is_initial"})
 EARLY_STOPPING_PREFIX = "EarlyStopping"  # callback state keys: the class name, then the settings that tell apart
 MODEL_CHECKPOINT_PREFIX = "ModelCheckpoint"
 
@@ -81,15 +86,22 @@ def moved_path(path: str | None, old_dir: str, new_dir: str) -> str | None:
 
 
 class CarryOverBest(L.Callback):
-    """The best-so-far and the command line's patience survive a continuation into a new folder (module docstring).
+    """The best so far and the command line's settings survive a continuation into a new folder (module docstring).
 
     On every checkpoint loaded for training: the checkpoint's early-stopping patience is replaced by the configured
-    one; a :class:`ModelCheckpoint` state written in another folder is moved to this run's folder, its kept
-    checkpoints copied there (read from beside ``ckpt_path``, through the trainer's checkpoint IO, so atomically).
+    one. When its :class:`ModelCheckpoint` states were written in another folder (a continuation), they are moved to
+    this run's folder, their kept checkpoints copied there (read from beside ``ckpt_path``, through the trainer's
+    checkpoint IO, so atomically), and, once the optimizers are built from the command line (``on_fit_start``, before
+    Lightning restores their states), the checkpoint's optimizer and schedule settings are replaced by theirs
+    (:func:`command_line_settings`).
     """
+
+    def __init__(self) -> None:
+        self.continued: dict[str, Any] | None = None
 
     def on_load_checkpoint(self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]) -> None:
         states = checkpoint.get("callbacks") or {}
+        self.continued = None
         for callback in trainer.callbacks:
             state = states.get(callback.state_key)
             if state is None:
@@ -99,6 +111,14 @@ class CarryOverBest(L.Callback):
             elif isinstance(callback, ModelCheckpoint) and callback.dirpath and state.get("dirpath"):
                 if Path(state["dirpath"]) != Path(callback.dirpath):
                     self.move_state(trainer, state, Path(trainer.ckpt_path).parent, callback.dirpath)
+                    self.continued = checkpoint
+
+    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self.continued is not None:
+            command_line_settings(
+                self.continued, trainer.optimizers, [config.scheduler for config in trainer.lr_scheduler_configs]
+            )
+            self.continued = None
 
     @staticmethod
     def move_state(trainer: L.Trainer, state: dict[str, Any], source: Path, new_dir: str) -> None:
@@ -114,3 +134,30 @@ class CarryOverBest(L.Callback):
         for key in ("best_model_path", "kth_best_model_path", "last_model_path"):
             state[key] = moved_path(state.get(key), old_dir, new_dir)
         state["dirpath"] = new_dir
+
+
+def command_line_settings(checkpoint: dict[str, Any], optimizers: Sequence[Any], schedulers: Sequence[Any]) -> None:
+    """Replace the settings in ``checkpoint``'s optimizer and scheduler states by those of the freshly built ones.
+
+    Every parameter-group key but ``params`` takes the fresh value (momentum, weight decay, ...). The learning rate:
+    without a schedule, the fresh ``lr``; under a schedule (groups holding ``initial_lr``), the checkpoint's current
+    rate times ``new initial_lr / old initial_lr``, so the schedule goes on from where it was at the new base rate.
+    A scheduler's state keeps its progress (:data:`SCHEDULE_PROGRESS`) and takes every other key from the fresh one.
+
+    Args:
+        checkpoint: a loaded Lightning checkpoint (``optimizer_states``, ``lr_schedulers``), changed in place.
+        optimizers: the optimizers built from this command's configuration, in the checkpoint's order.
+        schedulers: the learning-rate schedulers built from it, in the checkpoint's order.
+    """
+    for optimizer, state in zip(optimizers, checkpoint.get("optimizer_states", []), strict=False):
+        for fresh, saved in zip(optimizer.param_groups, state["param_groups"], strict=True):
+            old_initial = saved.get("initial_lr")
+            for key, value in fresh.items():
+                if key not in ("params", "lr"):
+                    saved[key] = value
+            if "initial_lr" in fresh and old_initial:
+                saved["lr"] = saved["lr"] * fresh["initial_lr"] / old_initial
+            else:
+                saved["lr"] = fresh["lr"]
+    for scheduler, state in zip(schedulers, checkpoint.get("lr_schedulers", []), strict=False):
+        state.update({key: value for key, value in scheduler.state_dict().items() if key not in SCHEDULE_PROGRESS})
