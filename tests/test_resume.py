@@ -105,34 +105,28 @@ def test_finished_folder_trains_nothing_and_says_when_it_finished(tmp_path):
     assert start.message.startswith(f"{folder} holds a run finished at 2026-01-02T03:04:05+00:00: nothing to train")
 
 
-@pytest.mark.parametrize("complete", [True, False])
-def test_folder_of_another_configuration_is_refused_naming_the_keys(tmp_path, complete):
-    folder = tmp_path / "run"
-    write_config(folder, member_config(folder, "imb=20"))
-    if complete:
-        (folder / "COMPLETE").write_text("2026-01-02T03:04:05+00:00\n")
-    with pytest.raises(ValueError) as error:
-        plan_start(folder, member_config(folder, "imb=10", "trainer.enable_progress_bar=false"))
-    state = "a finished run" if complete else "an interrupted run"
-    assert str(error.value) == (
-        f"{folder} holds {state} with another configuration (folder vs this command): "
-        "data.imbalance_ratio (20 vs 10); imb (20 vs 10); give this run its own folder with run_name=<new name>"
-    )
+ANOTHER_IMBALANCE = (("imb=20",), ("imb=10", "trainer.enable_progress_bar=false"))
+ANOTHER_IMBALANCE_KEYS = "data.imbalance_ratio (20 vs 10); imb (20 vs 10)"
+# The second cohort of ``data=mri data.root=...`` is refused, not skipped as finished (issue 13, item 1).
+ANOTHER_COHORT = (("data=mri", "data.root=cohortA"), ("data=mri", "data.root=cohortB"))
+ANOTHER_COHORT_KEYS = "data.root ('cohortA' vs 'cohortB')"
 
 
 @pytest.mark.parametrize("complete", [True, False])
-def test_another_data_root_is_another_run(tmp_path, complete):
-    """The second cohort of ``data=mri data.root=...`` is refused, not skipped as finished (issue 13, item 1)."""
+@pytest.mark.parametrize(
+    ("settings", "keys"), [(ANOTHER_IMBALANCE, ANOTHER_IMBALANCE_KEYS), (ANOTHER_COHORT, ANOTHER_COHORT_KEYS)]
+)
+def test_folder_of_another_configuration_is_refused_naming_the_keys(tmp_path, complete, settings, keys):
     folder = tmp_path / "run"
-    write_config(folder, member_config(folder, "data=mri", "data.root=cohortA"))
+    write_config(folder, member_config(folder, *settings[0]))
     if complete:
         (folder / "COMPLETE").write_text("2026-01-02T03:04:05+00:00\n")
     with pytest.raises(ValueError) as error:
-        plan_start(folder, member_config(folder, "data=mri", "data.root=cohortB"))
+        plan_start(folder, member_config(folder, *settings[1]))
     state = "a finished run" if complete else "an interrupted run"
     assert str(error.value) == (
         f"{folder} holds {state} with another configuration (folder vs this command): "
-        "data.root ('cohortA' vs 'cohortB'); give this run its own folder with run_name=<new name>"
+        f"{keys}; give this run its own folder with run_name=<new name>"
     )
 
 
