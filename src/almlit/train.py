@@ -107,9 +107,9 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any] | None:
     if start.finished:
         return None
     datamodule.prepare_data()
+    datamodule.setup("fit")  # first: it names an absent or unreadable file in its own words
     fingerprint = data_fingerprint(datamodule)
     check_same_data(run_dir, fingerprint)  # an interrupted run resumes on the data it started with
-    datamodule.setup("fit")
     if start.ckpt_path is not None and not is_inside(start.ckpt_path, run_dir):  # a continuation of another folder
         early_stopping = cfg.callbacks.get("early_stopping")
         patience = None if early_stopping is None else early_stopping.patience
