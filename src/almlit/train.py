@@ -133,9 +133,8 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any] | None:
     final_penalty = float(module.penalty)  # before the best checkpoint's state is loaded for the test
     checkpoint = best_checkpoint_callback(trainer)
     with out_of_memory_advice("test", {"eval_batch_size": datamodule.eval_batch_size}):
-        test_results = trainer.test(module, datamodule=datamodule, ckpt_path=checkpoint.best_model_path, verbose=False)[
-            0
-        ]
+        tested = trainer.test(module, datamodule=datamodule, ckpt_path=checkpoint.best_model_path, verbose=False)
+    test_results = tested[0]
     metrics = {
         "test": {key.removeprefix("test/"): value for key, value in test_results.items()},
         "best_val": {cfg.monitor: float(checkpoint.best_model_score)},
