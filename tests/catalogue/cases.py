@@ -9,6 +9,7 @@ then run ``python -m tests.catalogue.render``.
 
 from __future__ import annotations
 
+import json
 import os
 import pickle
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from almlit.ensemble import compose_member, member_dir, resolve_member
 from tests.experiments.helpers import binary_config, write_run
@@ -189,6 +191,14 @@ def ensemble_member_of_another_setting(folder: Path) -> None:
     run_dir = member_dir(folder / "ensemble", 0)
     config = resolve_member(compose_member(["imb=50"]), run_dir)
     write_run(run_dir, config, np.array([0.1, 0.9]), np.array([0, 1]))
+
+
+def finished_on_other_digits(folder: Path) -> None:
+    """``run/``: a finished digits run whose stored data fingerprint is not that of scikit-learn's digits file."""
+    run_dir = (folder / "run").resolve()
+    write_run(run_dir, resolve_member(compose_member([]), run_dir), np.array([0.1, 0.9]), np.array([0, 1]))
+    stored = {"digest": "0" * 64, "files": {"digits.csv.gz": [57523, "0" * 64]}}
+    (run_dir / "data_fingerprint.json").write_text(json.dumps(stored))
 
 
 # --- the catalogue ------------------------------------------------------------------------------------------
@@ -680,6 +690,34 @@ NETWORKS = [
     ),
 ]
 
+
+def old_checkpoint(**states: dict) -> Callable[[Path], None]:
+    """``old/checkpoints/last.ckpt``: a checkpoint that ended its third epoch, with the given callback states."""
+
+    def write(folder: Path) -> None:
+        (folder / "old" / "checkpoints").mkdir(parents=True)
+        torch.save({"epoch": 2, "global_step": 48, "callbacks": states}, folder / "old" / "checkpoints" / "last.ckpt")
+
+    return write
+
+
+EARLY_STOPPED = {"EarlyStopping{'monitor': 'val/auc', 'mode': 'max'}": {"wait_count": 30, "stopped_epoch": 2}}
+BEST_ELSEWHERE = {"ModelCheckpoint{'monitor': 'val/auc'}": {"best_k_models": {"/gone/best-epoch000.ckpt": 0.9}}}
+CONTINUE = ("run_name=new", "ckpt_path=old/checkpoints/last.ckpt")
+
+RUN_FOLDERS = [
+    Case(
+        "data-changed-since-finished",
+        "the files at data.root changed since the run in this folder was trained",
+        TRAIN,
+        (),
+        # 4a1b98802076: SHA-256 of the line "digits.csv.gz 57523 <SHA-256 of scikit-learn's digits.csv.gz>\n"
+        "{dir}/run was trained on other data than this command's data: data fingerprint 000000000000 (folder) vs "
+        "4a1b98802076 (digits.csv.gz changed); train into a new folder with run_name=<new name>, or restore the data",
+        setup=finished_on_other_digits,
+    ),
+]
+
 CHECKPOINTS = [
     Case(
         "checkpoint-missing",
@@ -696,6 +734,33 @@ CHECKPOINTS = [
         "checkpoint cohort is truncated or corrupt ([Errno 21] Is a directory: '{dir}/cohort'): delete it to "
         "train this run from the start, or pass ckpt_path=<an intact checkpoint>",
         setup=lambda folder: (folder / "cohort").mkdir(),
+    ),
+    Case(
+        "continue-past-max-epochs",
+        "continuing a checkpoint with trainer.max_epochs not above its epochs",
+        TRAIN,
+        (*CONTINUE, "trainer.max_epochs=3"),
+        "nothing to train: ckpt_path=old/checkpoints/last.ckpt ends epoch 3 and trainer.max_epochs=3; "
+        "set trainer.max_epochs above 3 to train more epochs",
+        setup=old_checkpoint(),
+    ),
+    Case(
+        "continue-early-stopped",
+        "continuing a checkpoint where early stopping fired, with no larger patience",
+        TRAIN,
+        CONTINUE,
+        "nothing to train: ckpt_path=old/checkpoints/last.ckpt has gone 30 epochs without a better score and "
+        "callbacks.early_stopping.patience=30 would stop it at once; set the patience above 30 to train more epochs",
+        setup=old_checkpoint(**EARLY_STOPPED),
+    ),
+    Case(
+        "continue-without-its-best",
+        "continuing a checkpoint whose best checkpoint is not beside it",
+        TRAIN,
+        CONTINUE,
+        "ckpt_path=old/checkpoints/last.ckpt keeps its best score in best-epoch000.ckpt, which is not beside it in "
+        "old/checkpoints: put that file there, so that the best so far stays the best of the continued run",
+        setup=old_checkpoint(**BEST_ELSEWHERE),
     ),
 ]
 
@@ -795,6 +860,7 @@ CATEGORIES = {
     "Manifests": MANIFESTS,
     "Image folders and manifests": IMAGE_FOLDERS,
     "Networks": NETWORKS,
+    "Run folders": RUN_FOLDERS,
     "Checkpoint paths": CHECKPOINTS,
     "Sweep and ensemble folders": SWEEP_FOLDERS,
     "Other command-line arguments": ARGUMENTS,

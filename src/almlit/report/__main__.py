@@ -1,7 +1,8 @@
 """``python -m almlit.report EXPERIMENT.yaml [...]``: a paper table from ensemble folders (``make table1`` ...).
 
 Each experiment file is one setting of the table (``experiments/table1_cifar10_imb100.yaml``); every row is a
-an ensemble folder ``<root>/<table>/<setting>/<row>`` of ``members`` run folders. With ``--train`` the members still
+an ensemble folder ``<root>/<table>/<setting>/<row>`` of ``members`` run folders (``--set`` overrides that change
+what is trained add a folder: ``<root>/<table>/<setting>/data.root=cohortB/<row>``). With ``--train`` the members still
 missing are trained first (finished ones never again). Writes ``<table>.md``, ``<table>.csv``, ``<table>.tex`` and
 ``roc_<setting>.png`` into ``--output`` and prints the Markdown table.
 

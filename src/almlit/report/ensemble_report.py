@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from almlit.data.fingerprint import check_same_data_across
 from almlit.report.ensemble_metrics import MetricSpec, average_logits, ensemble_summary, stack_members
 from almlit.report.figures import Curve, save_roc_curves
 from almlit.report.folders import comparable, differences, read_config, read_metrics, read_scores
@@ -106,6 +107,7 @@ def write_ensemble_report(ensemble_dir: Path, member_dirs: Sequence[Path], title
     ensemble_dir = Path(ensemble_dir)
     configs = {path.name: read_config(path) for path in member_dirs}
     check_same_setting(configs)
+    check_same_data_across(member_dirs)
     metrics = [read_metrics(path) for path in member_dirs]
     spec = MetricSpec.from_run(next(iter(configs.values())), metrics[0])
     members = [read_scores(path / RUN_SCORES_FILE) for path in member_dirs]

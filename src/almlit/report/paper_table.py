@@ -31,7 +31,7 @@ def row_result(
     experiment: Experiment, row: str, root: Path, members: int, train: bool, extra: Sequence[str]
 ) -> RowResult | None:
     """The row's ensemble, trained first when ``train``; None when its members are not all finished."""
-    folder = row_folder(root, experiment, row)
+    folder = row_folder(root, experiment, row, extra)
     title = f"{experiment.title}: {row}"
     if train:
         _, summary = run_ensemble([*experiment.common, *experiment.rows[row], *extra], members, folder, title)

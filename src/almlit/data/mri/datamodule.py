@@ -134,6 +134,17 @@ class MRICohort(TensorDataModule):
         self._datasets: dict[str, TensorImageDataset] | None = None
         self._num_train_samples: int | None = None
 
+    def source_files(self) -> dict[str, Path]:
+        """The manifest and every file of the chosen sequences it names, by name under ``root`` (absolute paths of
+        files elsewhere); the run's data fingerprint covers them.
+
+        Raises:
+            FileNotFoundError: the manifest or a file it names is absent.
+        """
+        subjects = read_manifest(self.root / self.manifest, self.settings.sequences, self.pattern, self.test_fraction)
+        paths = [self.root / self.manifest, *(path for subject in subjects for path in subject.paths)]
+        return {str(path.relative_to(self.root) if path.is_relative_to(self.root) else path): path for path in paths}
+
     def setup(self, stage: str | None = None) -> None:
         """Read the manifest, check every file exists, split, and preprocess every subject (once)."""
         if self._datasets is not None:
