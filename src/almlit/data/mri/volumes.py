@@ -38,18 +38,14 @@ def load_volumes(
     cache = None if cache_folder is None else PreprocessCache(cache_folder)
     settings_key = settings.key()
     hits = 0
-    try:
-        for slot, subject in zip(volumes, subjects, strict=True):
-            key = None if cache is None else cache.key(subject.paths, settings_key)
-            if cache is not None and cache.load_into(key, slot):
-                hits += 1
-                continue
-            preprocess_subject(subject, settings, out=slot)
-            if cache is not None:
-                cache.save(key, slot)
-    finally:
+    for slot, subject in zip(volumes, subjects, strict=True):
+        key = None if cache is None else cache.key(subject.paths, settings_key)
+        if cache is not None and cache.load_into(key, slot):
+            hits += 1
+            continue
+        preprocess_subject(subject, settings, out=slot)
         if cache is not None:
-            cache.flush()
+            cache.save(key, slot)
     log.info(
         "mri: %d subjects ready in %.1f s (%d from the cache %s)",
         len(subjects),
