@@ -14,7 +14,8 @@ from tests.conftest import REPO_ROOT
 
 @pytest.mark.skipif(shutil.which("lscpu") is None or torch.cuda.is_available(), reason="needs lscpu and no GPU")
 def test_the_machine_line_names_the_cpu_as_lscpu_and_the_torch_version():
-    lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, env={**os.environ, "LC_ALL": "C"}, check=True).stdout
+    environment = {**os.environ, "LC_ALL": "C"}
+    lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, env=environment, check=True).stdout
     model = re.search(r"^Model name:\s*(.+)$", lscpu, re.MULTILINE).group(1).strip()
     assert machine() == f"{model}, torch {torch.__version__}, CPU kernels {torch.backends.cpu.get_cpu_capability()}"
 
