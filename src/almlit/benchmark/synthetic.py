@@ -44,7 +44,7 @@ def write_random_cifar(root: str | Path, variant: str, seed: int = 0) -> None:
         for name in names:
             pixels = generator.integers(0, 256, size=(per_file, int(np.prod(IMAGE_SHAPE))), dtype=np.uint8)
             with (folder / name).open("wb") as file:
-                pickle.dump({b"data": pixels, layout.label_key: labels}, file, protocol=pickle.HIGHEST_PROTOCOL)
+                pickle.dump({"data": pixels, layout.label_key: labels}, file, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def wants_synthetic(data_config: DictConfig, synthetic: str) -> bool:
