@@ -1,4 +1,4 @@
-"""``python -m almlit.bench [group=choice ...] [bench.key=value ...]`` (``make bench``): where a run's time goes.
+"""``python -m almlit.bench [group=choice ...] [bench.<key>=<value> ...]`` (``make bench``): where a run's time goes.
 
 For the composed configuration it measures, in one process and side by side: training throughput of the base
 loss alone and of base loss + ALM, validation throughput, the batched data pipeline against a per-sample

@@ -58,6 +58,21 @@ def table(results: dict[str, list[dict]]) -> str:
     return "\n".join([header, *rows])
 
 
+def machine() -> str:
+    """What the numbers depend on besides the code: the device the runs train on (``trainer.accelerator=auto``: the
+    GPU if there is one, else the CPU model as ``lscpu`` names it), the torch version and its CPU kernel set.
+
+    Runs repeat exactly on one machine, not across CPU models: torch picks its kernels by the instruction set.
+    """
+    import torch  # here: the trainings run in subprocesses, and --help needs no torch
+
+    from almlit.bench import device_name
+
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    kernels = torch.backends.cpu.get_cpu_capability()
+    return f"{device_name(device)}, torch {torch.__version__}, CPU kernels {kernels}"
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=3, help="runs per setting (split and init seeds 0..n-1)")
@@ -75,6 +90,7 @@ def main(argv: list[str] | None = None) -> None:
     print("(AUC: higher is better; FPR at a TPR or at k false negatives: lower is better)\n")
     print(table(results))
     print(f"\nrun folders: {args.output_root}/   total time: {time.perf_counter() - started:.0f} s")
+    print(f"machine: {machine()} (runs repeat exactly on one machine, not across CPU models)")
 
 
 if __name__ == "__main__":

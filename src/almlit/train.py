@@ -138,11 +138,12 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any] | None:
     final_penalty = float(module.penalty)  # before the best checkpoint's state is loaded for the test
     checkpoint = best_checkpoint_callback(trainer)
     with out_of_memory_advice("test", {"eval_batch_size": datamodule.eval_batch_size}):
-        tested = trainer.test(module, datamodule=datamodule, ckpt_path=checkpoint.best_model_path, verbose=False)
-    test_results = tested[0]
+        trainer.test(module, datamodule=datamodule, ckpt_path=checkpoint.best_model_path, verbose=False)
+    # float64, as computed: Lightning's logged values (trainer.test's results, best_model_score) are float32
+    best_val = module.computed["val"].get(cfg.monitor.removeprefix("val/"), float(checkpoint.best_model_score))
     metrics = {
-        "test": {key.removeprefix("test/"): value for key, value in test_results.items()},
-        "best_val": {cfg.monitor: float(checkpoint.best_model_score)},
+        "test": module.computed["test"],
+        "best_val": {cfg.monitor: best_val},
         "critical_classes": list(datamodule.critical_classes),
         "best_checkpoint": str(Path(checkpoint.best_model_path).relative_to(run_dir.resolve())),
         "epochs_trained": trainer.current_epoch,

@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from almlit.atomic_files import write_atomically
+
 # (section, ratio, comparison, limit): the targets of issue 6, checked on ratios measured in one run
 TARGETS = (
     ("training", "alm_over_base", "<=", 1.03),
@@ -105,6 +107,5 @@ def format_table(results: dict[str, Any]) -> str:
 
 
 def write_json(results: dict[str, Any], path: Path) -> None:
-    """Write ``results`` to ``path``, creating its folder."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(results, indent=2) + "\n")
+    """Write ``results`` to ``path`` (:func:`~almlit.atomic_files.write_atomically`), creating its folder."""
+    write_atomically(path, json.dumps(results, indent=2) + "\n")

@@ -17,6 +17,7 @@ import argparse
 import time
 from pathlib import Path
 
+from almlit.atomic_files import write_atomically
 from almlit.ensemble import BAD_INPUT
 from almlit.errors import one_line_errors
 from almlit.report.bootstrap import LEVEL, REPLICATES
@@ -25,7 +26,6 @@ from almlit.report.figures import save_roc_curves
 from almlit.report.paper_results import paper_results
 from almlit.report.paper_table import make_table, row_result, setting_curves
 from almlit.report.tables import to_csv, to_latex, to_markdown
-from almlit.run_folder import write_atomically
 
 
 def parse_arguments(argv: list[str] | None) -> argparse.Namespace:

@@ -16,12 +16,13 @@ from typing import Any
 import numpy as np
 import torch
 
+from almlit.atomic_files import write_atomically
 from almlit.data.fingerprint import check_same_data_across
 from almlit.report.ensemble_metrics import MetricSpec, average_logits, ensemble_summary, stack_members
 from almlit.report.figures import Curve, save_roc_curves
 from almlit.report.folders import comparable, differences, read_config, read_metrics, read_scores
 from almlit.run_folder import SCORES_FILE as RUN_SCORES_FILE
-from almlit.run_folder import write_atomically, write_scores
+from almlit.run_folder import write_scores
 
 SUMMARY_FILE = "ensemble.json"
 SCORES_FILE = "ensemble_scores.csv"
