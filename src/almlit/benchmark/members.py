@@ -120,7 +120,8 @@ def measure_members(
         RuntimeError: a member process failed or did not report within ``timeout`` seconds.
     """
     settings = bench_settings(config.bench)
-    context = multiprocessing.get_context("fork")
+    # fork shares the data; it needs a parent that has not initialised CUDA (PYTORCH_NVML_BASED_CUDA_CHECK=1)
+    context = multiprocessing.get_context("spawn" if torch.cuda.is_initialized() else "fork")
     barrier, results = context.Barrier(processes), context.Queue()
     threads = max(1, (os.cpu_count() or 1) // processes)
     arguments = (config, settings, datamodule, window_seconds, threads, barrier, results)
@@ -155,6 +156,7 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    os.environ.setdefault("PYTORCH_NVML_BASED_CUDA_CHECK", "1")  # is CUDA there? without initialising it (fork)
     args = parse_arguments(argv)
     with one_line_errors(BAD_INPUT):
         if any(count < 1 for count in args.processes) or args.seconds <= 0:
