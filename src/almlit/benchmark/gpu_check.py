@@ -41,6 +41,7 @@ import math
 import os
 import platform
 import re
+import resource
 import signal
 import subprocess
 import sys
@@ -69,6 +70,7 @@ class Scale:
     lt_val_per_class: int = 20  # long-tailed CIFAR
     imb: int = 10
     model: tuple[str, ...] = ()  # model overrides of the CIFAR runs
+    batch: tuple[str, ...] = ()  # batch-size overrides of the binary CIFAR runs (c needs several batches an epoch)
     epochs: int = 2
     mri_cohort: tuple[str, ...] = ("subjects=48", "positives=0.25", "shape=[16,64,64]")
     mri_train: tuple[str, ...] = ()
@@ -104,6 +106,7 @@ TINY = Scale(
     lt_val_per_class=5,
     imb=5,
     model=("model.width=4",),
+    batch=("data.batch_size=16",),
     mri_cohort=("subjects=24", "positives=0.3", "shape=[8,24,24]"),
     mri_train=("data.shape=[8,24,24]", "model.widths=[4,8]"),
     bench=("bench.steps=1", "bench.warmup_steps=1", "bench.step_repeats=1", "bench.repeats=1"),
@@ -151,7 +154,7 @@ class Check:
         self.log_lock = threading.Lock()
         self.log = (out / "gpu_check.log").open("w")
         self.results: dict[str, StepRecord] = {}
-        self.best: list[str] = []  # the faster bench setting, for members and cost
+        self.bench_rates: dict[str, float] = {}  # ALM images/s by setting at batch 64: the faster one is used
 
     def remaining(self) -> float:
         return self.deadline - time.monotonic()
@@ -226,7 +229,7 @@ def cifar_overrides(check: Check) -> list[str]:
     """The binary CIFAR10 runs: random-pixel files in the work folder, the check's class ratio and model size."""
     scale = check.scale
     return ["data=cifar10", "data.download=false", f"data.val_per_class={scale.val_per_class}", f"imb={scale.imb}",
-            *scale.model]  # fmt: skip
+            *scale.model, *scale.batch]  # fmt: skip
 
 
 def train(check: Check, record: StepRecord, run_name: str, extra: Sequence[str], timeout: float, **kw: Any) -> str:
@@ -418,15 +421,14 @@ def bench_step(setting: str, probe: bool) -> Callable:
             }
         )
         if not probe:
-            rates = check.__dict__.setdefault("bench_rates", {})
-            rates[setting] = results["training"]["alm_images_per_s"]
+            check.bench_rates[setting] = results["training"]["alm_images_per_s"]
 
     return step
 
 
 def best_setting(check: Check) -> tuple[str, list[str]]:
     """The faster of the bench settings at batch 64 (32-true when the bench did not run)."""
-    rates = getattr(check, "bench_rates", {})
+    rates = check.bench_rates
     name = max(rates, key=rates.get) if rates else "32-true"
     return name, list(SETTINGS[name])
 
@@ -661,6 +663,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "wheels_installed": installed,
         "budget_s": args.budget,
         "wall_s": time.monotonic() - started,
+        "cpu_s": sum(
+            getattr(resource.getrusage(who), field)
+            for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+            for field in ("ru_utime", "ru_stime")
+        ),  # fmt: skip
         "best_setting": best_setting(check)[0],
         "steps": {name: asdict(record) for name, record in check.results.items()},
     }

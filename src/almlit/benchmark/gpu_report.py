@@ -25,7 +25,8 @@ def header(summary: dict[str, Any]) -> list[str]:
         f"- torch {facts['torch']} (CUDA {facts['torch_cuda']}), lightning {facts['lightning']}, torchmetrics"
         f" {facts['torchmetrics']}, hydra-core {facts['hydra-core']}, nibabel {facts['nibabel']}, Python"
         f" {facts['python']}, {facts['cpu_count']} CPU cores",
-        f"- wall time {summary['wall_s']:.0f} s of a {summary['budget_s']:.0f} s budget; wheels installed for"
+        f"- wall time {summary['wall_s']:.0f} s of a {summary['budget_s']:.0f} s budget ({summary['cpu_s']:.0f} CPU"
+        f" seconds, all processes); wheels installed for"
         f" {summary['wheels_installed'] or 'nothing (all present)'}; faster bench setting: {summary['best_setting']}",
         "",
     ]
@@ -47,7 +48,7 @@ def step_summary(name: str, record: dict[str, Any]) -> str:
         return "identical test metrics and scores"
     if name == "preemption":
         return (
-            f"SIGTERM after step {figures['signalled_at_step']} ({figures['steps_per_epoch']} a epoch), resumed: equal"
+            f"SIGTERM after step {figures['signalled_at_step']} ({figures['steps_per_epoch']} batches an epoch), resumed: equal"
         )
     if name.startswith("bench"):
         return (
