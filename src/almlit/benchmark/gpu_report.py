@@ -48,7 +48,8 @@ def step_summary(name: str, record: dict[str, Any]) -> str:
         return "identical test metrics and scores"
     if name == "preemption":
         return (
-            f"SIGTERM after step {figures['signalled_at_step']} ({figures['steps_per_epoch']} batches an epoch), resumed: equal"
+            f"SIGTERM after step {figures['signalled_at_step']} ({figures['steps_per_epoch']} batches an epoch),"
+            " resumed: equal"
         )
     if name.startswith("bench"):
         return (
