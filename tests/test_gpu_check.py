@@ -5,8 +5,10 @@ cannot rot between GPU loans; the figures it reports are checked against the run
 """
 
 import csv
+import importlib
 import json
 import math
+import shutil
 import sys
 import zipfile
 
@@ -185,3 +187,25 @@ def test_rehearsal_timings_are_read_from_the_bench_members_and_cost_outputs(rehe
     experiment = load_experiment(REPO_ROOT / "experiments" / "table1_cifar10_imb100.yaml")
     table1 = steps["cost"]["figures"]["tables"]["table1"]
     assert table1["runs"] == len(experiment.rows) * experiment.members
+
+
+def test_missing_packages_are_installed_from_the_wheels_into_a_temporary_folder(tmp_path, monkeypatch):
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    info = "almlit_carried-1.0.dist-info"
+    files = {
+        "almlit_carried/__init__.py": "ANSWER = 42\n",
+        f"{info}/METADATA": "Metadata-Version: 2.1\nName: almlit-carried\nVersion: 1.0\n",
+        f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    }
+    files[f"{info}/RECORD"] = "".join(f"{name},,\n" for name in files) + f"{info}/RECORD,,\n"
+    with zipfile.ZipFile(wheels / "almlit_carried-1.0-py3-none-any.whl", "w") as archive:
+        for name, text in files.items():
+            archive.writestr(name, text)
+    monkeypatch.setattr(gpu_check, "NEEDED_MODULES", ("almlit_carried",))
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    missing, site = gpu_check.ensure_packages(wheels)
+    assert missing == ["almlit_carried"] and site is not None and sys.path[0] == site
+    assert importlib.import_module("almlit_carried").ANSWER == 42
+    sys.modules.pop("almlit_carried")
+    shutil.rmtree(site)
