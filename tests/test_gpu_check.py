@@ -169,7 +169,7 @@ def test_rehearsal_determinism_and_preemption_compare_real_runs(rehearsal):
 def test_rehearsal_timings_are_read_from_the_bench_members_and_cost_outputs(rehearsal):
     _, summary, folder = rehearsal
     steps = summary["steps"]
-    for name in ("bench_32_b64", "bench_bf16_b64", "bench_32_probe", "bench_bf16_probe"):
+    for name in ("bench_32_b64", "bench_bf16_b64", "bench_bf16_nocl_b64", "bench_32_probe", "bench_bf16_probe"):
         figures = steps[name]["figures"]
         assert figures["alm_over_base"] == pytest.approx(figures["base_images_per_s"] / figures["alm_images_per_s"])
     assert (

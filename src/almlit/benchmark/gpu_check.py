@@ -391,13 +391,15 @@ def preemption(check: Check, record: StepRecord) -> None:
 
 SETTINGS = {"32-true": ("trainer.precision=32-true", "module.channels_last=false"),
             "bf16-mixed+channels_last": ("trainer.precision=bf16-mixed", "module.channels_last=true")}  # fmt: skip
+# bf16 without channels-last: what channels-last alone gains on the GPU (not a candidate for members and cost)
+ALONE = {"bf16-mixed": ("trainer.precision=bf16-mixed", "module.channels_last=false")}
 
 
 def bench_step(setting: str, probe: bool) -> Callable:
     def step(check: Check, record: StepRecord) -> None:
         scale = check.scale
         output = check.work / "bench" / f"{setting}{'-probe' if probe else ''}.json"
-        argv = ["-m", "almlit.bench", *scale.bench_setting, *SETTINGS[setting], *scale.bench,
+        argv = ["-m", "almlit.bench", *scale.bench_setting, *{**SETTINGS, **ALONE}[setting], *scale.bench,
                 f"bench.device={check.device}", f"bench.matmul_size={scale.matmul_size}", f"bench.output={output}",
                 f"paths.data_dir={check.work / scale.timing_data_dir}"]  # fmt: skip
         if probe:
@@ -420,7 +422,7 @@ def bench_step(setting: str, probe: bool) -> Callable:
                 "batch_size_probe": results["setting"].get("batch_size_probe", []),
             }
         )
-        if not probe:
+        if not probe and setting in SETTINGS:
             check.bench_rates[setting] = results["training"]["alm_images_per_s"]
 
     return step
@@ -495,6 +497,8 @@ TIMED = (  # what matters most first, should the budget run out: the faster sett
          bench_step("bf16-mixed+channels_last", probe=False)),
     Step("cost", "f. almlit.cost, Tables 1, 2 and 4", cost),
     Step("members", "e. concurrent members on one device", members),
+    Step("bench_bf16_nocl_b64", "d. bench, bf16-mixed without channels-last, batch 64",
+         bench_step("bf16-mixed", probe=False)),
     Step("bench_32_probe", "d. bench, 32-true, largest batch", bench_step("32-true", probe=True)),
     Step("bench_bf16_probe", "d. bench, bf16-mixed + channels-last, largest batch",
          bench_step("bf16-mixed+channels_last", probe=True)),

@@ -6,7 +6,7 @@ from typing import Any
 
 SMOKE = ("smoke_resnet10_32", "smoke_resnet10_bf16_cl", "smoke_resnet10_compile", "smoke_resnet32_lt_m2",
          "smoke_cnn3d_mri")  # fmt: skip
-BENCH = ("bench_32_b64", "bench_bf16_b64", "bench_32_probe", "bench_bf16_probe")
+BENCH = ("bench_32_b64", "bench_bf16_b64", "bench_bf16_nocl_b64", "bench_32_probe", "bench_bf16_probe")
 
 
 def _number(value: Any, pattern: str = "{:.0f}") -> str:
