@@ -1,5 +1,12 @@
 """Small stand-ins for data sets that cannot be downloaded in tests."""
 
+import os
+import pickle
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
 from almlit.benchmark.synthetic import write_random_cifar
 
 # the package owns the generator (the GPU check uses it too); the tests call it by this name
@@ -25,3 +32,35 @@ def fake_torchvision_cifar(variant: str) -> type:
             write_fake_cifar(root, variant, train_per_class=1, test_per_class=1)
 
     return FakeTorchvisionCIFAR
+
+
+def rewrite_cifar_file(path: Path, change: Callable[[dict], dict]) -> None:
+    """Replace a (fake, trusted) CIFAR pickle file by ``change`` of its content dict."""
+    path.write_bytes(pickle.dumps(change(pickle.loads(path.read_bytes(), encoding="bytes"))))
+
+
+def without_class(class_id: int) -> Callable[[dict], dict]:
+    """A ``rewrite_cifar_file`` change that drops every image of ``class_id`` (bytes keys, either label key)."""
+
+    def change(content: dict) -> dict:
+        label_key = b"labels" if b"labels" in content else b"fine_labels"
+        keep = np.asarray(content[label_key]) != class_id
+        kept = {key: np.asarray(value)[keep] for key, value in content.items() if key.endswith(b"labels")}
+        return {**content, **{key: value.tolist() for key, value in kept.items()}, b"data": content[b"data"][keep]}
+
+    return change
+
+
+def with_str_keys(content: dict) -> dict:
+    """A ``rewrite_cifar_file`` change that writes the keys as str, as Python 3 tools write CIFAR files."""
+    return {key.decode(): value for key, value in content.items()}
+
+
+class RunsCode:
+    """Unpickling this runs ``command`` in a shell (``os.system``): what a malicious data file or checkpoint does."""
+
+    def __init__(self, command: str) -> None:
+        self.command = command
+
+    def __reduce__(self) -> tuple:
+        return os.system, (self.command,)

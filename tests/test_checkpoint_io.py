@@ -1,10 +1,14 @@
 """Atomic checkpoints: a crash while saving leaves the previous file whole; an unreadable one is named in one line."""
 
+import os
+import re
+
 import pytest
 import torch
 
 from almlit import checkpoint_io
 from almlit.checkpoint_io import AtomicCheckpointIO
+from tests.fakes import RunsCode
 
 
 def test_save_then_load_gives_the_checkpoint_back(tmp_path):
@@ -56,3 +60,17 @@ def test_missing_checkpoint_stays_a_file_not_found_error(tmp_path):
 def test_storage_options_are_refused(tmp_path):
     with pytest.raises(TypeError, match="AtomicCheckpointIO takes no storage_options, got {'a': 1}"):
         AtomicCheckpointIO().save_checkpoint({}, tmp_path / "x.ckpt", storage_options={"a": 1})
+
+
+def test_a_checkpoint_that_would_run_code_is_refused_even_when_torch_is_told_to_trust_files(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")  # makes torch.load(weights_only=None) unpickle anything
+    marker = tmp_path / "marker"
+    path = tmp_path / "last.ckpt"
+    torch.save({"epoch": 3, "callbacks": RunsCode(f"touch {marker}")}, path)
+    message = (
+        f"checkpoint {path} names {os.system.__module__}.system, which a weights-only load refuses (reading it could"
+        " run code); load only checkpoints that almlit wrote"
+    )
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        AtomicCheckpointIO().load_checkpoint(path)
+    assert not marker.exists()

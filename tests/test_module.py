@@ -65,3 +65,14 @@ def test_evaluation_scores_are_float64_even_under_autocast():
 def test_negative_penalty_is_refused():
     with pytest.raises(ValueError, match=r"alm.penalty_init \(mu0\) must be finite and >= 0, got -1"):
         make_module(None, penalty=-1)
+
+
+def test_a_constraint_that_can_never_act_and_a_negative_lambda0_are_refused():
+    optimizer = functools.partial(torch.optim.SGD, lr=0.1)
+    with pytest.raises(ValueError, match=r"^alm.penalty_init \(mu0\) = 0 with alm.multiplier_init \(lambda0\) = 0 "):
+        ALMClassifier(nn.Linear(3, 1), BCELoss(), optimizer, BinaryConstraint(), 10, penalty_init=0.0)
+    with pytest.raises(ValueError, match=r"^alm.multiplier_init \(lambda0\) must be finite and >= 0, got -1.0$"):
+        ALMClassifier(nn.Linear(3, 1), BCELoss(), optimizer, BinaryConstraint(), 10, 1e-3, multiplier_init=-1.0)
+    # mu0 = 0 with lambda0 > 0 keeps a fixed multiplier term; without a constraint mu0 = 0 is the baseline's
+    ALMClassifier(nn.Linear(3, 1), BCELoss(), optimizer, BinaryConstraint(), 10, 0.0, multiplier_init=0.5)
+    ALMClassifier(nn.Linear(3, 1), BCELoss(), optimizer, None, 10, penalty_init=0.0)

@@ -36,6 +36,16 @@ def test_long_tailed_run_with_multiclass_constraint(train, tmp_path, alm):
         rows = list(csv.DictReader(stream))
     assert len(rows) == 60 and list(rows[0]) == ["sample_id", "label", *[f"score_{c}" for c in range(10)]]
     assert (run_dir / "roc_class8.png").is_file() and (run_dir / "roc_class9.png").is_file()
+    # the constraint's pairs (critical x non-critical): logged per epoch; its constrained samples are those of
+    # classes 8 and 9, floor(36 * 10^(-8/9)) + floor(36 * 10^(-9/9)) = 4 + 3 of them, all in hardest_positives.csv
+    with (run_dir / "logs" / "metrics.csv").open() as stream:
+        logged = [row for row in csv.DictReader(stream) if row.get("train/pair_batches")]
+    assert len(logged) == 1 and 0 <= float(logged[0]["train/violated_pairs"]) <= 1
+    # one epoch of the 142 training samples is three batches (64, 64, 14); the 7 critical samples are in one at least
+    assert any(float(logged[0]["train/pair_batches"]) == pytest.approx(share) for share in (1 / 3, 2 / 3, 1))
+    with (run_dir / "hardest_positives.csv").open() as stream:
+        hardest = list(csv.DictReader(stream))
+    assert sorted(int(row["label"]) for row in hardest) == [8] * 4 + [9] * 3
 
 
 @pytest.mark.slow  # a subprocess; the catalogue (tests/catalogue) checks the same message in process in the fast suite

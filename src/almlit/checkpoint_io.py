@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import pickle
+import re
 import tempfile
 import zipfile
 from collections.abc import Callable
@@ -67,19 +68,37 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         map_location: Callable | None = lambda storage, location: storage,
         weights_only: bool | None = None,
     ) -> dict[str, Any]:
-        """The checkpoint at ``path``.
+        """The checkpoint at ``path``, read with ``torch.load(weights_only=True)`` unless the caller says otherwise.
+
+        A checkpoint is a pickle, which can name any function to run while it is read; ``weights_only=True`` builds
+        only tensors, containers and the types torch allows, whatever ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` says (it
+        overrides only calls that leave ``weights_only`` unset).
 
         Raises:
             FileNotFoundError: no file at ``path``.
-            ValueError: the file is truncated or is no checkpoint.
+            ValueError: the file is truncated, is no checkpoint, or names a global that a weights-only load refuses.
         """
+        weights_only = True if weights_only is None else weights_only
         try:
             return super().load_checkpoint(path, map_location=map_location, weights_only=weights_only)
         except (FileNotFoundError, PermissionError):
             raise
-        except UNREADABLE as error:
-            reason = " ".join(str(error).split()) or type(error).__name__
+        except pickle.UnpicklingError as error:
+            refused = re.search(r"GLOBAL ([\w.]+)", str(error))
+            if refused is None:
+                raise self.unreadable(path, error) from error
             raise ValueError(
-                f"checkpoint {path} is truncated or corrupt ({reason}): delete it to train this run from the start, "
-                "or pass ckpt_path=<an intact checkpoint>"
+                f"checkpoint {path} names {refused.group(1)}, which a weights-only load refuses (reading it could run"
+                " code); load only checkpoints that almlit wrote"
             ) from error
+        except UNREADABLE as error:
+            raise self.unreadable(path, error) from error
+
+    @staticmethod
+    def unreadable(path: Any, error: BaseException) -> ValueError:
+        """The one line for a checkpoint that cannot be read."""
+        reason = " ".join(str(error).split()) or type(error).__name__
+        return ValueError(
+            f"checkpoint {path} is truncated or corrupt ({reason}): delete it to train this run from the start, "
+            "or pass ckpt_path=<an intact checkpoint>"
+        )

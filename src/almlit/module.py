@@ -9,7 +9,8 @@ import lightning as L
 import torch
 from torch import Tensor, nn
 
-from almlit.alm import MultiplierBank, augmented_terms, positive_scores
+from almlit.alm import MultiplierBank, augmented_terms, positive_negative_pairs, positive_scores
+from almlit.alm.coverage import PairCoverage, pairwise_objectives
 from almlit.alm.distributed import gather_batch, world_size
 from almlit.metrics import BinaryRankMetrics, CriticalClassMetrics
 from almlit.optim import build_optimizer
@@ -27,7 +28,9 @@ class ALMClassifier(L.LightningModule):
 
     The ALM state is two buffers, so both live in every checkpoint: ``penalty`` (mu) and
     ``bank.multipliers`` (one lambda per training sample id). The policy that grows mu is a callback
-    (:class:`almlit.callbacks.PenaltySchedule`).
+    (:class:`almlit.callbacks.PenaltySchedule`). When a term of the objective needs positive-negative pairs (the
+    constraint, a pairwise loss), ``pair_coverage`` counts the training batches that held one and the pairs that
+    violated the margin (:class:`almlit.callbacks.PairCoverageReport` logs them once per epoch).
 
     Args:
         network: maps images to raw outputs ``[B, K]`` (K = 1, or 2 for the LDAM head).
@@ -76,6 +79,14 @@ class ALMClassifier(L.LightningModule):
         super().__init__()
         if not 0 <= penalty_init < float("inf"):
             raise ValueError(f"alm.penalty_init (mu0) must be finite and >= 0, got {penalty_init}")
+        if not 0 <= multiplier_init < float("inf"):  # multipliers of inequality constraints are >= 0 (KKT)
+            raise ValueError(f"alm.multiplier_init (lambda0) must be finite and >= 0, got {multiplier_init}")
+        if constraint is not None and penalty_init == 0 and multiplier_init == 0:
+            raise ValueError(
+                "alm.penalty_init (mu0) = 0 with alm.multiplier_init (lambda0) = 0 keeps the constraint out of the "
+                "loss all run (mu stays 0 when grown by rho, lambda grows by mu * q); use alm.penalty_init > 0 "
+                "(paper grid 1e-7 .. 1e-3) or alm=none"
+            )
         self.save_hyperparameters(ignore=["network", "loss", "constraint", "optimizer", "scheduler"])
         self.network = network
         self.loss = loss
@@ -84,6 +95,8 @@ class ALMClassifier(L.LightningModule):
         self.scheduler_factory = scheduler
         self.register_buffer("penalty", torch.tensor(float(penalty_init)))
         self.bank = MultiplierBank(num_train_samples, multiplier_init) if constraint is not None else None
+        self.pairwise_objectives = pairwise_objectives(loss, constraint)
+        self.pair_coverage = PairCoverage(violations=constraint is not None) if self.pairwise_objectives else None
         self.val_metrics = self._make_metrics()
         self.test_metrics = self._make_metrics()
         self.test_records: list[Batch] = []
@@ -132,7 +145,8 @@ class ALMClassifier(L.LightningModule):
         In a distributed run the outputs, targets and sample ids of every process are gathered first
         (:func:`almlit.alm.distributed.gather_batch`): the pairwise constraint and loss see the global batch,
         every process applies the same multiplier update for all of its ids, and the gradient equals the
-        single-process one. With one process nothing is gathered.
+        single-process one. With one process nothing is gathered. The batch's pairs (and, with a constraint, its
+        pairs that violate the margin) are added to ``pair_coverage`` on the device.
 
         Returns:
             The loss to minimise and its named terms (for logging).
@@ -141,8 +155,11 @@ class ALMClassifier(L.LightningModule):
         outputs, targets, sample_ids = gather_batch(self(images), targets, sample_ids)
         base_loss = self.loss(outputs, targets)
         if self.constraint is None:
+            if self.pair_coverage is not None:  # a pairwise loss on binary data: its positives are the 1s
+                self.pair_coverage.update(positive_negative_pairs(targets.reshape(-1) == 1))
             return base_loss, {"base_loss": base_loss}
         violations = self.constraint(outputs, targets)
+        self.pair_coverage.update(violations.num_pairs, violations.violated_pairs)
         penalty_term, multiplier_term = augmented_terms(
             violations.values, self.bank.lookup(sample_ids), self.penalty, violations.num_pairs
         )

@@ -22,6 +22,7 @@ METRICS_FILE = "metrics.json"
 SCORES_FILE = "test_scores.csv"
 ROC_FILE = "roc.png"
 COMPLETE_FILE = "COMPLETE"
+HARDEST_POSITIVES_FILE = "hardest_positives.csv"  # written by almlit.callbacks.PairCoverageReport when fitting ends
 OVERRIDES_FILE = Path(".hydra") / "overrides.yaml"
 
 

@@ -22,6 +22,7 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 from lightning.pytorch.utilities.rank_zero import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
+from almlit.alm.coverage import check_pair_batches
 from almlit.config import CONFIG_DIR
 from almlit.errors import TrainingFailure, one_line_errors, out_of_memory_advice
 from almlit.module import ALMClassifier
@@ -102,6 +103,7 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any] | None:
     callbacks = build_callbacks(cfg)
     timer = Timer(verbose=False)  # its training time is saved in the checkpoints: a resumed run adds to it
     trainer = instantiate(cfg.trainer, callbacks=[*callbacks, timer], logger=instantiate(cfg.logger))
+    check_pair_batches(module.pairwise_objectives, datamodule.batch_size, trainer.num_devices, trainer.num_nodes)
     batch_sizes = {"batch_size": datamodule.batch_size, "eval_batch_size": datamodule.eval_batch_size}
     if rank_zero_only.rank == 0:  # DDP: only rank 0 writes the run folder (the other ranks start in trainer.fit)
         write_config(run_dir, cfg)

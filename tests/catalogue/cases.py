@@ -9,6 +9,7 @@ then run ``python -m tests.catalogue.render``.
 
 from __future__ import annotations
 
+import os
 import pickle
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,8 +19,15 @@ import numpy as np
 
 from almlit.ensemble import compose_member, member_dir, resolve_member
 from tests.experiments.helpers import binary_config, write_run
-from tests.fakes import write_fake_cifar
-from tests.mri.cohorts import SHAPE, build_cohort, write_manifest, write_nifti
+from tests.fakes import RunsCode, rewrite_cifar_file, without_class, write_fake_cifar
+from tests.mri.cohorts import (
+    SHAPE,
+    axis_aligned_affine,
+    build_cohort,
+    write_manifest,
+    write_nifti,
+    write_oriented_nifti,
+)
 
 
 def nothing(folder: Path) -> None:
@@ -74,6 +82,40 @@ def cifar_without_labels(folder: Path) -> None:
     batch = fake_cifar10(folder) / "data_batch_3"
     content = pickle.loads(batch.read_bytes(), encoding="bytes")
     batch.write_bytes(pickle.dumps({b"data": content[b"data"]}))
+
+
+def cifar10_without(class_id: int, files: tuple[str, ...]) -> Callable[[Path], None]:
+    """A setup writing the fake CIFAR10 files, then removing every image of ``class_id`` from ``files``."""
+
+    def setup(folder: Path) -> None:
+        cifar = fake_cifar10(folder)
+        for name in files:
+            rewrite_cifar_file(cifar / name, without_class(class_id))
+
+    return setup
+
+
+def cifar_that_runs_code(folder: Path) -> None:
+    content = {b"data": RunsCode("touch ran-code"), b"labels": [0]}
+    (fake_cifar10(folder) / "data_batch_1").write_bytes(pickle.dumps(content))
+
+
+def nifti_orientation(qform: np.ndarray | None, sform: np.ndarray | None) -> Callable[[Path, list[dict]], None]:
+    """A cohort change: S03's ADC gets exactly this qform and sform (``None``: unset, code 0)."""
+
+    def change(root: Path, rows: list[dict]) -> None:
+        voxels = np.random.default_rng(0).normal(100.0, 10.0, SHAPE).astype(np.float32)
+        write_oriented_nifti(root / "S03" / "adc.nii.gz", voxels, qform, sform)
+
+    return change
+
+
+def mirrored_x(affine: np.ndarray) -> np.ndarray:
+    """``affine`` mirrored left-right over the same box: voxel i lands where voxel X - 1 - i did."""
+    mirrored = affine.copy()
+    mirrored[:3, 0] = -affine[:3, 0]
+    mirrored[:3, 3] = affine[:3, 3] + affine[:3, 0] * (SHAPE[0] - 1)
+    return mirrored
 
 
 MRI = ("data=mri", "data.root=cohort", "data.sequences=[t2w,adc]", "model.in_channels=2", "data.shape=[4,6,6]")
@@ -163,6 +205,14 @@ CONFIGS = [
         "imb=1000 leaves no positive training sample: 948 negatives / 1000 < 1; use imb <= 948",
     ),
     Case(
+        "majority-fraction-keeps-no-negative",
+        "a majority fraction that keeps no negative training image",
+        TRAIN,
+        ("data.majority_fraction=0.001",),
+        "data.majority_fraction=0.001 keeps no negative training sample (floor(0.001 * 108) = 0 for the largest "
+        "negative class); use data.majority_fraction >= 0.00926",
+    ),
+    Case(
         "seed-not-an-integer",
         "a seed that is not an integer",
         TRAIN,
@@ -171,6 +221,26 @@ CONFIGS = [
     ),
     Case("seed-negative", "a negative seed", TRAIN, ("seed=-1",), "seed must be an integer in 0..4294967295, got -1"),
     Case("batch-size-zero", "a batch size of 0", TRAIN, ("data.batch_size=0",), "data.batch_size must be >= 1, got 0"),
+    Case(
+        "batch-size-one-with-constraint",
+        "training batches of one sample with the ALM constraint (never a positive-negative pair)",
+        TRAIN,
+        ("data.batch_size=1",),
+        "training batches of 1 sample (data.batch_size=1 x trainer.devices=1 x trainer.num_nodes=1) never hold a "
+        "positive-negative pair: the ALM constraint BinaryConstraint would be 0 at every step; use "
+        "data.batch_size >= 2 (best with sampler=dual) or a per-sample loss with alm=none; "
+        "trainer.accumulate_grad_batches does not pair samples across batches",
+    ),
+    Case(
+        "batch-size-one-with-pairwise-loss",
+        "training batches of one sample with a pairwise loss (mbauc, pauc_oneway, pauc_twoway)",
+        TRAIN,
+        ("data.batch_size=1", "alm=none", "loss=pauc_oneway"),
+        "training batches of 1 sample (data.batch_size=1 x trainer.devices=1 x trainer.num_nodes=1) never hold a "
+        "positive-negative pair: the pairwise loss OneWayPartialAUCLoss would be 0 at every step; use "
+        "data.batch_size >= 2 (best with sampler=dual) or a per-sample loss with alm=none; "
+        "trainer.accumulate_grad_batches does not pair samples across batches",
+    ),
     Case(
         "unknown-positive-class",
         "a positive class the data set does not have",
@@ -219,6 +289,22 @@ CONFIGS = [
         TRAIN,
         ("alm.penalty_init=-1",),
         "alm.penalty_init (mu0) must be finite and >= 0, got -1",
+    ),
+    Case(
+        "penalty-and-multipliers-zero",
+        "mu0 = 0 and lambda0 = 0 with a constraint (the run would equal its baseline)",
+        TRAIN,
+        ("alm.penalty_init=0",),
+        "alm.penalty_init (mu0) = 0 with alm.multiplier_init (lambda0) = 0 keeps the constraint out of the loss all "
+        "run (mu stays 0 when grown by rho, lambda grows by mu * q); use alm.penalty_init > 0 (paper grid 1e-7 .. "
+        "1e-3) or alm=none",
+    ),
+    Case(
+        "multiplier-negative",
+        "a negative lambda0 (it would reward violations)",
+        TRAIN,
+        ("alm.multiplier_init=-0.5",),
+        "alm.multiplier_init (lambda0) must be finite and >= 0, got -0.5",
     ),
     Case(
         "penalty-infinite",
@@ -319,8 +405,47 @@ CIFAR_FILES = [
         "a CIFAR batch file without labels",
         TRAIN,
         ("data=cifar10", *FAKE_CIFAR),
-        "cifar/cifar-10-batches-py/data_batch_3 is not a CIFAR python-pickle file: key b'labels' is missing",
+        "cifar/cifar-10-batches-py/data_batch_3 is not a CIFAR python-pickle file: key 'labels' (str or bytes) is "
+        "missing; it has ['data']",
         setup=cifar_without_labels,
+    ),
+    Case(
+        "cifar-runs-code",
+        "a CIFAR batch file whose pickle would run a command",
+        TRAIN,
+        ("data=cifar10", *FAKE_CIFAR),
+        f"cifar/cifar-10-batches-py/data_batch_1 is not a CIFAR python-pickle file: UnpicklingError: it names "
+        f"{os.system.__module__}.system, which is refused (a CIFAR file holds only dicts, lists and numpy arrays; "
+        "reading it could run code)",
+        setup=cifar_that_runs_code,
+    ),
+    Case(
+        "cifar-test-without-positive",
+        "a CIFAR test file without the positive class",
+        TRAIN,
+        ("data=cifar10", *FAKE_CIFAR, "data.val_per_class=5", "imb=5"),
+        "CIFAR10 under cifar, test split: positive class (label 1): 0 images, at least 1 needed to compute the test "
+        "metrics (counts per label {0: 5, 1: 0})",
+        setup=cifar10_without(9, ("test_batch",)),
+    ),
+    Case(
+        "long-tail-test-without-critical",
+        "a long-tailed CIFAR test file without the critical class",
+        TRAIN,
+        (*LONG_TAIL, "loss=ce", "alm=m1"),
+        "CIFAR10 under cifar, test split: class 9 (critical): 0 images, at least 1 needed to compute the test "
+        "metrics (counts per label {0: 5, 1: 5, 2: 5, 3: 5, 4: 5, 5: 5, 6: 5, 7: 5, 8: 5, 9: 0})",
+        setup=cifar10_without(9, ("test_batch",)),
+    ),
+    Case(
+        "long-tail-class-without-training-image",
+        "long-tailed CIFAR training files without any image of a class",
+        TRAIN,
+        (*LONG_TAIL, "loss=ce", "alm=m1"),
+        "CIFAR10 under cifar, training files: class 4: 0 images, at least 6 needed (data.val_per_class=5 held out, "
+        "1 to train) (counts per label {0: 30, 1: 30, 2: 30, 3: 30, 4: 0, 5: 30, 6: 30, 7: 30, 8: 30, 9: 30}); "
+        "no data.val_per_class >= 1 can split class 4: a class needs 2 images, 1 held out and 1 to train",
+        setup=cifar10_without(4, tuple(f"data_batch_{number}" for number in range(1, 6))),
     ),
 ]
 
@@ -361,6 +486,33 @@ NIFTI_COHORTS = [
         setup=cohort_with(
             lambda root, rows: write_nifti(root / "S02" / "t2w.nii.gz", np.full(SHAPE, np.inf, np.float32))
         ),
+    ),
+    Case(
+        "nifti-qform-sform-disagree",
+        "a NIfTI file whose qform and sform disagree (here: mirrored left-right)",
+        TRAIN,
+        MRI,
+        "subject S03, sequence adc: cohort/S03/adc.nii.gz: its qform (scanner, RAS) and sform (scanner, LAS) "
+        "disagree, placing its corners up to 7.5 mm apart; set data.prefer_transform=sform or "
+        "data.prefer_transform=qform to say which to trust",
+        setup=cohort_with(nifti_orientation(axis_aligned_affine(), mirrored_x(axis_aligned_affine()))),
+    ),
+    Case(
+        "nifti-no-orientation",
+        "a NIfTI file with neither qform nor sform (both codes 0)",
+        TRAIN,
+        (*MRI, "data.prefer_transform=sform"),
+        "subject S03, sequence adc: cohort/S03/adc.nii.gz: the file has no orientation (qform_code = sform_code = "
+        "0), so where its voxels lie in space is unknown and could only be guessed; set its qform or sform (e.g. "
+        "nibabel's image.set_sform(affine, code='scanner'))",
+        setup=cohort_with(nifti_orientation(None, None)),
+    ),
+    Case(
+        "prefer-transform-unknown",
+        "a data.prefer_transform that is not a choice",
+        TRAIN,
+        (*MRI, "data.prefer_transform=best"),
+        "data.prefer_transform must be one of ['strict', 'sform', 'qform'], got 'best'",
     ),
 ]
 

@@ -138,8 +138,8 @@ def test_bad_settings_fail_at_construction(fake_root, overrides, message):
     [
         (
             {"val_per_class": 60},
-            r"data.val_per_class=60 leaves no training image: the smallest class of cifar10 under .* has 60 training"
-            r" images; use data.val_per_class <= 59",
+            r"CIFAR10 under .*, training files: class 0: 60 images, at least 61 needed \(data.val_per_class=60 held"
+            r" out, 1 to train\) \(counts per label \{0: 60, 1: 60, .*, 9: 60\}\); use data.val_per_class <= 59$",
         ),
         # The smallest class, the critical one by default, would keep floor(55 / 56) = 0 images.
         (

@@ -50,3 +50,14 @@ def build_cohort(root: Path, labels=(0, 0, 0, 1, 1, 0, 0, 1), cohorts=None, seed
         rows.append({"subject_id": subject_id, "label": label, "cohort": cohort})
     write_manifest(root / "manifest.csv", rows)
     return rows
+
+
+def write_oriented_nifti(path: Path, voxels: np.ndarray, qform: np.ndarray | None, sform: np.ndarray | None) -> Path:
+    """Save ``voxels`` with exactly this qform and sform (code ``scanner``); ``None`` leaves one unset (code 0)."""
+    header = nib.Nifti1Header()
+    header.set_data_shape(voxels.shape)
+    header.set_data_dtype(np.float32)
+    header.set_qform(qform, code="scanner" if qform is not None else 0)
+    header.set_sform(sform, code="scanner" if sform is not None else 0)
+    nib.save(nib.Nifti1Image(voxels, None, header), path)
+    return path

@@ -125,13 +125,14 @@ CASES = {
     "no positive in test": (
         lambda root, rows: rewrite_manifest(root, rows, {7: {"label": 0}}),
         ValueError,
-        r"the test cohort has 2 negative and 0 positive subjects; it needs at least 1 positive \(label 1\)",
+        r"manifest .*manifest\.csv, test cohort: positive class \(label 1\): 0 subjects, at least 1 needed"
+        r" \(counts per label \{0: 2, 1: 0\}\)$",
     ),
     "one positive in train": (
         lambda root, rows: rewrite_manifest(root, rows, {4: {"label": 0}}),
         ValueError,
-        r"the train cohort has 5 negative and 1 positive subjects; it needs at least 2 positive \(label 1\)"
-        r" \(one is held out for validation\)",
+        r"manifest .*manifest\.csv, train cohort: positive class \(label 1\): 1 subjects, at least 2 needed"
+        r" \(one is held out for validation\) \(counts per label \{0: 5, 1: 1\}\)$",
     ),
     "no label column": (
         lambda root, rows: write_manifest(root / "manifest.csv", [{"subject_id": row["subject_id"]} for row in rows]),

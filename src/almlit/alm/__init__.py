@@ -2,7 +2,15 @@
 
 from almlit.alm.bank import MultiplierBank, check_sample_ids
 from almlit.alm.constraints import BinaryConstraint, MultiClassConstraint, Violations, positive_scores
-from almlit.alm.functional import augmented_terms, binary_violations, multiclass_violations, pairwise_hinge
+from almlit.alm.functional import (
+    augmented_terms,
+    binary_pair_hinges,
+    binary_violations,
+    multiclass_pair_hinges,
+    multiclass_violations,
+    pairwise_hinge,
+    positive_negative_pairs,
+)
 
 __all__ = [
     "BinaryConstraint",
@@ -10,9 +18,12 @@ __all__ = [
     "MultiplierBank",
     "Violations",
     "augmented_terms",
+    "binary_pair_hinges",
     "binary_violations",
     "check_sample_ids",
+    "multiclass_pair_hinges",
     "multiclass_violations",
     "pairwise_hinge",
+    "positive_negative_pairs",
     "positive_scores",
 ]

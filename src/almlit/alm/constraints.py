@@ -9,17 +9,29 @@ from typing import NamedTuple
 import torch
 from torch import Tensor, nn
 
-from almlit.alm.functional import binary_violations, multiclass_violations
+from almlit.alm.functional import binary_pair_hinges, multiclass_pair_hinges, positive_negative_pairs
 
 VARIANTS = ("m1", "m2")
 SCORES = ("probability", "logit")
 
 
 class Violations(NamedTuple):
-    """Per-sample violations ``q_j`` (zero for unconstrained samples) and the normaliser ``|p||n|``."""
+    """What a constraint finds in one batch (all on the device, nothing read back to the host).
+
+    Attributes:
+        values: per-sample violations ``q_j`` ``[B]``, zero for unconstrained samples.
+        num_pairs: the normaliser ``|p||n|`` (constrained samples x the samples they are compared with), 0-dim.
+        violated_pairs: how many of the ``|p||n|`` pairs violate the margin (their hinge is > 0), 0-dim.
+    """
 
     values: Tensor
     num_pairs: Tensor
+    violated_pairs: Tensor
+
+    @classmethod
+    def from_pair_hinges(cls, pair_hinges: Tensor, constrained: Tensor) -> Violations:
+        """Row sums, pair count and violated pairs of a ``[B, B]`` matrix of per-pair hinges (0 off the pairs)."""
+        return cls(pair_hinges.sum(dim=1), positive_negative_pairs(constrained), (pair_hinges > 0).sum())
 
 
 def positive_scores(outputs: Tensor) -> Tensor:
@@ -38,6 +50,7 @@ class BinaryConstraint(nn.Module):
     """
 
     num_classes = 2
+    needs_pairs = True  # 0 on a batch without a positive-negative pair (almlit.alm.coverage)
 
     def __init__(self, margin: float = 0.0) -> None:
         super().__init__()
@@ -53,8 +66,8 @@ class BinaryConstraint(nn.Module):
 
     def forward(self, outputs: Tensor, targets: Tensor) -> Violations:
         positive_mask = targets.reshape(-1) == 1
-        return Violations(
-            binary_violations(positive_scores(outputs), positive_mask, self.margin), _num_pairs(positive_mask)
+        return Violations.from_pair_hinges(
+            binary_pair_hinges(positive_scores(outputs), positive_mask, self.margin), positive_mask
         )
 
     def extra_repr(self) -> str:
@@ -78,6 +91,7 @@ class MultiClassConstraint(nn.Module):
     """
 
     critical_classes: Tensor
+    needs_pairs = True  # 0 on a batch without a critical and a non-critical sample (almlit.alm.coverage)
 
     def __init__(
         self, critical_classes: Sequence[int], margin: float = 0.0, variant: str = "m1", score: str = "probability"
@@ -128,8 +142,8 @@ class MultiClassConstraint(nn.Module):
         targets = targets.reshape(-1)
         critical_mask = (targets[:, None] == self.critical_classes[None, :]).any(dim=1)
         scores = outputs.softmax(dim=1) if self.score == "probability" else outputs
-        values = multiclass_violations(scores, targets, critical_mask, self.margin, self.variant == "m2")
-        return Violations(values, _num_pairs(critical_mask))
+        pair_hinges = multiclass_pair_hinges(scores, targets, critical_mask, self.margin, self.variant == "m2")
+        return Violations.from_pair_hinges(pair_hinges, critical_mask)
 
     def extra_repr(self) -> str:
         return (
@@ -142,12 +156,6 @@ def _checked_margin(margin: float) -> float:
     if not margin >= 0:
         raise ValueError(f"alm.constraint.margin (delta) must be >= 0, got {margin}")
     return float(margin)
-
-
-def _num_pairs(row_mask: Tensor) -> Tensor:
-    """``|p| * |n|``: constrained samples times the samples they are compared with (0-dim, no host sync)."""
-    num_rows = row_mask.sum()
-    return num_rows * (row_mask.numel() - num_rows)
 
 
 __all__ = ["SCORES", "VARIANTS", "BinaryConstraint", "MultiClassConstraint", "Violations", "positive_scores"]

@@ -13,6 +13,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
+from almlit.data.class_counts import BINARY_CLASS_NAMES, check_splits
 from almlit.data.imbalance import check_imbalance_ratio
 from almlit.data.indexed import Batch, TensorImageDataset
 from almlit.data.loaders import SamplerFactory, TensorDataModule
@@ -180,10 +181,30 @@ class ImageDataModule(TensorDataModule, ABC):
     def build_splits(self) -> DatasetSplits:
         """Read the source data and build the training, validation and test datasets."""
 
+    @property
+    def description(self) -> str:
+        """The data set as messages name it, e.g. ``"CIFAR10 under data"``."""
+        return type(self).__name__
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        """How messages name each class: ``"class c"``, marked ``(critical)`` for the critical ones."""
+        return tuple(
+            f"class {class_id}{' (critical)' if class_id in self.critical_classes else ''}"
+            for class_id in range(self.num_classes)
+        )
+
     def setup(self, stage: str | None = None) -> None:
-        """Build the datasets once; later calls (e.g. the Trainer's after an explicit one) do nothing."""
+        """Build the datasets once; later calls (e.g. the Trainer's after an explicit one) do nothing.
+
+        Raises:
+            ValueError: if a split lacks a class, before any training (see :func:`check_splits`).
+        """
         if self._splits is None:
-            self._splits = self.build_splits()
+            splits = self.build_splits()
+            labels = {name: split.labels for name, split in splits._asdict().items() if name != "num_train_samples"}
+            check_splits(self.description, labels, self.class_names)
+            self._splits = splits
 
     @property
     def splits(self) -> DatasetSplits:
@@ -278,3 +299,8 @@ class BinaryImageDataModule(ImageDataModule, ABC):
         sampler: SamplerFactory | None = None,
     ) -> None:
         super().__init__(2, (1,), mean, std, crop_padding, hflip, batch_size, eval_batch_size, seed, sampler)
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        """``("negative class (label 0)", "positive class (label 1)")``."""
+        return BINARY_CLASS_NAMES

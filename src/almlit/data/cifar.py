@@ -12,6 +12,7 @@ import numpy as np
 
 from almlit.data.base import BinaryImageDataModule, DatasetSplits, binary_dataset, check_split_arguments
 from almlit.data.cifar_files import CIFARFiles, cifar_layout
+from almlit.data.class_counts import check_hold_out
 from almlit.data.imbalance import split_binary_imbalanced
 from almlit.data.loaders import SamplerFactory
 
@@ -83,6 +84,8 @@ class BinaryCIFAR(CIFARFiles, BinaryImageDataModule):
 
     def build_splits(self) -> DatasetSplits:
         train_images, train_labels = self.load_split(train=True)
+        selected = [*self.negative_classes, *self.positive_classes]
+        check_hold_out(train_labels, selected, self.val_per_class, f"{self.description}, training files")
         train_indices, validation_indices = split_binary_imbalanced(
             train_labels,
             self.negative_classes,
@@ -93,7 +96,7 @@ class BinaryCIFAR(CIFARFiles, BinaryImageDataModule):
             self.split_seed,
         )
         test_images, test_labels = self.load_split(train=False)
-        test_indices = np.flatnonzero(np.isin(test_labels, [*self.negative_classes, *self.positive_classes]))
+        test_indices = np.flatnonzero(np.isin(test_labels, selected))
 
         num_train_samples = len(train_labels)
         return DatasetSplits(

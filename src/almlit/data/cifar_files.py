@@ -1,8 +1,11 @@
 """Reading CIFAR10 / CIFAR100 from their python-pickle layout, and downloading it.
 
 Reading goes straight from the pickle files to uint8 arrays (no torchvision, no PIL, no checksum pass), so
-loading 50000 images takes a fraction of a second. Downloading uses torchvision, which writes that same
-layout under ``root``.
+loading 50000 images takes a fraction of a second. Both kinds of file are read: the original ones, written by
+Python 2, whose keys are bytes (``b"data"``), and those that Python 3 tools write, whose keys are str (``"data"``).
+A pickle can name any Python function to call while it is read; the files are read by :class:`CifarUnpickler`,
+which builds only what CIFAR files hold (dicts, lists, numpy arrays), so a data file can never run code.
+Downloading uses torchvision, which writes that same layout under ``root``.
 """
 
 import pickle
@@ -27,7 +30,7 @@ class CifarLayout:
     train_files: tuple[str, ...]
     test_files: tuple[str, ...]
     files_pattern: str
-    label_key: bytes
+    label_key: str
     num_classes: int
 
 
@@ -38,7 +41,7 @@ LAYOUTS = {
         train_files=tuple(f"data_batch_{number}" for number in range(1, 6)),
         test_files=("test_batch",),
         files_pattern="{data_batch_1..5,test_batch}",
-        label_key=b"labels",
+        label_key="labels",
         num_classes=10,
     ),
     "cifar100": CifarLayout(
@@ -47,7 +50,7 @@ LAYOUTS = {
         train_files=("train",),
         test_files=("test",),
         files_pattern="{train,test}",
-        label_key=b"fine_labels",
+        label_key="fine_labels",
         num_classes=100,
     ),
 }
@@ -74,39 +77,80 @@ def cifar_files_present(root: str | Path, variant: str) -> bool:
     return all((folder / name).is_file() for name in layout.train_files + layout.test_files)
 
 
-def read_cifar_file(path: Path, label_key: bytes, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
-    """Read one CIFAR pickle file.
+# (module, name) of everything a CIFAR pickle may name: numpy's array and scalar reconstruction (numpy 1 writes
+# numpy.core, numpy 2 numpy._core; protocol 5 rebuilds arrays with _frombuffer), and what protocols < 4 use for
+# bytes and sets, under their Python 3 and Python 2 module names.
+ALLOWED_GLOBALS = frozenset(
+    [
+        *[
+            (f"{package}.multiarray", name)
+            for package in ("numpy.core", "numpy._core")
+            for name in ("_reconstruct", "scalar")
+        ],
+        *[(f"{package}.numeric", "_frombuffer") for package in ("numpy.core", "numpy._core")],
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+        ("_codecs", "encode"),
+        *[(module, name) for module in ("builtins", "__builtin__") for name in ("bytearray", "set", "frozenset")],
+    ]
+)
+
+
+class CifarUnpickler(pickle.Unpickler):
+    """An unpickler that builds only containers and numpy arrays: a pickle that names anything else is refused.
+
+    A pickle rebuilds objects by calling the functions it names (``os.system`` as readily as ``numpy.dtype``);
+    this one looks up only :data:`ALLOWED_GLOBALS`, what numpy arrays and Python 2 / 3 pickles of CIFAR need.
+    """
+
+    def find_class(self, module: str, name: str) -> object:
+        if (module, name) not in ALLOWED_GLOBALS:
+            raise pickle.UnpicklingError(
+                f"it names {module}.{name}, which is refused (a CIFAR file holds only dicts, lists and numpy arrays;"
+                " reading it could run code)"
+            )
+        return super().find_class(module, name)
+
+
+def read_pickle(path: Path) -> object:
+    """Unpickle a file with :class:`CifarUnpickler`; Python 2 strings become bytes (as the CIFAR page reads them)."""
+    with path.open("rb") as file:
+        return CifarUnpickler(file, encoding="bytes").load()
+
+
+def read_cifar_file(path: Path, label_key: str, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Read one CIFAR pickle file, whose keys may be bytes (Python 2, the original files) or str (Python 3).
 
     Args:
         path: the file.
-        label_key: ``b"labels"`` (CIFAR10) or ``b"fine_labels"`` (CIFAR100).
+        label_key: ``"labels"`` (CIFAR10) or ``"fine_labels"`` (CIFAR100), as str or bytes in the file.
         num_classes: labels must lie in [0, num_classes).
 
     Returns:
         uint8 images [N, 3, 32, 32] and int64 labels [N].
 
     Raises:
-        ValueError: if the file is not a CIFAR python-pickle file.
+        ValueError: if the file is not a CIFAR python-pickle file, or names a function a CIFAR file never needs.
     """
 
     def not_cifar(reason: str) -> ValueError:
         return ValueError(f"{path} is not a CIFAR python-pickle file: {reason}")
 
     try:
-        with path.open("rb") as file:
-            content = pickle.load(file, encoding="bytes")
+        content = read_pickle(path)
     # Arbitrary bytes make the unpickler fail in many ways (UnpicklingError, EOFError, KeyError, ...).
     except Exception as error:
         raise not_cifar(f"{type(error).__name__}: {error}") from error
     if not isinstance(content, dict):
         raise not_cifar(f"it holds a {type(content).__name__}, not a dict")
-    for key in (b"data", label_key):
+    content = {key.decode("latin-1") if isinstance(key, bytes) else key: value for key, value in content.items()}
+    for key in ("data", label_key):
         if key not in content:
-            raise not_cifar(f"key {key!r} is missing")
-    data = np.asarray(content[b"data"])
+            raise not_cifar(f"key {key!r} (str or bytes) is missing; it has {sorted(map(str, content))}")
+    data = np.asarray(content["data"])
     row_length = int(np.prod(IMAGE_SHAPE))
     if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != row_length:
-        raise not_cifar(f"b'data' is {data.dtype} of shape {data.shape}, expected uint8 [N, {row_length}]")
+        raise not_cifar(f"'data' is {data.dtype} of shape {data.shape}, expected uint8 [N, {row_length}]")
     labels = np.asarray(content[label_key], dtype=np.int64)
     if labels.shape != (len(data),):
         raise not_cifar(f"{label_key!r} has shape {labels.shape}, expected ({len(data)},)")
@@ -168,6 +212,11 @@ class CIFARFiles:
         """Download CIFAR when ``download`` is set and its files are absent."""
         if self.download and not cifar_files_present(self.root, self.variant):
             download_cifar(self.root, self.variant)
+
+    @property
+    def description(self) -> str:
+        """``"<CIFAR10|CIFAR100> under <root>"``, as messages name the data set."""
+        return f"{cifar_layout(self.variant).name} under {self.root}"
 
     def load_split(self, train: bool) -> tuple[np.ndarray, np.ndarray]:
         """The training or test split as ``(uint8 images [N, 3, 32, 32], int64 labels [N])``."""

@@ -11,6 +11,7 @@ import numpy as np
 from sklearn.datasets import load_digits
 
 from almlit.data.base import BinaryImageDataModule, DatasetSplits, binary_dataset, check_split_arguments
+from almlit.data.class_counts import check_hold_out
 from almlit.data.imbalance import hold_out_per_class, split_binary_imbalanced
 from almlit.data.loaders import SamplerFactory
 
@@ -84,13 +85,20 @@ class BinaryDigits(BinaryImageDataModule):
         self.majority_fraction = majority_fraction
         self.split_seed = split_seed
 
+    @property
+    def description(self) -> str:
+        """``"scikit-learn digits"``, as messages name the data set."""
+        return "scikit-learn digits"
+
     def build_splits(self) -> DatasetSplits:
         images, labels = load_digit_images()
+        check_hold_out(labels, range(NUM_DIGITS), self.test_per_class, self.description, "data.test_per_class")
         test_pool, pool = hold_out_per_class(
             labels, range(NUM_DIGITS), self.test_per_class, np.random.default_rng(TEST_SPLIT_SEED)
         )
         selected = [*self.negative_classes, *self.positive_classes]
         test_indices = test_pool[np.isin(labels[test_pool], selected)]
+        check_hold_out(labels[pool], selected, self.val_per_class, f"{self.description} after the test hold-out")
         train_positions, validation_positions = split_binary_imbalanced(
             labels[pool],
             self.negative_classes,

@@ -39,9 +39,12 @@ def minority_count(num_majority: int, imbalance_ratio: float) -> int:
         The minority count, at least 1.
 
     Raises:
-        ValueError: if ``imbalance_ratio < 1`` or if the ratio leaves no minority sample.
+        ValueError: if ``imbalance_ratio < 1``, if there is no majority sample, or if the ratio leaves no minority
+            sample (the message suggests the largest ratio that leaves one).
     """
     check_imbalance_ratio(imbalance_ratio)
+    if num_majority < 1:
+        raise ValueError(f"{num_majority} negatives leave no positive training sample at any imb >= 1")
     count = int(num_majority // imbalance_ratio)
     if count == 0:
         raise ValueError(
@@ -49,6 +52,24 @@ def minority_count(num_majority: int, imbalance_ratio: float) -> int:
             f" {num_majority} negatives / {imbalance_ratio} < 1; use imb <= {num_majority}"
         )
     return count
+
+
+def ceil_significant(value: float, digits: int = 4) -> float:
+    """``value`` rounded up to ``digits`` significant digits (an integer stays as it is), for lower bounds in advice.
+
+    A bound printed rounded down would suggest a value that fails (imb >= 1.234 when 1.2344 is needed).
+
+    Args:
+        value: a positive number.
+        digits: significant digits kept.
+
+    Returns:
+        The smallest number >= ``value`` with at most ``digits`` significant digits, or ``value`` if it is integral.
+    """
+    if float(value).is_integer():
+        return float(value)
+    scale = 10.0 ** (digits - 1 - math.floor(math.log10(value)))
+    return math.ceil(value * scale) / scale
 
 
 def fraction_count(count: int, fraction: float) -> int:
@@ -146,13 +167,21 @@ def split_binary_imbalanced(
         members = remaining[labels[remaining] == class_id]
         negatives.append(draw_indices(members, fraction_count(len(members), majority_fraction), generator))
     num_negatives = sum(len(members) for members in negatives)
+    if num_negatives == 0:
+        largest = max(np.count_nonzero(labels[remaining] == class_id) for class_id in negative_classes)
+        raise ValueError(
+            f"data.majority_fraction={majority_fraction} keeps no negative training sample (floor({majority_fraction}"
+            f" * {largest}) = 0 for the largest negative class); use data.majority_fraction >="
+            f" {ceil_significant(1 / largest):.10g}"
+        )
     num_positives = minority_count(num_negatives, imbalance_ratio)
     positive_pool = remaining[np.isin(labels[remaining], positive_classes)]
     if num_positives > len(positive_pool):
+        # floor(n_neg / imb) <= pool for every imb >= n_neg / pool, and pool >= 1 keeps that bound <= n_neg
         raise ValueError(
             f"imb={imbalance_ratio} asks for {num_positives} positive training samples ({num_negatives} negatives"
             f" / {imbalance_ratio}) but positive classes {list(positive_classes)} have only {len(positive_pool)}"
-            f" left after validation; use imb >= {num_negatives / len(positive_pool):.4g}"
+            f" left after validation; use imb >= {ceil_significant(num_negatives / len(positive_pool)):.10g}"
         )
     positives = draw_indices(positive_pool, num_positives, generator)
     return np.sort(np.concatenate([*negatives, positives])), validation

@@ -13,6 +13,7 @@ import numpy as np
 from almlit.data.base import DatasetSplits, ImageDataModule, image_dataset
 from almlit.data.cifar import CIFAR_MEAN, CIFAR_STD
 from almlit.data.cifar_files import CIFARFiles, cifar_layout
+from almlit.data.class_counts import check_hold_out
 from almlit.data.imbalance import check_imbalance_ratio, check_long_tail_profile, split_long_tailed
 from almlit.data.loaders import SamplerFactory
 
@@ -89,13 +90,7 @@ class LongTailCIFAR(CIFARFiles, ImageDataModule):
 
     def build_splits(self) -> DatasetSplits:
         train_images, train_labels = self.load_split(train=True)
-        smallest = int(np.bincount(train_labels, minlength=self.num_classes).min())
-        if self.val_per_class >= smallest:
-            raise ValueError(
-                f"data.val_per_class={self.val_per_class} leaves no training image: the smallest class of"
-                f" {self.variant} under {self.root} has {smallest} training images; use data.val_per_class <="
-                f" {smallest - 1}"
-            )
+        check_hold_out(train_labels, range(self.num_classes), self.val_per_class, f"{self.description}, training files")
         train_indices, validation_indices = split_long_tailed(
             train_labels, self.num_classes, self.imbalance_ratio, self.profile, self.val_per_class, self.split_seed
         )

@@ -27,6 +27,7 @@ from torch import Tensor
 from torch.utils.data import Sampler
 
 from almlit.data.epoch_seeding import SHUFFLE_STREAM, epoch_generator
+from almlit.data.imbalance import ceil_significant
 
 
 def check_labels(labels: Tensor) -> Tensor:
@@ -146,10 +147,16 @@ class DualSampler(EpochSampler):
         self.positives_per_batch = round(positive_rate * batch_size)
         if not 0 < self.positives_per_batch < batch_size:
             which = "positive" if self.positives_per_batch == 0 else "negative"
+            # a rate in [1/B, 1 - 1/B] gives 1..B-1 positives; there is none when B = 1
+            advice = (
+                f"use a rate in [{ceil_significant(1 / batch_size):.10g}, {1 - ceil_significant(1 / batch_size):.10g}]"
+                " or a larger data.batch_size"
+                if batch_size >= 2
+                else "use data.batch_size >= 2 (a batch of 1 cannot hold both a positive and a negative)"
+            )
             raise ValueError(
                 f"sampler.positive_rate={positive_rate} leaves no {which} in a batch of {batch_size} "
-                f"(round({positive_rate} * {batch_size}) = {self.positives_per_batch}); use a rate in "
-                f"({0.5 / batch_size:.4g}, {1 - 0.5 / batch_size:.4g}) or a larger data.batch_size"
+                f"(round({positive_rate} * {batch_size}) = {self.positives_per_batch}); {advice}"
             )
         is_positive = torch.isin(self.labels, torch.tensor(self.critical_classes, dtype=torch.long))
         self.positives = torch.nonzero(is_positive).flatten()

@@ -56,6 +56,7 @@ class OneWayPartialAUCLoss(nn.Module):
     """
 
     num_outputs = 1
+    needs_pairs = True  # 0 on a batch without a positive-negative pair, as the two-way loss (almlit.alm.coverage)
 
     def __init__(self, max_fpr: float = 0.3, margin: float = 1.0) -> None:
         super().__init__()

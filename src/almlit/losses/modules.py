@@ -217,6 +217,7 @@ class MiniBatchAUCLoss(nn.Module):
     """MBAUC (Gultekin et al. 2020), see :func:`almlit.losses.functional.mini_batch_auc`."""
 
     num_outputs = 1
+    needs_pairs = True  # 0 on a batch without a positive-negative pair (almlit.alm.coverage)
 
     def forward(self, outputs: Tensor, targets: Tensor) -> Tensor:
         return functional.mini_batch_auc(outputs, targets)

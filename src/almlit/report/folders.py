@@ -27,6 +27,11 @@ PRESENTATION_KEYS = frozenset(
         "trainer.enable_model_summary",
         "trainer.log_every_n_steps",
         "logger._target_",  # the CSV logger class: runs logged by Lightning's own CSVLogger stay the same runs
+        # what the pair-coverage report logs and writes (a run folder from before it existed is the same run)
+        "callbacks.pair_coverage._target_",
+        "callbacks.pair_coverage.warn_below",
+        "callbacks.pair_coverage.lambda_quantiles",
+        "callbacks.pair_coverage.hardest_positives",
     }
 )
 

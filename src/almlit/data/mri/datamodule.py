@@ -50,6 +50,8 @@ class MRICohort(TensorDataModule):
         spacing: voxel size in mm ``[D, H, W]``, or ``None`` to resize each reference field of view to ``shape``.
         normalize: ``zscore`` or ``percentile``.
         percentiles: the clip percentiles of ``percentile``.
+        prefer_transform: which of a file's qform and sform to trust when they disagree: ``strict`` (refuse the
+            file), ``sform`` or ``qform``; a file with neither is always refused (see :mod:`almlit.data.mri.nifti`).
         val_fraction: share of each class of the training cohort held out for validation.
         test_fraction: share of each class held out for testing when the manifest has no ``cohort`` column.
         flip_axes: axes mirrored at random in training (0 = D, 1 = H, 2 = W, the left-right axis).
@@ -75,6 +77,7 @@ class MRICohort(TensorDataModule):
         spacing: Sequence[float] | None = None,
         normalize: str = "zscore",
         percentiles: Sequence[float] = (1.0, 99.0),
+        prefer_transform: str = "strict",
         val_fraction: float = 0.2,
         test_fraction: float = 0.25,
         flip_axes: Sequence[int] = (2,),
@@ -90,7 +93,12 @@ class MRICohort(TensorDataModule):
     ) -> None:
         super().__init__(batch_size, eval_batch_size, seed, sampler)
         self.settings = PreprocessSettings(
-            tuple(sequences), tuple(shape), None if spacing is None else tuple(spacing), normalize, tuple(percentiles)
+            tuple(sequences),
+            tuple(shape),
+            None if spacing is None else tuple(spacing),
+            normalize,
+            tuple(percentiles),
+            prefer_transform,
         )
         self.root = Path(root)
         self.manifest = manifest

@@ -27,6 +27,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from almlit.data.class_counts import BINARY_CLASS_NAMES, check_class_counts
 from almlit.data.imbalance import draw_indices
 
 COHORTS = ("train", "test")
@@ -170,19 +171,18 @@ def check_cohorts(path: Path, labels: np.ndarray, cohorts: Sequence[str]) -> Non
     """Both classes must be in the test cohort, and at least two of each in the training cohort (one for validation).
 
     Raises:
-        ValueError: naming the manifest, the cohort and its class counts.
+        ValueError: naming the manifest, the cohort, the class and the counts (see :func:`check_class_counts`).
     """
     cohorts = np.asarray(cohorts)
-    for cohort, needed in (("train", 2), ("test", 1)):
-        counts = np.bincount(labels[cohorts == cohort], minlength=2)
-        if counts.min() < needed:
-            names = ("negative (label 0)", "positive (label 1)")
-            short = names[int(np.argmin(counts))]
-            raise ValueError(
-                f"manifest {path}: the {cohort} cohort has {counts[0]} negative and {counts[1]} positive subjects;"
-                f" it needs at least {needed} {short}"
-                + (" (one is held out for validation)" if cohort == "train" else "")
-            )
+    for cohort, needed, reason in (("train", 2, "(one is held out for validation)"), ("test", 1, "")):
+        check_class_counts(
+            labels[cohorts == cohort],
+            {0: needed, 1: needed},
+            f"manifest {path}, {cohort} cohort",
+            BINARY_CLASS_NAMES,
+            unit="subjects",
+            reason=reason,
+        )
 
 
 def stratified_hold_out(

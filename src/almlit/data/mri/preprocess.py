@@ -26,7 +26,7 @@ import numpy as np
 from nibabel.processing import resample_from_to
 
 from almlit.data.mri.manifest import Subject, check_sequences
-from almlit.data.mri.nifti import read_volume
+from almlit.data.mri.nifti import check_prefer_transform, read_volume
 
 NORMALIZATIONS = ("zscore", "percentile")
 # Raise when it changes what preprocess_subject returns for the same files and settings: it is part of the cache key.
@@ -47,6 +47,8 @@ class PreprocessSettings:
         spacing: ``(D, H, W)`` voxel size in mm, or ``None`` to resize the reference's field of view to ``shape``.
         normalize: ``"zscore"`` ((x - mean) / std) or ``"percentile"`` (clip to ``percentiles``, scale to [0, 1]).
         percentiles: lower and upper percentile of the ``"percentile"`` normalisation.
+        prefer_transform: which of a file's qform and sform to trust when they disagree: ``"strict"`` (refuse),
+            ``"sform"`` or ``"qform"`` (see :mod:`almlit.data.mri.nifti`).
     """
 
     sequences: tuple[str, ...]
@@ -54,6 +56,7 @@ class PreprocessSettings:
     spacing: tuple[float, float, float] | None = None
     normalize: str = "zscore"
     percentiles: tuple[float, float] = (1.0, 99.0)
+    prefer_transform: str = "strict"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "sequences", check_sequences(self.sequences))
@@ -72,6 +75,7 @@ class PreprocessSettings:
         if len(percentiles) != 2 or not 0 <= percentiles[0] < percentiles[1] <= 100:
             raise ValueError(f"data.percentiles must be [low, high] with 0 <= low < high <= 100, got {percentiles}")
         object.__setattr__(self, "percentiles", percentiles)
+        check_prefer_transform(self.prefer_transform)
 
     def key(self) -> str:
         """The settings and the preprocessing version as canonical JSON."""
@@ -174,7 +178,7 @@ def preprocess_subject(subject: Subject, settings: PreprocessSettings, out: np.n
     if out is None:
         out = np.empty((len(settings.sequences), *settings.shape), dtype=np.float32)
     names = list(zip(settings.sequences, subject.paths, strict=True))
-    volumes = [read_volume(path, subject.subject_id, sequence) for sequence, path in names]
+    volumes = [read_volume(path, subject.subject_id, sequence, settings.prefer_transform) for sequence, path in names]
     reference_voxels, reference_affine = volumes[0]
     grid = target_grid(reference_affine, reference_voxels.shape, settings.shape, settings.spacing)
     reference_box = intersect(
