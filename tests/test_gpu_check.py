@@ -189,7 +189,6 @@ def test_rehearsal_timings_are_read_from_the_bench_members_and_cost_outputs(rehe
     assert table1["runs"] == len(experiment.rows) * experiment.members
 
 
-@pytest.mark.slow  # pip takes several seconds
 def test_missing_packages_are_installed_from_the_wheels_into_a_temporary_folder(tmp_path, monkeypatch):
     wheels = tmp_path / "wheels"
     wheels.mkdir()
