@@ -845,6 +845,21 @@ ARGUMENTS = [
         setup=digits_experiment,
     ),
     Case(
+        "cost-bad-batch-size",
+        "almlit.cost (or almlit.bench) with a batch size that is neither a number nor probe",
+        "almlit.cost",
+        ("digits.yaml", "--set", "bench.batch_size=big"),
+        "bench.batch_size must be an int >= 1, probe or null, got 'big'",
+        setup=digits_experiment,
+    ),
+    Case(
+        "members-zero-processes",
+        "almlit.benchmark.members with 0 processes",
+        "almlit.benchmark.members",
+        ("members.json", "--processes", "0"),
+        "--processes must be >= 1 and --seconds > 0, got [0] and 6.0",
+    ),
+    Case(
         "cohort-without-out",
         "almlit.make_mri_cohort without out=",
         "almlit.make_mri_cohort",
