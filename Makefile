@@ -88,3 +88,22 @@ table1-zoo-smoke: $(STAMP)  ## the zoo table's pipeline at toy scale: 8 rows x 2
 	$(PY) -c "from tests.fakes import write_fake_cifar; write_fake_cifar('$(SMOKE_DATA)', 'cifar10', 300, 50)"
 	$(PY) -m almlit.report experiments/table1_zoo_cifar10_imb100.yaml --train --paper --ci --rows $(ZOO_SMOKE_ROWS) \
 		--members 2 --root outputs/smoke/tables --output outputs/smoke/reports/table1_zoo --set $(SMOKE_SET)
+
+# GPU: one prepared command for a GPU machine that starts bare and has no network (docs/gpu.md). Here: make gpu-wheels
+# (Hydra, OmegaConf, ANTLR's runtime, nibabel as pure-Python wheels in gpu_wheels/, ~3.5 MiB, ignored by git). There,
+# from the checkout with gpu_wheels/ carried, no install: the device tool's call is
+#   run(command="PYTHONUNBUFFERED=1 PYTHONPATH=src python3 -m almlit.benchmark.gpu_check $OUT --wheels gpu_wheels", carry=["gpu_wheels"], timeout_s=600)
+# and it brings back $OUT/gpu_check.md, gpu_check.json and gpu_check.log; commit the report as docs/gpu.md.
+.PHONY: gpu-wheels gpu-check gpu-check-cpu
+GPU_WHEELS := gpu_wheels
+GPU_OUT ?= outputs/gpu_check
+
+gpu-wheels: $(STAMP)  ## the wheels a bare GPU machine lacks, in gpu_wheels/ (carry it with the checkout)
+	rm -rf $(GPU_WHEELS)
+	$(PY) -m almlit.benchmark.wheels $(GPU_WHEELS)
+
+gpu-check:  ## on a GPU machine, no venv needed: smoke, determinism, preemption, bench, members, cost in < 8 min
+	PYTHONUNBUFFERED=1 PYTHONPATH=src $(PYTHON) -m almlit.benchmark.gpu_check $(GPU_OUT) --wheels $(GPU_WHEELS)
+
+gpu-check-cpu: $(STAMP)  ## the same steps rehearsed at toy sizes on the CPU (a few minutes; the slow suite runs it)
+	$(PY) -m almlit.benchmark.gpu_check $(GPU_OUT)-cpu --device cpu --tiny

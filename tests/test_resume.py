@@ -7,10 +7,8 @@ scores of a run that was never interrupted, bit for bit (CPU, ``trainer.determin
 
 import hashlib
 import json
-import os
 import signal
 from pathlib import Path
-from unittest import mock
 
 import pytest
 import torch
@@ -18,7 +16,7 @@ from omegaconf import OmegaConf
 
 from almlit.ensemble import compose_member, resolve_member
 from almlit.resume import check_same_run, is_new_folder, plan_start
-from tests.conftest import QUIET, REPO_ROOT, run_module
+from tests.conftest import QUIET, run_module
 
 # 948 negatives + 47 positives of the digits at imb=20: 16 training batches of 64 per epoch
 COMMON = ["trainer.deterministic=true", "imb=20", "callbacks.early_stopping=null", "trainer.max_epochs=3"]
@@ -28,7 +26,7 @@ STEPS_PER_EPOCH = 16
 def kill_at(step: int, name: str) -> list[str]:
     """Overrides adding the test callback that sends ``name`` to the run after ``step`` (once: see its marker)."""
     return [
-        "+callbacks.kill._target_=tests.signal_at_step.SignalAtStep",
+        "+callbacks.kill._target_=almlit.benchmark.probes.SignalAtStep",
         f"+callbacks.kill.step={step}",
         f"+callbacks.kill.name={name}",
         "+callbacks.kill.marker=killed.marker",
@@ -36,9 +34,8 @@ def kill_at(step: int, name: str) -> list[str]:
 
 
 def train_in(folder, *overrides):
-    """``python -m almlit.train`` in ``folder``, able to import the test callback from ``tests``."""
-    with mock.patch.dict(os.environ, {"PYTHONPATH": str(REPO_ROOT)}):
-        return run_module("almlit.train", *QUIET, *overrides, cwd=folder)
+    """``python -m almlit.train`` in ``folder``, quietly."""
+    return run_module("almlit.train", *QUIET, *overrides, cwd=folder)
 
 
 def run_dir(folder, name):
@@ -85,8 +82,14 @@ def test_interrupted_folder_resumes_from_its_last_checkpoint(tmp_path):
     start = plan_start(folder, config)
     assert not start.finished and start.ckpt_path == str(folder / "checkpoints" / "last.ckpt")
     assert start.message == f"resuming the interrupted run from {folder / 'checkpoints' / 'last.ckpt'}"
-    explicit = plan_start(folder, config, ckpt_path="elsewhere.ckpt")
-    assert explicit.ckpt_path == "elsewhere.ckpt"
+    # a continuation of another folder's checkpoint, stopped and run again, goes on from its own last epoch end
+    continued = plan_start(folder, config, ckpt_path=str(tmp_path / "elsewhere.ckpt"))
+    assert continued.ckpt_path == str(folder / "checkpoints" / "last.ckpt")
+    # a checkpoint of the folder itself, named explicitly, is where it restarts
+    (folder / "checkpoints" / "best-epoch000.ckpt").write_bytes(b"")
+    explicit = plan_start(folder, config, ckpt_path=str(folder / "checkpoints" / "best-epoch000.ckpt"))
+    assert explicit.ckpt_path == str(folder / "checkpoints" / "best-epoch000.ckpt")
+    assert plan_start(tmp_path / "new", config, ckpt_path="elsewhere.ckpt").ckpt_path == "elsewhere.ckpt"
 
 
 def test_finished_folder_trains_nothing_and_says_when_it_finished(tmp_path):
@@ -99,19 +102,36 @@ def test_finished_folder_trains_nothing_and_says_when_it_finished(tmp_path):
     assert start.message.startswith(f"{folder} holds a run finished at 2026-01-02T03:04:05+00:00: nothing to train")
 
 
+ANOTHER_IMBALANCE = (("imb=20",), ("imb=10", "trainer.enable_progress_bar=false"))
+ANOTHER_IMBALANCE_KEYS = "data.imbalance_ratio (20 vs 10); imb (20 vs 10)"
+# The second cohort of ``data=mri data.root=...`` is refused, not skipped as finished (issue 13, item 1).
+ANOTHER_COHORT = (("data=mri", "data.root=cohortA"), ("data=mri", "data.root=cohortB"))
+ANOTHER_COHORT_KEYS = "data.root ('cohortA' vs 'cohortB')"
+
+
 @pytest.mark.parametrize("complete", [True, False])
-def test_folder_of_another_configuration_is_refused_naming_the_keys(tmp_path, complete):
+@pytest.mark.parametrize(
+    ("settings", "keys"), [(ANOTHER_IMBALANCE, ANOTHER_IMBALANCE_KEYS), (ANOTHER_COHORT, ANOTHER_COHORT_KEYS)]
+)
+def test_folder_of_another_configuration_is_refused_naming_the_keys(tmp_path, complete, settings, keys):
     folder = tmp_path / "run"
-    write_config(folder, member_config(folder, "imb=20"))
+    write_config(folder, member_config(folder, *settings[0]))
     if complete:
         (folder / "COMPLETE").write_text("2026-01-02T03:04:05+00:00\n")
     with pytest.raises(ValueError) as error:
-        plan_start(folder, member_config(folder, "imb=10", "trainer.enable_progress_bar=false"))
+        plan_start(folder, member_config(folder, *settings[1]))
     state = "a finished run" if complete else "an interrupted run"
     assert str(error.value) == (
         f"{folder} holds {state} with another configuration (folder vs this command): "
-        "data.imbalance_ratio (20 vs 10); imb (20 vs 10); give this run its own folder with run_name=<new name>"
+        f"{keys}; give this run its own folder with run_name=<new name>"
     )
+
+
+def test_where_outputs_go_and_what_is_printed_are_not_identity(tmp_path):
+    folder = tmp_path / "run"
+    write_config(folder, member_config(folder, "data=mri", "data.root=cohortA"))
+    quiet = ["trainer.enable_progress_bar=false", "data.cache_dir=elsewhere", "data.eval_batch_size=2"]
+    check_same_run(folder, member_config(folder, "data=mri", "data.root=cohortA", "paths.output_root=o", *quiet))
 
 
 def test_another_seed_is_another_run(tmp_path):
@@ -146,7 +166,14 @@ def uninterrupted(tmp_path_factory):
 
 
 def without_timer(callback_states):
-    return {key: state for key, state in callback_states.items() if key != "Timer"}
+    """Callback states less the Timer's (training time) and ModelCheckpoint's ``current_score``: the score of the
+    last best checkpoint written, which Lightning does not restore on resume and never reads (it stays None after a
+    resume inside a plateau, where no best checkpoint is written)."""
+    return {
+        key: {name: value for name, value in state.items() if name != "current_score"}
+        for key, state in callback_states.items()
+        if key != "Timer"
+    }
 
 
 def assert_same_run(reference, other):
@@ -255,3 +282,54 @@ def test_run_killed_after_early_stopping_fired_stops_again_at_once(tmp_path):
     metrics = json.loads((folder / "metrics.json").read_text())
     for key in ("epochs_trained", "test", "best_val", "best_checkpoint", "final_penalty"):
         assert metrics[key] == uninterrupted[key], key
+
+
+# The best checkpoint is chosen on the epoch number, smallest first: epoch 0 stays the best and every later epoch is
+# a plateau of the monitored value (nothing improves), as in the tail of a run waiting for early stopping.
+PLATEAU = ["callbacks.model_checkpoint.monitor=epoch", "callbacks.model_checkpoint.mode=min"]
+
+
+@pytest.mark.slow
+def test_run_stopped_inside_a_plateau_resumes_from_the_last_epoch_end(tmp_path):
+    whole = train_in(tmp_path, *COMMON, *PLATEAU, "run_name=whole")
+    assert whole.returncode == 0, whole.stderr
+    reference = run_dir(tmp_path, "whole")
+    assert json.loads((reference / "metrics.json").read_text())["best_checkpoint"] == "checkpoints/best-epoch000.ckpt"
+    command = [*COMMON, *PLATEAU, *kill_at(2 * STEPS_PER_EPOCH + 7, "SIGTERM"), "run_name=stopped"]
+    stopped = train_in(tmp_path, *command)
+    assert stopped.returncode == 128 + signal.SIGTERM, stopped.stderr
+    folder = run_dir(tmp_path, "stopped")
+    # stopped in the third epoch: last.ckpt is the end of the second (a plateau epoch), not of the best (the first)
+    last = load(folder / "checkpoints" / "last.ckpt")
+    assert (last["epoch"], last["global_step"]) == (1, 2 * STEPS_PER_EPOCH)
+    resumed = train_in(tmp_path, *command)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"resuming the interrupted run from {folder}/checkpoints/last.ckpt" in resumed.stdout
+    assert_same_run(reference, folder)
+
+
+@pytest.mark.slow
+def test_continuation_in_a_new_folder_keeps_the_best_so_far_and_the_command_lines_patience(tmp_path):
+    """``run_name=<new> ckpt_path=<old>/checkpoints/last.ckpt`` (issue 13, item 3): epoch 0 stays the best (PLATEAU),
+    so the continued run tests the very weights the old run tested, from a copy in its own folder; the patience and
+    learning rate given on the command line are the ones it trains with."""
+    common = ["trainer.deterministic=true", "imb=20", *PLATEAU]
+    old = train_in(tmp_path, *common, "trainer.max_epochs=2", "run_name=old")
+    assert old.returncode == 0, old.stderr
+    old_folder, folder = run_dir(tmp_path, "old"), run_dir(tmp_path, "new")
+    ckpt = f"ckpt_path={old_folder}/checkpoints/last.ckpt"
+    settings = ["trainer.max_epochs=3", "callbacks.early_stopping.patience=7", "optim.lr=0.0123"]
+    new = train_in(tmp_path, *common, *settings, "run_name=new", ckpt)
+    assert new.returncode == 0, new.stderr
+    expected, got = (json.loads((path / "metrics.json").read_text()) for path in (old_folder, folder))
+    assert got["best_checkpoint"] == expected["best_checkpoint"] == "checkpoints/best-epoch000.ckpt"
+    assert got["test"] == expected["test"] and got["best_val"] == expected["best_val"]
+    copied, original = (load(path / "checkpoints" / "best-epoch000.ckpt") for path in (folder, old_folder))
+    for key, value in original["state_dict"].items():
+        assert torch.equal(copied["state_dict"][key], value), key
+    last = load(folder / "checkpoints" / "last.ckpt")
+    assert last["epoch"] == 2
+    (early_stopping,) = (state for key, state in last["callbacks"].items() if key.startswith("EarlyStopping"))
+    assert early_stopping["patience"] == 7  # the command line's, not the checkpoint's 30
+    assert last["optimizer_states"][0]["param_groups"][0]["lr"] == 0.0123  # the command line's, not the checkpoint's
+    assert load(old_folder / "checkpoints" / "last.ckpt")["epoch"] == 1  # the old folder is left as it was

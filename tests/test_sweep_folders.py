@@ -68,8 +68,8 @@ def test_keys_that_change_no_training_stay_out_and_run_name_and_seed_stay_in():
     overrides = [
         "loss=bce",
         "paths.output_root=/scratch/me/outputs",
-        "data.root=/scratch/data",
         "data.download=false",
+        "data.cache_dir=/scratch/cache",
         "trainer.enable_progress_bar=false",
         "trainer.enable_model_summary=false",
         "seed=3",
@@ -77,6 +77,18 @@ def test_keys_that_change_no_training_stay_out_and_run_name_and_seed_stay_in():
     ]
     assert job_folder_name(overrides) == "loss=bce,run_name=again,seed=3"
     assert job_folder_name(["trainer.enable_progress_bar=false"]) == "default"
+
+
+def test_the_data_read_names_the_folder():
+    """Two cohorts, or CIFAR files at two roots, are two runs (issue 13, item 1): data.root and paths.data_dir, which
+    data.root is derived from, stay in the name."""
+    assert job_folder_name(["data=mri", "data.root=cohortA"]) == "data.root=cohortA,data=mri"
+    assert job_folder_name(["paths.data_dir=/scratch/data"]).startswith("paths.data_dir=_scratch_data_")
+    folders = job_folders("data=mri", "data.root=cohortA,cohortB")
+    assert folders == [
+        ("outputs/multiruns", "data.root=cohortA,data=mri"),
+        ("outputs/multiruns", "data.root=cohortB,data=mri"),
+    ]
 
 
 def test_unsafe_characters_give_a_hashed_name_distinct_from_its_safe_twin():

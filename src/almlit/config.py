@@ -1,5 +1,20 @@
-"""Where the Hydra configuration lives (kept free of heavy imports, so light entry points stay fast)."""
+"""Where the Hydra configuration lives, and the resolvers it uses (kept free of heavy imports, so light entry points
+stay fast)."""
 
 from pathlib import Path
 
+from omegaconf import OmegaConf
+
 CONFIG_DIR = str(Path(__file__).resolve().parents[2] / "conf")
+
+
+def network_suffix(name: str | None) -> str:
+    """``_<name>`` for a network chosen by name (``model=torchvision model.name=resnet18``), else nothing.
+
+    ``run_name`` uses it (``${almlit.network:...}``) so a run of a library network is named after it, while the
+    names of runs of almlit's own networks stay as they were.
+    """
+    return f"_{name}" if name else ""
+
+
+OmegaConf.register_new_resolver("almlit.network", network_suffix, replace=True)

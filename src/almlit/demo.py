@@ -91,6 +91,21 @@ def certification_note(runs: list[dict]) -> str:
     return f"{positives} validation positives per run, {verdict} (positives needed at 95% confidence, {needed})"
 
 
+def machine() -> str:
+    """What the numbers depend on besides the code: the device the runs train on (``trainer.accelerator=auto``: the
+    GPU if there is one, else the CPU model as ``lscpu`` names it), the torch version and its CPU kernel set.
+
+    Runs repeat exactly on one machine, not across CPU models: torch picks its kernels by the instruction set.
+    """
+    import torch  # here: the trainings run in subprocesses, and --help needs no torch
+
+    from almlit.bench import device_name
+
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    kernels = torch.backends.cpu.get_cpu_capability()
+    return f"{device_name(device)}, torch {torch.__version__}, CPU kernels {kernels}"
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=3, help="runs per setting (split and init seeds 0..n-1)")
@@ -112,6 +127,7 @@ def main(argv: list[str] | None = None) -> None:
     print(certification_note(next(iter(results.values()))) + "\n")
     print(deployed_table(results))
     print(f"\nrun folders: {args.output_root}/   total time: {time.perf_counter() - started:.0f} s")
+    print(f"machine: {machine()} (runs repeat exactly on one machine, not across CPU models)")
 
 
 if __name__ == "__main__":

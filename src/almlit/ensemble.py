@@ -28,10 +28,12 @@ from typing import Any
 from hydra import compose, initialize_config_dir
 from hydra.core.hydra_config import HydraConfig
 from hydra.errors import HydraException
+from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import OmegaConfBaseException
 
 from almlit.config import CONFIG_DIR
+from almlit.data.fingerprint import DataFingerprint, check_same_data, present_fingerprint
 from almlit.errors import USER_ERRORS, one_line_errors
 from almlit.report.ensemble_report import REPORT_FILE, member_dir, write_ensemble_report
 from almlit.report.folders import comparable, differences, is_finished, read_config
@@ -135,12 +137,14 @@ def default_dir(config: DictConfig, overrides: Sequence[str]) -> Path:
     return Path(config.paths.output_root) / "ensembles" / name
 
 
-def check_members(ensemble_dir: Path, members: int, expected: dict[str, Any]) -> list[int]:
+def check_members(
+    ensemble_dir: Path, members: int, expected: dict[str, Any], fingerprint: DataFingerprint | None = None
+) -> list[int]:
     """Indices of the members still to train; every member folder holding a run, finished or interrupted, must have
-    been trained with ``expected`` (seeds aside).
+    been trained with ``expected`` (seeds aside) and on the data of ``fingerprint`` (``None``: not compared).
 
     Raises:
-        ValueError: naming the member whose setting differs and how.
+        ValueError: naming the member whose setting differs and how, or whose data differs (both fingerprints).
     """
     pending = []
     reference = comparable(expected)
@@ -153,6 +157,7 @@ def check_members(ensemble_dir: Path, members: int, expected: dict[str, Any]) ->
                     f"{folder} was trained with another setting: {describe_differences(differing)}; "
                     "use another dir= or remove the folder"
                 )
+            check_same_data(folder, fingerprint, "this ensemble's data", "use another dir= or restore the data")
         if not is_finished(folder):
             pending.append(index)
     return pending
@@ -186,7 +191,9 @@ def run_ensemble(
     training = [override for override in overrides if not is_launch_override(override)]
     config = compose_member(training)
     ensemble_dir = Path(ensemble_dir) if ensemble_dir else default_dir(config, training)
-    pending = check_members(ensemble_dir, members, resolve_member(config, member_dir(ensemble_dir, 0)))
+    expected = resolve_member(config, member_dir(ensemble_dir, 0))
+    fingerprint = present_fingerprint(instantiate(OmegaConf.create(expected["data"])))
+    pending = check_members(ensemble_dir, members, expected, fingerprint)
     if pending:
         resuming = sum((member_dir(ensemble_dir, index) / LAST_CHECKPOINT).is_file() for index in pending)
         print(f"training {len(pending)} of {members} members into {ensemble_dir} ({resuming} resuming)", flush=True)

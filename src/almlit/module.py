@@ -101,6 +101,7 @@ class ALMClassifier(L.LightningModule):
         self.test_metrics = self._make_metrics()
         self.test_records: list[Batch] = []
         self.predict_records: list[Batch] = []
+        self.computed: dict[str, dict[str, float]] = {}  # stage -> the last epoch's metrics in float64
         self._compiled = False
 
     def forward(self, images: Tensor) -> Tensor:
@@ -220,11 +221,20 @@ class ALMClassifier(L.LightningModule):
         return [tuple(part.cpu() for part in gathered)]
 
     def _log_metrics(self, stage: str, metric: BinaryRankMetrics | CriticalClassMetrics) -> None:
-        values = {f"{stage}/{name}": value.float() for name, value in metric.compute().items()}
+        """Log the stage's metrics (Lightning keeps float32) and keep their float64 values in :attr:`computed`."""
+        computed = metric.compute()
+        self.computed[stage] = {name: value.item() for name, value in computed.items()}
+        values = {f"{stage}/{name}": value.float() for name, value in computed.items()}
         headline = f"{stage}/auc" if self.is_binary else f"{stage}/accuracy"
         self.log(headline, values.pop(headline), prog_bar=True)
         self.log_dict(values)
         metric.reset()
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint["val_metrics"] = self.computed.get("val", {})  # the float64 values behind the monitored one
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self.computed["val"] = checkpoint.get("val_metrics", {})
 
     def test_scores(self) -> tuple[Tensor, Tensor, Tensor]:
         """Scores, labels and sample ids of the last test run, concatenated."""

@@ -26,7 +26,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from lightning.pytorch.callbacks import EarlyStopping
 from omegaconf import OmegaConf
 
-from almlit.report.folders import PRESENTATION_KEYS, comparable, differences, is_finished, read_config
+from almlit.report.folders import OUTPUT_PATH_KEYS, PRESENTATION_KEYS, comparable, differences, is_finished, read_config
 from almlit.run_folder import COMPLETE_FILE, CONFIG_FILE
 
 LAST_CHECKPOINT = Path("checkpoints") / "last.ckpt"
@@ -35,10 +35,9 @@ HYDRA_FILES = frozenset({".hydra", "train.log"})
 SHOWN_DIFFERENCES = 5
 # Sweep job folders (conf/hydra/default.yaml, conf/sweep/*.yaml): hydra.sweep.subdir: ${almlit.job_folder:...}
 JOB_FOLDER_RESOLVER = "almlit.job_folder"
-# Overrides left out of a job folder's name: those that change where files are read or written and what is printed,
-# not what is trained (run_name stays: it is how a user asks for a run of its own).
-UNNAMED_KEYS = PRESENTATION_KEYS - {"run_name"}
-UNNAMED_PREFIX = "paths."
+# Overrides left out of a job folder's name: those outside a run's identity (where outputs are written, what is
+# printed; see almlit.report.folders) -- run_name stays: it is how a user asks for a run of its own.
+UNNAMED_KEYS = (PRESENTATION_KEYS - {"run_name"}) | OUTPUT_PATH_KEYS
 DEFAULT_JOB_FOLDER = "default"
 UNSAFE_CHARACTERS = re.compile(r"[^A-Za-z0-9._,=+@~-]")
 MAX_JOB_FOLDER = 200  # characters; file systems allow 255 bytes per name
@@ -90,7 +89,9 @@ def plan_start(run_dir: Path, config: Mapping[str, Any], ckpt_path: str | None =
     Args:
         run_dir: the run folder.
         config: this command's resolved configuration.
-        ckpt_path: an explicit checkpoint to resume from (``ckpt_path=...``); it wins over ``last.ckpt``.
+        ckpt_path: an explicit checkpoint to start from (``ckpt_path=...``); one inside ``run_dir`` wins over its
+            ``last.ckpt``, one of another folder (a continuation) only starts the run: once the folder has a
+            ``last.ckpt`` of its own, the same command resumes from that.
 
     Raises:
         ValueError: ``run_dir`` holds a run of another configuration (:func:`check_same_run`).
@@ -104,12 +105,18 @@ def plan_start(run_dir: Path, config: Mapping[str, Any], ckpt_path: str | None =
             "(its results stay; train again with run_name=<new name>)"
         )
         return Start(finished=True, ckpt_path=None, message=message)
+    last = run_dir / LAST_CHECKPOINT
+    if last.is_file() and (ckpt_path is None or not is_inside(ckpt_path, run_dir)):
+        # a continuation of another folder's checkpoint, preempted or requeued, goes on from its own last epoch end
+        return Start(finished=False, ckpt_path=str(last), message=f"resuming the interrupted run from {last}")
     if ckpt_path is not None:
         return Start(finished=False, ckpt_path=str(ckpt_path), message=f"resuming from {ckpt_path}")
-    last = run_dir / LAST_CHECKPOINT
-    if last.is_file():
-        return Start(finished=False, ckpt_path=str(last), message=f"resuming the interrupted run from {last}")
     return Start(finished=False, ckpt_path=None, message=None)
+
+
+def is_inside(path: str | Path, folder: Path) -> bool:
+    """Whether ``path`` lies in ``folder`` (both resolved)."""
+    return Path(folder).resolve() in Path(path).resolve().parents
 
 
 def job_folder_name(overrides: Sequence[str], named_keys: Sequence[str] = ()) -> str:
@@ -118,9 +125,10 @@ def job_folder_name(overrides: Sequence[str], named_keys: Sequence[str] = ()) ->
     The job's overrides sorted and joined by commas, e.g. ``alm.penalty_init=1e-05,alm.schedule.growth=2,alm=binary``:
     the same job always finds the same folder, and a job of another grid point never finds it. Left out: the keys
     whose values the sweep folder's name holds already (``named_keys``) and those that do not change what is trained
-    (:data:`UNNAMED_KEYS`, ``paths.*``). Characters other than letters, digits and ``._,=+@~-`` (the ``/`` of
-    ``monitor=val/auc``, spaces, quotes, brackets) become ``_``; a name so changed, or longer than
-    :data:`MAX_JOB_FOLDER` characters and then cut, ends with ``_`` and a hash of the whole text, so it stays unique.
+    or evaluated (:data:`UNNAMED_KEYS`; ``data.root`` and ``paths.data_dir`` do, so they are named). Characters other
+    than letters, digits and ``._,=+@~-`` (the ``/`` of ``monitor=val/auc``, spaces, quotes, brackets) become ``_``;
+    a name so changed, or longer than :data:`MAX_JOB_FOLDER` characters and then cut, ends with ``_`` and a hash of
+    the whole text, so it stays unique.
 
     Args:
         overrides: the job's task overrides (``hydra.overrides.task``), sweeps expanded.
@@ -130,7 +138,7 @@ def job_folder_name(overrides: Sequence[str], named_keys: Sequence[str] = ()) ->
     kept = sorted(
         override.input_line
         for override in OverridesParser.create().parse_overrides(list(overrides))
-        if override.key_or_group not in left_out and not override.key_or_group.startswith(UNNAMED_PREFIX)
+        if override.key_or_group not in left_out
     )
     text = ",".join(kept) or DEFAULT_JOB_FOLDER
     name = UNSAFE_CHARACTERS.sub("_", text)

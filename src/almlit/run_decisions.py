@@ -16,6 +16,7 @@ import torch
 from scipy import special
 from torch import Tensor
 
+from almlit.atomic_files import write_atomically
 from almlit.decision.calibration import (
     calibrated_probability,
     check_prevalence,
@@ -31,7 +32,7 @@ from almlit.decision.operating_points import (
 from almlit.decision.thresholds import DEFAULT_CONFIDENCE
 from almlit.report.ensemble_metrics import average_logits, stack_members
 from almlit.report.folders import RunScores, read_scores
-from almlit.run_folder import write_atomically, write_scores
+from almlit.run_folder import write_scores
 
 CALIBRATION_SCORES_FILE = "calibration_scores.csv"
 RELIABILITY_FILE = "reliability.png"

@@ -17,20 +17,24 @@ import hydra
 import lightning as L
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
-from lightning.pytorch.callbacks import Timer
+from lightning.pytorch.callbacks import ModelCheckpoint, Timer
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 from lightning.pytorch.utilities.rank_zero import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
 from almlit.alm.coverage import check_pair_batches
+from almlit.checkpoint_io import AtomicCheckpointIO
 from almlit.config import CONFIG_DIR
+from almlit.continuation import check_continuation
+from almlit.data.fingerprint import check_same_data, data_fingerprint, present_fingerprint, write_fingerprint
 from almlit.decision.calibration import check_prevalence
 from almlit.decision.operating_points import OPERATING_POINTS_FILE, load_operating_points
 from almlit.errors import TrainingFailure, one_line_errors, out_of_memory_advice
+from almlit.models.output_check import check_output_shape, first_batch
 from almlit.module import ALMClassifier
 from almlit.preemption import Preempted, stop_after_preemption
 from almlit.report.folders import seeds
-from almlit.resume import LAST_CHECKPOINT, is_new_folder, plan_start
+from almlit.resume import LAST_CHECKPOINT, is_inside, is_new_folder, plan_start
 from almlit.run_decisions import operating_point_lines, write_decision_files
 from almlit.run_folder import write_config, write_overrides, write_run_folder
 
@@ -45,8 +49,10 @@ def build_module(cfg: DictConfig, datamodule: L.LightningDataModule) -> ALMClass
     constraint = instantiate_with_data(cfg.alm.constraint, critical_classes=tuple(datamodule.critical_classes))
     if constraint is not None:
         constraint.check_compatible(datamodule.num_classes)
+    network = instantiate(cfg.model)
+    check_output_shape(network, first_batch(datamodule), cfg.num_outputs)
     return ALMClassifier(
-        network=instantiate(cfg.model),
+        network=network,
         loss=instantiate_with_data(cfg.loss, class_counts=datamodule.class_counts),
         optimizer=instantiate(cfg.optim),
         constraint=constraint,
@@ -88,6 +94,11 @@ def check_strategy(strategy: Any) -> None:
         )
 
 
+def best_checkpoint_callback(trainer: L.Trainer) -> ModelCheckpoint:
+    """The callback that keeps the best checkpoint: the first with a monitored metric (``last_checkpoint`` has none)."""
+    return next(callback for callback in trainer.checkpoint_callbacks if getattr(callback, "monitor", None))
+
+
 def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any] | None:
     """Train and test one configuration; returns the metrics written to ``metrics.json`` (``None``: it was finished)."""
     check_seed(cfg.seed)
@@ -95,14 +106,23 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any] | None:
     check_prevalence(cfg.metrics.prevalence, "metrics.prevalence")
     resolved = OmegaConf.to_container(cfg, resolve=True)
     start = plan_start(run_dir, resolved, cfg.ckpt_path)
+    L.seed_everything(cfg.seed, workers=True, verbose=False)
+    datamodule = instantiate(cfg.data)
+    if start.finished:  # its data, when still there, must be the data it was trained on
+        check_same_data(run_dir, present_fingerprint(datamodule))
     if start.message is not None:
         print(start.message, flush=True)
     if start.finished:
         return None
-    L.seed_everything(cfg.seed, workers=True, verbose=False)
-    datamodule = instantiate(cfg.data)
     datamodule.prepare_data()
-    datamodule.setup("fit")
+    datamodule.setup("fit")  # first: it names an absent or unreadable file in its own words
+    fingerprint = data_fingerprint(datamodule)
+    check_same_data(run_dir, fingerprint)  # an interrupted run resumes on the data it started with
+    if start.ckpt_path is not None and not is_inside(start.ckpt_path, run_dir):  # a continuation of another folder
+        early_stopping = cfg.callbacks.get("early_stopping")
+        patience = None if early_stopping is None else early_stopping.patience
+        checkpoint = AtomicCheckpointIO().load_checkpoint(start.ckpt_path)
+        check_continuation(checkpoint, start.ckpt_path, cfg.trainer.max_epochs, patience)
     module = build_module(cfg, datamodule)
     callbacks = build_callbacks(cfg)
     timer = Timer(verbose=False)  # its training time is saved in the checkpoints: a resumed run adds to it
@@ -112,6 +132,7 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any] | None:
     if rank_zero_only.rank == 0:  # DDP: only rank 0 writes the run folder (the other ranks start in trainer.fit)
         write_config(run_dir, cfg)
         write_overrides(run_dir, HydraConfig.get().overrides.task)
+        write_fingerprint(run_dir, fingerprint)
     try:
         with out_of_memory_advice("fit", batch_sizes):
             trainer.fit(module, datamodule=datamodule, ckpt_path=start.ckpt_path)
@@ -119,14 +140,16 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any] | None:
         stop_after_preemption(stop, str(run_dir / LAST_CHECKPOINT))
     train_seconds = timer.time_elapsed("train")  # every session's, up to its last checkpoint, and this one's
     final_penalty = float(module.penalty)  # before the best checkpoint's state is loaded for the test
-    checkpoint = trainer.checkpoint_callback
+    checkpoint = best_checkpoint_callback(trainer)
     with out_of_memory_advice("test", {"eval_batch_size": datamodule.eval_batch_size}):
-        test_results = trainer.test(module, datamodule=datamodule, ckpt_path="best", verbose=False)[0]
+        trainer.test(module, datamodule=datamodule, ckpt_path=checkpoint.best_model_path, verbose=False)
         # the calibration split (or validation), scored by the same best checkpoint: operating points are chosen on it
-        trainer.predict(module, datamodule=datamodule, ckpt_path="best", return_predictions=False)
+        trainer.predict(module, datamodule=datamodule, ckpt_path=checkpoint.best_model_path, return_predictions=False)
+    # float64, as computed: Lightning's logged values (trainer.test's results, best_model_score) are float32
+    best_val = module.computed["val"].get(cfg.monitor.removeprefix("val/"), float(checkpoint.best_model_score))
     metrics = {
-        "test": {key.removeprefix("test/"): value for key, value in test_results.items()},
-        "best_val": {cfg.monitor: float(checkpoint.best_model_score)},
+        "test": module.computed["test"],
+        "best_val": {cfg.monitor: best_val},
         "critical_classes": list(datamodule.critical_classes),
         "best_checkpoint": str(Path(checkpoint.best_model_path).relative_to(run_dir.resolve())),
         "epochs_trained": trainer.current_epoch,

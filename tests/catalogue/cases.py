@@ -9,6 +9,7 @@ then run ``python -m tests.catalogue.render``.
 
 from __future__ import annotations
 
+import json
 import os
 import pickle
 from collections.abc import Callable
@@ -16,10 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from almlit.ensemble import compose_member, member_dir, resolve_member
 from tests.experiments.helpers import binary_config, write_run
 from tests.fakes import RunsCode, rewrite_cifar_file, without_class, write_fake_cifar
+from tests.images import folders as image_folders
 from tests.mri.cohorts import (
     SHAPE,
     axis_aligned_affine,
@@ -133,6 +136,34 @@ def cohort_with(change: Callable[[Path, list[dict]], None]) -> Callable[[Path], 
     return setup
 
 
+IMAGES = ("data=images", "data.root=images", "data.positive_classes=[eight]", "data.channels=1", "model=small_cnn")
+IMAGES = (*IMAGES, "model.in_channels=1", "data.cache_dir=null")
+
+
+def digit_folder(change: Callable[[Path], None]) -> Callable[[Path], None]:
+    """A setup writing 20 eights and 20 threes as PNG under ``images/<class>/`` and then spoiling it with ``change``."""
+
+    def setup(folder: Path) -> None:
+        image_folders.write_digit_folder(folder / "images", {"eight": 20, "three": 20}, {"eight": 8, "three": 3})
+        change(folder / "images")
+
+    return setup
+
+
+def truncate_first_eight(root: Path) -> None:
+    path = root / "eight" / "0008.png"
+    path.write_bytes(path.read_bytes()[:40])
+
+
+def add_larger_eight(root: Path) -> None:
+    image_folders.write_jpeg_file(root / "eight" / "9999.jpg", image_folders.photo_crops(1, (10, 12))[0])
+
+
+def manifest_leaving_its_folder(root: Path) -> None:
+    rows = [{"path": f"{path.parent.name}/{path.name}", "label": path.parent.name} for path in root.rglob("*.png")]
+    image_folders.write_manifest(root / "labels.csv", [*rows[:1], {"path": "../secret.png", "label": "eight"}])
+
+
 def edit_rows(changes: dict[int, dict]) -> Callable[[Path, list[dict]], None]:
     def change(root: Path, rows: list[dict]) -> None:
         write_manifest(root / "manifest.csv", [{**row, **changes.get(index, {})} for index, row in enumerate(rows)])
@@ -160,6 +191,14 @@ def ensemble_member_of_another_setting(folder: Path) -> None:
     run_dir = member_dir(folder / "ensemble", 0)
     config = resolve_member(compose_member(["imb=50"]), run_dir)
     write_run(run_dir, config, np.array([0.1, 0.9]), np.array([0, 1]))
+
+
+def finished_on_other_digits(folder: Path) -> None:
+    """``run/``: a finished digits run whose stored data fingerprint is not that of scikit-learn's digits file."""
+    run_dir = (folder / "run").resolve()
+    write_run(run_dir, resolve_member(compose_member([]), run_dir), np.array([0.1, 0.9]), np.array([0, 1]))
+    stored = {"digest": "0" * 64, "files": {"digits.csv.gz": [57523, "0" * 64]}}
+    (run_dir / "data_fingerprint.json").write_text(json.dumps(stored))
 
 
 # --- the catalogue ------------------------------------------------------------------------------------------
@@ -593,6 +632,122 @@ MANIFESTS = [
     ),
 ]
 
+IMAGE_FOLDERS = [
+    Case(
+        "image-truncated",
+        "a truncated image file",
+        TRAIN,
+        IMAGES,
+        "image images/eight/0008.png cannot be decoded: Out of bound read in decode_png. Probably, the input image is"
+        " corrupted",
+        setup=digit_folder(truncate_first_eight),
+    ),
+    Case(
+        "image-unknown-class",
+        "a class name that is not a class folder",
+        TRAIN,
+        (*IMAGES, "data.positive_classes=[nine]"),
+        "data.positive_classes names unknown class(es) ['nine']; the classes are ['eight', 'three']",
+        setup=digit_folder(nothing),
+    ),
+    Case(
+        "image-empty-class",
+        "a class folder without images",
+        TRAIN,
+        IMAGES,
+        "class folder images/seven holds no image (.png, .jpg, .jpeg, .webp)",
+        setup=digit_folder(lambda root: (root / "seven").mkdir()),
+    ),
+    Case(
+        "image-mixed-sizes",
+        "images of different sizes without data.shape",
+        TRAIN,
+        IMAGES,
+        "images differ in size: images/eight/0008.png is 8x8, images/eight/9999.jpg is 10x12 (HxW); set"
+        " data.shape=[H,W] to resize them all",
+        setup=digit_folder(add_larger_eight),
+    ),
+    Case(
+        "image-manifest-outside",
+        "a manifest path leading outside the manifest's folder",
+        TRAIN,
+        (*IMAGES, "data.manifest=images/labels.csv"),
+        "manifest images/labels.csv: line 3: path ../secret.png leads outside the manifest's folder images",
+        setup=digit_folder(manifest_leaving_its_folder),
+    ),
+    Case(
+        "image-neither-task",
+        "data=images without positive_classes or critical_classes",
+        TRAIN,
+        (*IMAGES, "data.positive_classes=null"),
+        "data=images needs exactly one of data.positive_classes (a binary task) and data.critical_classes"
+        " (multi-class), got positive_classes=None and critical_classes=None",
+        setup=digit_folder(nothing),
+    ),
+]
+
+NETWORKS = [
+    Case(
+        "network-outputs",
+        "a network whose outputs do not fit the loss",
+        TRAIN,
+        ("model.num_outputs=3",),
+        "the network gives outputs of shape [2, 3] for a batch of 2 images; the loss needs [2, 1] (num_outputs=1: 1"
+        " logit for binary data, C scores for C classes)",
+    ),
+    Case(
+        "network-in-channels",
+        "a network expecting other input channels than the images have",
+        TRAIN,
+        ("model.in_channels=3",),
+        "the network cannot take a batch of shape [2, 1, 8, 8] from the data (data.channels and model.in_channels"
+        " must agree): Given groups=1, weight of size [32, 3, 3, 3], expected input[2, 1, 8, 8] to have 3 channels,"
+        " but got 1 channels instead",
+    ),
+    Case(
+        "network-weights-missing",
+        "model.weights naming a file that does not exist",
+        TRAIN,
+        ("model=torchvision", "model.name=mobilenet_v3_small", "model.weights=missing.pth"),
+        "model.weights not found: missing.pth",
+    ),
+    Case(
+        "network-unknown-name",
+        "a torchvision network name that does not exist",
+        TRAIN,
+        ("model=torchvision", "model.name=resnet19"),
+        "model.name=resnet19 is not a torchvision model (torchvision.models.list_models() lists them)",
+    ),
+]
+
+
+def old_checkpoint(**states: dict) -> Callable[[Path], None]:
+    """``old/checkpoints/last.ckpt``: a checkpoint that ended its third epoch, with the given callback states."""
+
+    def write(folder: Path) -> None:
+        (folder / "old" / "checkpoints").mkdir(parents=True)
+        torch.save({"epoch": 2, "global_step": 48, "callbacks": states}, folder / "old" / "checkpoints" / "last.ckpt")
+
+    return write
+
+
+EARLY_STOPPED = {"EarlyStopping{'monitor': 'val/auc', 'mode': 'max'}": {"wait_count": 30, "stopped_epoch": 2}}
+BEST_ELSEWHERE = {"ModelCheckpoint{'monitor': 'val/auc'}": {"best_k_models": {"/gone/best-epoch000.ckpt": 0.9}}}
+CONTINUE = ("run_name=new", "ckpt_path=old/checkpoints/last.ckpt")
+
+RUN_FOLDERS = [
+    Case(
+        "data-changed-since-finished",
+        "the files at data.root changed since the run in this folder was trained",
+        TRAIN,
+        (),
+        # 4a1b98802076: SHA-256 of the line "digits.csv.gz 57523 <SHA-256 of scikit-learn's digits.csv.gz>\n"
+        "{dir}/run was trained on other data than this command's data: data fingerprint 000000000000 (folder) vs "
+        "4a1b98802076 (digits.csv.gz changed); train into a new folder with run_name=<new name>, or restore the data",
+        setup=finished_on_other_digits,
+    ),
+]
+
 CHECKPOINTS = [
     Case(
         "checkpoint-missing",
@@ -609,6 +764,33 @@ CHECKPOINTS = [
         "checkpoint cohort is truncated or corrupt ([Errno 21] Is a directory: '{dir}/cohort'): delete it to "
         "train this run from the start, or pass ckpt_path=<an intact checkpoint>",
         setup=lambda folder: (folder / "cohort").mkdir(),
+    ),
+    Case(
+        "continue-past-max-epochs",
+        "continuing a checkpoint with trainer.max_epochs not above its epochs",
+        TRAIN,
+        (*CONTINUE, "trainer.max_epochs=3"),
+        "nothing to train: ckpt_path=old/checkpoints/last.ckpt ends epoch 3 and trainer.max_epochs=3; "
+        "set trainer.max_epochs above 3 to train more epochs",
+        setup=old_checkpoint(),
+    ),
+    Case(
+        "continue-early-stopped",
+        "continuing a checkpoint where early stopping fired, with no larger patience",
+        TRAIN,
+        CONTINUE,
+        "nothing to train: ckpt_path=old/checkpoints/last.ckpt has gone 30 epochs without a better score and "
+        "callbacks.early_stopping.patience=30 would stop it at once; set the patience above 30 to train more epochs",
+        setup=old_checkpoint(**EARLY_STOPPED),
+    ),
+    Case(
+        "continue-without-its-best",
+        "continuing a checkpoint whose best checkpoint is not beside it",
+        TRAIN,
+        CONTINUE,
+        "ckpt_path=old/checkpoints/last.ckpt keeps its best score in best-epoch000.ckpt, which is not beside it in "
+        "old/checkpoints: put that file there, so that the best so far stays the best of the continued run",
+        setup=old_checkpoint(**BEST_ELSEWHERE),
     ),
 ]
 
@@ -701,6 +883,21 @@ ARGUMENTS = [
         setup=digits_experiment,
     ),
     Case(
+        "cost-bad-batch-size",
+        "almlit.cost (or almlit.bench) with a batch size that is neither a number nor probe",
+        "almlit.cost",
+        ("digits.yaml", "--set", "bench.batch_size=big"),
+        "bench.batch_size must be an int >= 1, probe or null, got 'big'",
+        setup=digits_experiment,
+    ),
+    Case(
+        "members-zero-processes",
+        "almlit.benchmark.members with 0 processes",
+        "almlit.benchmark.members",
+        ("members.json", "--processes", "0"),
+        "--processes must be >= 1 and --seconds > 0, got [0] and 6.0",
+    ),
+    Case(
         "cohort-without-out",
         "almlit.make_mri_cohort without out=",
         "almlit.make_mri_cohort",
@@ -714,6 +911,9 @@ CATEGORIES = {
     "CIFAR files": CIFAR_FILES,
     "NIfTI cohorts": NIFTI_COHORTS,
     "Manifests": MANIFESTS,
+    "Image folders and manifests": IMAGE_FOLDERS,
+    "Networks": NETWORKS,
+    "Run folders": RUN_FOLDERS,
     "Checkpoint paths": CHECKPOINTS,
     "Sweep and ensemble folders": SWEEP_FOLDERS,
     "Other command-line arguments": ARGUMENTS,

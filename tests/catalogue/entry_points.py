@@ -60,6 +60,12 @@ def cost_main(arguments: list[str]) -> None:
     main(arguments)
 
 
+def members_main(arguments: list[str]) -> None:
+    from almlit.benchmark.members import main
+
+    main(arguments)
+
+
 def cohort_main(arguments: list[str]) -> None:
     from almlit.make_mri_cohort import main
 
@@ -73,6 +79,7 @@ MAINS: dict[str, Callable[[list[str]], None]] = {
     "almlit.ensemble": ensemble_main,
     "almlit.make_mri_cohort": cohort_main,
     "almlit.cost": cost_main,
+    "almlit.benchmark.members": members_main,
 }
 # what the training runs of these tests add to every command line: quiet output, the run folder at ./run
 EXTRA = {"almlit.train": [*QUIET, "hydra.run.dir=run"]}

@@ -5,6 +5,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from almlit import ensemble
+from almlit.data.fingerprint import DataFingerprint, write_fingerprint
 from tests.experiments.helpers import binary_config, write_run
 
 
@@ -78,3 +79,34 @@ def test_default_folder_is_the_same_for_the_same_setting():
     other = ensemble.default_dir(ensemble.compose_member(["loss=bce", "imb=60"]), ["loss=bce", "imb=60"])
     assert first == again != other
     assert first.parent.as_posix() == "outputs/ensembles" and first.name.startswith("digits_bce_binary_imb50_")
+
+
+def test_a_member_trained_on_another_cohort_is_refused(tmp_path):
+    """Members of ``data.root=cohortA`` are not members of cohort B (issue 13, item 1)."""
+    config = ensemble.compose_member(["data=mri", "data.root=cohortA"])
+    (tmp_path / "member0").mkdir()
+    (tmp_path / "member0" / "config.yaml").write_text(
+        OmegaConf.to_yaml(ensemble.resolve_member(config, tmp_path / "member0"))
+    )
+    expected = ensemble.resolve_member(ensemble.compose_member(["data=mri", "data.root=cohortB"]), tmp_path / "member0")
+    with pytest.raises(
+        ValueError, match=r"member0 was trained with another setting: data.root \('cohortB' vs 'cohortA'\)"
+    ):
+        ensemble.check_members(tmp_path, 1, expected)
+
+
+def test_a_member_trained_on_changed_data_is_refused(tmp_path):
+    """The files at data.root changed since member0 was trained: it is not reused (issue 13, item 1)."""
+    config = ensemble.compose_member(["imb=50"])
+    expected = ensemble.resolve_member(config, tmp_path / "member0")
+    write_run(tmp_path / "member0", expected, np.array([0.0, 1.0]), np.array([0, 1]))
+    stored = DataFingerprint("a" * 64, {"digits.csv.gz": [1, "b" * 64]})
+    write_fingerprint(tmp_path / "member0", stored)
+    assert ensemble.check_members(tmp_path, 2, expected, stored) == [1]
+    current = DataFingerprint("c" * 64, {"digits.csv.gz": [1, "d" * 64]})
+    with pytest.raises(ValueError) as error:
+        ensemble.check_members(tmp_path, 2, expected, current)
+    assert str(error.value) == (
+        f"{tmp_path / 'member0'} was trained on other data than this ensemble's data: data fingerprint aaaaaaaaaaaa "
+        "(folder) vs cccccccccccc (digits.csv.gz changed); use another dir= or restore the data"
+    )

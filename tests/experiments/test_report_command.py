@@ -3,6 +3,7 @@
 import pytest
 
 from almlit.report.__main__ import main
+from almlit.report.experiments import load_experiment, row_folder
 from tests.conftest import REPO_ROOT
 
 EXPERIMENT = str(REPO_ROOT / "experiments" / "table1_cifar10_imb100.yaml")
@@ -28,3 +29,15 @@ def test_bad_input_gets_one_line_and_exit_2(tmp_path, capsys, arguments, message
     error = capsys.readouterr().err.strip()
     assert error.startswith("almlit: error: ") and message in error and "\n" not in error
     assert not (tmp_path / "report").exists()
+
+
+def test_rows_of_another_cohort_get_folders_of_their_own(tmp_path):
+    """``--set data.root=cohortB`` never reads cohort A's ensembles (issue 13, item 1); printing options do not."""
+    experiment = load_experiment(REPO_ROOT / "experiments" / "table3_mri.yaml")
+    root = tmp_path / "tables"
+    assert row_folder(root, experiment, "ALM + BCE") == root / "table3" / "mri" / "alm_bce"
+    quiet = ["trainer.enable_progress_bar=false"]
+    assert row_folder(root, experiment, "ALM + BCE", quiet) == root / "table3" / "mri" / "alm_bce"
+    cohort_b = row_folder(root, experiment, "ALM + BCE", ["data.root=cohortB", *quiet])
+    assert cohort_b == root / "table3" / "mri" / "data.root=cohortB" / "alm_bce"
+    assert row_folder(root, experiment, "ALM + BCE", ["data.root=cohortA"]) != cohort_b

@@ -3,6 +3,7 @@
 from almlit.data.base import BinaryImageDataModule, ImageDataModule
 from almlit.data.cifar import BinaryCIFAR
 from almlit.data.digits import BinaryDigits
+from almlit.data.images import ImageFolderData
 from almlit.data.indexed import TensorImageDataset
 from almlit.data.long_tail import LongTailCIFAR
 from almlit.data.mri import MRICohort
@@ -14,6 +15,7 @@ __all__ = [
     "BinaryDigits",
     "BinaryImageDataModule",
     "ImageDataModule",
+    "ImageFolderData",
     "LongTailCIFAR",
     "MRICohort",
     "TensorImageDataset",

@@ -213,6 +213,12 @@ class CIFARFiles:
         if self.download and not cifar_files_present(self.root, self.variant):
             download_cifar(self.root, self.variant)
 
+    def source_files(self) -> dict[str, Path]:
+        """The files both splits are read from, by name under ``root`` (the run's data fingerprint covers them)."""
+        layout = cifar_layout(self.variant)
+        names = layout.train_files + layout.test_files
+        return {f"{layout.folder}/{name}": Path(self.root) / layout.folder / name for name in names}
+
     @property
     def description(self) -> str:
         """``"<CIFAR10|CIFAR100> under <root>"``, as messages name the data set."""

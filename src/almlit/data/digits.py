@@ -6,6 +6,8 @@ with training ids.
 """
 
 from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
 
 import numpy as np
 from sklearn.datasets import load_digits
@@ -20,6 +22,7 @@ NUM_DIGITS = 10
 TEST_SPLIT_SEED = 0
 # Mean and (population) standard deviation of all 1797 load_digits images after the uint8 scaling below,
 # divided by 255: np.round(load_digits().images * 255 / 16).astype(np.uint8) / 255 -> .mean(), .std().
+DIGITS_FILE = "digits.csv.gz"  # what load_digits reads, in the package sklearn.datasets.data
 DIGITS_MEAN = (0.3053,)
 DIGITS_STD = (0.3759,)
 
@@ -95,6 +98,10 @@ class BinaryDigits(BinaryImageDataModule):
         self.calibration_per_class = calibration_per_class
         self.majority_fraction = majority_fraction
         self.split_seed = split_seed
+
+    def source_files(self) -> dict[str, Path]:
+        """The file ``load_digits`` reads (the run's data fingerprint covers it)."""
+        return {DIGITS_FILE: Path(str(resources.files("sklearn.datasets.data") / DIGITS_FILE))}
 
     @property
     def description(self) -> str:

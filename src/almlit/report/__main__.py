@@ -1,7 +1,8 @@
 """``python -m almlit.report EXPERIMENT.yaml [...]``: a paper table from ensemble folders (``make table1`` ...).
 
 Each experiment file is one setting of the table (``experiments/table1_cifar10_imb100.yaml``); every row is a
-an ensemble folder ``<root>/<table>/<setting>/<row>`` of ``members`` run folders. With ``--train`` the members still
+an ensemble folder ``<root>/<table>/<setting>/<row>`` of ``members`` run folders (``--set`` overrides that change
+what is trained add a folder: ``<root>/<table>/<setting>/data.root=cohortB/<row>``). With ``--train`` the members still
 missing are trained first (finished ones never again). Writes ``<table>.md``, ``<table>.csv``, ``<table>.tex`` and
 ``roc_<setting>.png`` into ``--output`` and prints the Markdown table.
 
@@ -16,6 +17,7 @@ import argparse
 import time
 from pathlib import Path
 
+from almlit.atomic_files import write_atomically
 from almlit.decision.calibration import check_prevalence
 from almlit.ensemble import BAD_INPUT
 from almlit.errors import one_line_errors
@@ -25,7 +27,6 @@ from almlit.report.figures import save_roc_curves
 from almlit.report.paper_results import paper_results
 from almlit.report.paper_table import make_table, row_result, setting_curves
 from almlit.report.tables import to_csv, to_latex, to_markdown
-from almlit.run_folder import write_atomically
 
 
 def parse_arguments(argv: list[str] | None) -> argparse.Namespace:

@@ -17,12 +17,14 @@ from typing import Any
 import numpy as np
 import torch
 
+from almlit.atomic_files import write_atomically
+from almlit.data.fingerprint import check_same_data_across
 from almlit.report.ensemble_metrics import MetricSpec, average_logits, ensemble_summary, stack_members
 from almlit.report.figures import Curve, save_roc_curves
 from almlit.report.folders import RunScores, comparable, differences, read_config, read_metrics, read_scores
 from almlit.run_decisions import write_ensemble_decision_files
 from almlit.run_folder import SCORES_FILE as RUN_SCORES_FILE
-from almlit.run_folder import write_atomically, write_scores
+from almlit.run_folder import write_scores
 
 SUMMARY_FILE = "ensemble.json"
 SCORES_FILE = "ensemble_scores.csv"
@@ -113,6 +115,7 @@ def write_ensemble_report(
     ensemble_dir = Path(ensemble_dir)
     configs = {path.name: read_config(path) for path in member_dirs}
     check_same_setting(configs)
+    check_same_data_across(member_dirs)
     metrics = [read_metrics(path) for path in member_dirs]
     spec = MetricSpec.from_run(next(iter(configs.values())), metrics[0])
     members = [read_scores(path / RUN_SCORES_FILE) for path in member_dirs]

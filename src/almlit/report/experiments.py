@@ -19,6 +19,8 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
+from almlit.resume import DEFAULT_JOB_FOLDER, job_folder_name
+
 REQUIRED = ("table", "setting", "title", "members", "metrics", "common", "rows")
 
 
@@ -99,7 +101,14 @@ def only_rows(experiment: Experiment, names: Sequence[str]) -> Experiment:
     return Experiment(**{**experiment.__dict__, "rows": rows})
 
 
-def row_folder(root: Path, experiment: Experiment, row: str) -> Path:
-    """``<root>/<table>/<setting>/<row slug>``: the ensemble folder of one row."""
+def row_folder(root: Path, experiment: Experiment, row: str, overrides: Sequence[str] = ()) -> Path:
+    """``<root>/<table>/<setting>/<row slug>``: the ensemble folder of one row.
+
+    Overrides given for every row (``--set``) that change what is trained or evaluated (e.g. ``data.root`` of
+    another cohort) add a folder named after them, as a sweep job's (:func:`~almlit.resume.job_folder_name`):
+    ``<root>/<table>/<setting>/data.root=cohortB/<row slug>``, so the ensembles of two settings never share a folder.
+    """
     slug = re.sub(r"[^a-z0-9]+", "_", row.lower()).strip("_")
-    return Path(root) / experiment.table / experiment.setting / slug
+    folder = Path(root) / experiment.table / experiment.setting
+    named = job_folder_name(overrides)
+    return (folder if named == DEFAULT_JOB_FOLDER else folder / named) / slug

@@ -15,15 +15,19 @@ from omegaconf import OmegaConf
 from almlit.run_folder import COMPLETE_FILE, CONFIG_FILE, METRICS_FILE
 
 # Keys that may differ between runs of one setting: the seeds that make ensemble members (or sweep repeats)
-# different, where a run was written and read its data, and what it printed.
+# different, where a run was written, and how it was computed or printed without changing its result. The rule: a
+# key is left out of a run's identity only if two runs differing in it train on the same data and end with the same
+# weights and test scores. So ``data.root`` (which files are read) and ``paths.data_dir`` (through ``data.root``)
+# count; the data's contents count through the data fingerprint (:mod:`almlit.data.fingerprint`).
 SEED_LEAVES = ("seed", "split_seed")
 PRESENTATION_KEYS = frozenset(
     {
         "run_name",
         "metrics.prevalence",  # a deployment figure: it changes what operating_points.json reports, not what is trained
         "ckpt_path",
-        "data.root",
-        "data.download",
+        "data.download",  # whether absent files may be downloaded, not which files are read
+        "data.cache_dir",  # where preprocessed MRI volumes are kept (entries are keyed by the files they come from)
+        "data.eval_batch_size",  # evaluation batches: the same scores (eval-mode layers see one sample at a time)
         "trainer.enable_progress_bar",
         "trainer.enable_model_summary",
         "trainer.log_every_n_steps",
@@ -35,6 +39,15 @@ PRESENTATION_KEYS = frozenset(
         "callbacks.pair_coverage.hardest_positives",
     }
 )
+# How checkpoints are kept, not what is trained: a run folder of a version without these callbacks stays the same run.
+CHECKPOINTING_KEYS = (
+    "callbacks.model_checkpoint.save_last",
+    "callbacks.last_checkpoint.",
+    "callbacks.carry_over_best.",
+)
+# Configuration keys of where outputs go (their values are compared nowhere; ``paths.data_dir`` is read through
+# ``data.root``, so overriding it names a sweep job's folder).
+OUTPUT_PATH_KEYS = frozenset({"paths.output_root", "paths.output_dir"})
 
 
 @dataclass(frozen=True)
@@ -130,13 +143,14 @@ def comparable(config: Mapping[str, Any], keep_seeds: bool = False) -> dict[str,
 
     Dropped: the seeds (``seed``, ``*.seed``, ``*.split_seed``) unless ``keep_seeds`` (one run folder resumed must
     match them too), every ``paths.*`` key and every value under the run's own output folder (checkpoint, logger and
-    trainer folders), and keys that only change where data is read or what is printed (:data:`PRESENTATION_KEYS`).
+    trainer folders), keys that only change what is printed or how it is computed (:data:`PRESENTATION_KEYS`) and
+    how checkpoints are kept (:data:`CHECKPOINTING_KEYS`).
     """
     output_dir = str(config.get("paths", {}).get("output_dir") or "\0")
     seed_keys = () if keep_seeds else seeds(config)
     kept = {}
     for key, value in flatten(config):
-        if key in seed_keys or key.startswith("paths.") or key in PRESENTATION_KEYS:
+        if key in seed_keys or key.startswith(("paths.", *CHECKPOINTING_KEYS)) or key in PRESENTATION_KEYS:
             continue
         if isinstance(value, str) and value.startswith(output_dir):
             continue

@@ -51,7 +51,7 @@ def row_result(
     """The row's ensemble, trained first when ``train``; None when its members are not all finished.
 
     ``prevalence``: the deployment share of positives of its ``operating_points.json`` (default: the members')."""
-    folder = row_folder(root, experiment, row)
+    folder = row_folder(root, experiment, row, extra)
     title = f"{experiment.title}: {row}"
     if train:
         overrides = [*experiment.common, *experiment.rows[row], *extra]

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from almlit.data.folds import assign_splits
 from almlit.data.imbalance import CALIBRATION_SPLIT_SEED
 from almlit.data.indexed import Batch, TensorImageDataset
 from almlit.data.loaders import SamplerFactory, TensorDataModule
@@ -25,13 +26,20 @@ from almlit.data.mri.volumes import subject_dataset
 
 
 def split_cohort(
-    subjects: Sequence[Subject], val_fraction: float, split_seed: int, calibration_fraction: float = 0.0
+    subjects: Sequence[Subject],
+    val_fraction: float,
+    split_seed: int,
+    folds: int | None = None,
+    fold: int | None = None,
+    calibration_fraction: float = 0.0,
 ) -> dict[str, list[Subject]]:
     """The ``train``, ``validation`` and ``test`` subjects: the test cohort, and a stratified hold-out of the rest.
 
-    With ``calibration_fraction`` > 0 a ``calibration`` share of each class of the training cohort is held out first,
-    drawn with :data:`~almlit.data.imbalance.CALIBRATION_SPLIT_SEED` (the same subjects for every seed of an
-    ensemble); validation and training split the rest.
+    With ``folds=K`` and ``fold=k`` the training cohort forms K stratified folds (drawn with ``split_seed``) and
+    fold k validates instead (see :func:`almlit.data.folds.assign_splits`). With ``calibration_fraction`` > 0 a
+    ``calibration`` share of each class of the training cohort is held out first, drawn with
+    :data:`~almlit.data.imbalance.CALIBRATION_SPLIT_SEED` (the same subjects for every seed of an ensemble);
+    validation and training split the rest.
     """
     training_cohort = [subject for subject in subjects if subject.cohort == "train"]
     splits = {"test": [subject for subject in subjects if subject.cohort == "test"]}
@@ -41,7 +49,11 @@ def split_cohort(
         splits["calibration"] = [training_cohort[position] for position in held_out]
         training_cohort = [training_cohort[position] for position in remaining]
     labels = np.array([subject.label for subject in training_cohort])
-    held_out, remaining = stratified_hold_out(labels, val_fraction, split_seed)
+    if folds is None and fold is None:
+        held_out, remaining = stratified_hold_out(labels, val_fraction, split_seed)
+    else:
+        positions = assign_splits(labels, ["train"] * len(labels), split_seed=split_seed, folds=folds, fold=fold)
+        held_out, remaining = positions["validation"], positions["train"]
     splits["train"] = [training_cohort[position] for position in remaining]
     splits["validation"] = [training_cohort[position] for position in held_out]
     return splits
@@ -65,6 +77,8 @@ class MRICohort(TensorDataModule):
         prefer_transform: which of a file's qform and sform to trust when they disagree: ``strict`` (refuse the
             file), ``sform`` or ``qform``; a file with neither is always refused (see :mod:`almlit.data.mri.nifti`).
         val_fraction: share of each class of the training cohort held out for validation.
+        folds: K of K-fold cross-validation over the training cohort, or ``None`` for the ``val_fraction`` hold-out.
+        fold: the validation fold, 0..K-1.
         test_fraction: share of each class held out for testing when the manifest has no ``cohort`` column.
         calibration_fraction: share of each class of the training cohort held out to choose operating points on,
             the same subjects for every seed (0: none, the validation subjects are used).
@@ -94,6 +108,8 @@ class MRICohort(TensorDataModule):
         prefer_transform: str = "strict",
         val_fraction: float = 0.2,
         test_fraction: float = 0.25,
+        folds: int | None = None,
+        fold: int | None = None,
         calibration_fraction: float = 0.0,
         flip_axes: Sequence[int] = (2,),
         max_shift: Sequence[int] = (1, 4, 4),
@@ -126,18 +142,32 @@ class MRICohort(TensorDataModule):
         self.val_fraction = val_fraction
         self.calibration_fraction = calibration_fraction
         self.test_fraction = test_fraction
+        self.folds, self.fold = folds, fold
         self.augment = VolumeAugment(flip_axes, max_shift, intensity_scale, intensity_shift)
         self.cache_dir = None if cache_dir is None else Path(cache_dir)
         self.split_seed = split_seed
         self._datasets: dict[str, TensorImageDataset] | None = None
         self._num_train_samples: int | None = None
 
+    def source_files(self) -> dict[str, Path]:
+        """The manifest and every file of the chosen sequences it names, by name under ``root`` (absolute paths of
+        files elsewhere); the run's data fingerprint covers them.
+
+        Raises:
+            FileNotFoundError: the manifest or a file it names is absent.
+        """
+        subjects = read_manifest(self.root / self.manifest, self.settings.sequences, self.pattern, self.test_fraction)
+        paths = [self.root / self.manifest, *(path for subject in subjects for path in subject.paths)]
+        return {str(path.relative_to(self.root) if path.is_relative_to(self.root) else path): path for path in paths}
+
     def setup(self, stage: str | None = None) -> None:
         """Read the manifest, check every file exists, split, and preprocess every subject (once)."""
         if self._datasets is not None:
             return
         subjects = read_manifest(self.root / self.manifest, self.settings.sequences, self.pattern, self.test_fraction)
-        splits = split_cohort(subjects, self.val_fraction, self.split_seed, self.calibration_fraction)
+        splits = split_cohort(
+            subjects, self.val_fraction, self.split_seed, self.folds, self.fold, self.calibration_fraction
+        )
         self._datasets = {
             name: subject_dataset(members, self.settings, self.cache_dir) for name, members in splits.items()
         }

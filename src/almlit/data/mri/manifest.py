@@ -20,7 +20,6 @@ splits, seeds and runs.
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
@@ -29,6 +28,7 @@ import numpy as np
 
 from almlit.data.class_counts import BINARY_CLASS_NAMES, check_class_counts
 from almlit.data.imbalance import draw_indices
+from almlit.data.tables import read_table
 
 COHORTS = ("train", "test")
 NIFTI_SUFFIXES = (".nii.gz", ".nii")
@@ -124,12 +124,7 @@ def read_manifest(path: Path, sequences: Sequence[str], pattern: str, test_fract
         ValueError: for a missing column, an empty or repeated subject id, a label not in {0, 1}, an unknown
             cohort, or a cohort without both classes.
     """
-    if not path.is_file():
-        raise FileNotFoundError(f"manifest not found: {path}")
-    with path.open(newline="") as handle:
-        reader = csv.DictReader(handle)
-        columns = [name.strip() for name in reader.fieldnames or []]
-        rows = [{key.strip(): (value or "").strip() for key, value in row.items() if key} for row in reader]
+    columns, rows = read_table(path)
     missing = [name for name in ("subject_id", "label") if name not in columns]
     if missing:
         raise ValueError(f"manifest {path} lacks the column(s) {missing}; it has {columns}")

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from almlit.data.cached import fill_cached
 from almlit.data.indexed import TensorImageDataset
-from almlit.data.mri.cache import PreprocessCache
 from almlit.data.mri.manifest import Subject
 from almlit.data.mri.preprocess import PreprocessSettings, preprocess_subject
 
@@ -35,21 +35,14 @@ def load_volumes(
     """
     started = time.perf_counter()
     volumes = np.empty((len(subjects), len(settings.sequences), *settings.shape), dtype=np.float32)
-    cache = None if cache_folder is None else PreprocessCache(cache_folder)
-    settings_key = settings.key()
-    hits = 0
-    try:
-        for slot, subject in zip(volumes, subjects, strict=True):
-            key = None if cache is None else cache.key(subject.paths, settings_key)
-            if cache is not None and cache.load_into(key, slot):
-                hits += 1
-                continue
-            preprocess_subject(subject, settings, out=slot)
-            if cache is not None:
-                cache.save(key, slot)
-    finally:
-        if cache is not None:
-            cache.flush()
+    hits = fill_cached(
+        volumes,
+        subjects,
+        lambda subject: subject.paths,
+        lambda subject, slot: preprocess_subject(subject, settings, out=slot),
+        settings.key(),
+        cache_folder,
+    )
     log.info(
         "mri: %d subjects ready in %.1f s (%d from the cache %s)",
         len(subjects),

@@ -1,0 +1,163 @@
+"""Networks of torchvision and timm by name, with local weights and a head giving ``num_outputs`` scores.
+
+Nothing is downloaded: ``weights`` is a local file, either a state dict of the network as its library publishes it
+(e.g. ``torch.save(torchvision.models.resnet18(weights="DEFAULT").state_dict(), "resnet18.pth")`` on a machine with
+internet access) or a Lightning checkpoint of an almlit run (its ``network.*`` entries, head included).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from almlit.models.heads import check_positive_int
+
+NETWORK_PREFIX = "network."  # ALMClassifier keeps its network under this name in its checkpoints
+
+
+def read_weights(path: str | Path) -> dict[str, torch.Tensor]:
+    """The state dict in a weights file: a plain state dict, or a checkpoint's ``state_dict`` (``network.*`` entries).
+
+    Raises:
+        FileNotFoundError: if the file does not exist.
+        ValueError: if it is not a state dict or checkpoint torch can load with ``weights_only=True``.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"model.weights not found: {path}")
+    try:
+        content = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # torch raises pickle, zip and runtime errors for a file it cannot read
+        raise ValueError(f"model.weights {path} is not a state dict or checkpoint torch can read: {error}") from error
+    if isinstance(content, dict) and isinstance(content.get("state_dict"), dict):
+        state = content["state_dict"]
+        return {
+            key.removeprefix(NETWORK_PREFIX): value for key, value in state.items() if key.startswith(NETWORK_PREFIX)
+        }
+    if not isinstance(content, dict) or not all(isinstance(value, torch.Tensor) for value in content.values()):
+        raise ValueError(f"model.weights {path} holds a {type(content).__name__}, not a state dict of tensors")
+    return content
+
+
+def last_linear(network: nn.Module) -> tuple[str, nn.Linear]:
+    """The name and module of the network's last ``nn.Linear`` (its classification head, for torchvision's networks).
+
+    Raises:
+        ValueError: if the network has no linear layer.
+    """
+    linears = [(name, module) for name, module in network.named_modules() if isinstance(module, nn.Linear)]
+    if not linears:
+        raise ValueError(f"{type(network).__name__} has no nn.Linear head to replace")
+    return linears[-1]
+
+
+def replace_head(network: nn.Module, num_outputs: int) -> nn.Module:
+    """Replace the last ``nn.Linear`` by a fresh one with ``num_outputs`` outputs (same inputs, bias kept)."""
+    name, head = last_linear(network)
+    parent = network.get_submodule(name.rpartition(".")[0]) if "." in name else network
+    setattr(parent, name.rpartition(".")[2], nn.Linear(head.in_features, num_outputs, bias=head.bias is not None))
+    return network
+
+
+def load_into(network: nn.Module, state: dict[str, torch.Tensor], path: str | Path) -> None:
+    """Load ``state`` strictly, naming the first missing and unexpected keys when it does not fit."""
+    missing, unexpected = network.load_state_dict(state, strict=False)
+    if missing or unexpected:
+        raise ValueError(
+            f"model.weights {path} does not fit {type(network).__name__}: {len(missing)} missing keys"
+            f" {missing[:3]}, {len(unexpected)} unexpected keys {unexpected[:3]}"
+        )
+
+
+def with_weights(
+    network: nn.Module, weights: str | Path | None, reset_head: Callable[[nn.Module], nn.Module]
+) -> nn.Module:
+    """Load local weights into ``network`` and give it the head ``reset_head`` makes.
+
+    Weights that fit the network as its library builds it (the published head) are loaded before the head is
+    reset; weights that do not (an almlit checkpoint, whose head has ``num_outputs`` already) after.
+
+    Raises:
+        FileNotFoundError, ValueError: from :func:`read_weights` and :func:`load_into`.
+    """
+    if weights is None:
+        return reset_head(network)
+    state = read_weights(weights)
+    own = network.state_dict()
+    if state.keys() == own.keys() and all(own[key].shape == value.shape for key, value in state.items()):
+        load_into(network, state, weights)
+        return reset_head(network)
+    network = reset_head(network)
+    load_into(network, state, weights)
+    return network
+
+
+def torchvision_network(name: str, num_outputs: int, weights: str | Path | None = None, **kwargs: Any) -> nn.Module:
+    """A torchvision classification network (``torchvision.models.get_model(name)``) with ``num_outputs`` outputs.
+
+    Args:
+        name: a torchvision model name, e.g. ``resnet18``, ``densenet121``, ``efficientnet_b0``.
+        num_outputs: outputs of the new head (1 for a binary task, C for C classes).
+        weights: a local state dict or checkpoint file (see :func:`with_weights`), or ``None``.
+        **kwargs: passed to the network's constructor.
+
+    Raises:
+        ValueError: for an unknown name or weights that do not fit.
+    """
+    import torchvision
+
+    check_positive_int("num_outputs", num_outputs)
+    try:
+        network = torchvision.models.get_model(name, weights=None, **kwargs)
+    except ValueError as error:
+        raise ValueError(
+            f"model.name={name} is not a torchvision model (torchvision.models.list_models() lists them)"
+        ) from error
+    return with_weights(network, weights, lambda built: replace_head(built, num_outputs))
+
+
+def timm_network(
+    name: str, num_outputs: int, weights: str | Path | None = None, in_channels: int = 3, **kwargs: Any
+) -> nn.Module:
+    """A timm network (``timm.create_model``) with ``num_outputs`` outputs and ``in_channels`` input channels.
+
+    Args:
+        name: a timm model name, e.g. ``resnet18``, ``convnext_tiny``.
+        num_outputs: outputs of the head (timm's ``reset_classifier``).
+        weights: a local state dict or checkpoint file (see :func:`with_weights`), or ``None``.
+        in_channels: input channels (published weights must have been trained on as many).
+        **kwargs: passed to ``timm.create_model``.
+
+    Raises:
+        ValueError: if timm is not installed (the ``timm`` extra), the name is unknown or the weights do not fit.
+    """
+    timm = optional_module("timm", "timm")
+    check_positive_int("num_outputs", num_outputs)
+    if name not in timm.list_models():
+        raise ValueError(f"model.name={name} is not a timm model (timm.list_models() lists them)")
+    network = timm.create_model(name, pretrained=False, in_chans=in_channels, **kwargs)
+
+    def reset_head(built: nn.Module) -> nn.Module:
+        built.reset_classifier(num_outputs)
+        return built
+
+    return with_weights(network, weights, reset_head)
+
+
+def optional_module(module: str, extra: str) -> Any:
+    """Import an optional dependency, or refuse in one line naming the extra that installs it.
+
+    Raises:
+        ValueError: ``model=<extra> needs the optional extra ...``.
+    """
+    try:
+        return importlib.import_module(module)
+    except ImportError as error:
+        raise ValueError(
+            f"model={extra} needs the optional extra {extra}: pip install 'almlit[{extra}]' ({module} is not installed)"
+        ) from error
