@@ -71,13 +71,30 @@ class TensorDataModule(LightningDataModule):
 
     def val_dataloader(self) -> DataLoader:
         """Validation batches of ``eval_batch_size``, in dataset order."""
-        dataset = self._on_training_device(self.val_dataset)
-        blocks = RankBlockSampler(len(dataset), *process_rank(self.trainer))  # one process: all of it
-        return DataLoader(dataset, batch_size=self.eval_batch_size, sampler=blocks, collate_fn=collate_batch)
+        return self._evaluation_loader(self.val_dataset)
 
     def test_dataloader(self) -> DataLoader:
         """Test batches of ``eval_batch_size``, in the order of ``test_sample_ids``."""
-        dataset = self._on_training_device(self.test_dataset)
+        return self._evaluation_loader(self.test_dataset)
+
+    @property
+    def calibration_split(self) -> str:
+        """Which split operating points are chosen on; ``"validation"`` unless a subclass holds out a calibration
+        split."""
+        return "validation"
+
+    @property
+    def calibration_dataset(self) -> TensorImageDataset:
+        """The images operating points are chosen on (never trained on): the validation images by default."""
+        return self.val_dataset
+
+    def predict_dataloader(self) -> DataLoader:
+        """Batches of :attr:`calibration_dataset` in dataset order, scored by ``trainer.predict`` after the test."""
+        return self._evaluation_loader(self.calibration_dataset)
+
+    def _evaluation_loader(self, dataset: TensorImageDataset) -> DataLoader:
+        """Batches of ``eval_batch_size`` in dataset order; with several processes, one block per process."""
+        dataset = self._on_training_device(dataset)
         blocks = RankBlockSampler(len(dataset), *process_rank(self.trainer))  # one process: all of it
         return DataLoader(dataset, batch_size=self.eval_batch_size, sampler=blocks, collate_fn=collate_batch)
 

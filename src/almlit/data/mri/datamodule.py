@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from almlit.data.folds import assign_splits
+from almlit.data.imbalance import CALIBRATION_SPLIT_SEED
 from almlit.data.indexed import Batch, TensorImageDataset
 from almlit.data.loaders import SamplerFactory, TensorDataModule
 from almlit.data.mri.augment3d import VolumeAugment
@@ -30,24 +31,32 @@ def split_cohort(
     split_seed: int,
     folds: int | None = None,
     fold: int | None = None,
+    calibration_fraction: float = 0.0,
 ) -> dict[str, list[Subject]]:
     """The ``train``, ``validation`` and ``test`` subjects: the test cohort, and a stratified hold-out of the rest.
 
     With ``folds=K`` and ``fold=k`` the training cohort forms K stratified folds (drawn with ``split_seed``) and
-    fold k validates instead (see :func:`almlit.data.folds.assign_splits`).
+    fold k validates instead (see :func:`almlit.data.folds.assign_splits`). With ``calibration_fraction`` > 0 a
+    ``calibration`` share of each class of the training cohort is held out first, drawn with
+    :data:`~almlit.data.imbalance.CALIBRATION_SPLIT_SEED` (the same subjects for every seed of an ensemble);
+    validation and training split the rest.
     """
     training_cohort = [subject for subject in subjects if subject.cohort == "train"]
+    splits = {"test": [subject for subject in subjects if subject.cohort == "test"]}
+    if calibration_fraction > 0:
+        labels = np.array([subject.label for subject in training_cohort])
+        held_out, remaining = stratified_hold_out(labels, calibration_fraction, CALIBRATION_SPLIT_SEED)
+        splits["calibration"] = [training_cohort[position] for position in held_out]
+        training_cohort = [training_cohort[position] for position in remaining]
     labels = np.array([subject.label for subject in training_cohort])
     if folds is None and fold is None:
         held_out, remaining = stratified_hold_out(labels, val_fraction, split_seed)
     else:
         positions = assign_splits(labels, ["train"] * len(labels), split_seed=split_seed, folds=folds, fold=fold)
         held_out, remaining = positions["validation"], positions["train"]
-    return {
-        "train": [training_cohort[position] for position in remaining],
-        "validation": [training_cohort[position] for position in held_out],
-        "test": [subject for subject in subjects if subject.cohort == "test"],
-    }
+    splits["train"] = [training_cohort[position] for position in remaining]
+    splits["validation"] = [training_cohort[position] for position in held_out]
+    return splits
 
 
 class MRICohort(TensorDataModule):
@@ -71,6 +80,8 @@ class MRICohort(TensorDataModule):
         folds: K of K-fold cross-validation over the training cohort, or ``None`` for the ``val_fraction`` hold-out.
         fold: the validation fold, 0..K-1.
         test_fraction: share of each class held out for testing when the manifest has no ``cohort`` column.
+        calibration_fraction: share of each class of the training cohort held out to choose operating points on,
+            the same subjects for every seed (0: none, the validation subjects are used).
         flip_axes: axes mirrored at random in training (0 = D, 1 = H, 2 = W, the left-right axis).
         max_shift: largest random shift in voxels ``[D, H, W]`` in training.
         intensity_scale: largest relative change of a channel's scale in training.
@@ -99,6 +110,7 @@ class MRICohort(TensorDataModule):
         test_fraction: float = 0.25,
         folds: int | None = None,
         fold: int | None = None,
+        calibration_fraction: float = 0.0,
         flip_axes: Sequence[int] = (2,),
         max_shift: Sequence[int] = (1, 4, 4),
         intensity_scale: float = 0.1,
@@ -125,7 +137,10 @@ class MRICohort(TensorDataModule):
         for name, fraction in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
             if not 0 < fraction < 1:
                 raise ValueError(f"data.{name} must be in (0, 1), got {fraction}")
+        if not 0 <= calibration_fraction < 1:
+            raise ValueError(f"data.calibration_fraction must be in [0, 1), got {calibration_fraction}")
         self.val_fraction = val_fraction
+        self.calibration_fraction = calibration_fraction
         self.test_fraction = test_fraction
         self.folds, self.fold = folds, fold
         self.augment = VolumeAugment(flip_axes, max_shift, intensity_scale, intensity_shift)
@@ -150,7 +165,9 @@ class MRICohort(TensorDataModule):
         if self._datasets is not None:
             return
         subjects = read_manifest(self.root / self.manifest, self.settings.sequences, self.pattern, self.test_fraction)
-        splits = split_cohort(subjects, self.val_fraction, self.split_seed, self.folds, self.fold)
+        splits = split_cohort(
+            subjects, self.val_fraction, self.split_seed, self.folds, self.fold, self.calibration_fraction
+        )
         self._datasets = {
             name: subject_dataset(members, self.settings, self.cache_dir) for name, members in splits.items()
         }
@@ -158,7 +175,7 @@ class MRICohort(TensorDataModule):
 
     @property
     def datasets(self) -> dict[str, TensorImageDataset]:
-        """The ``train``, ``validation`` and ``test`` datasets, available after ``setup()``."""
+        """The ``train``, ``validation``, ``test`` (and ``calibration``) datasets, available after ``setup()``."""
         if self._datasets is None:
             raise self._not_set_up()
         return self._datasets
@@ -174,6 +191,14 @@ class MRICohort(TensorDataModule):
     @property
     def test_dataset(self) -> TensorImageDataset:
         return self.datasets["test"]
+
+    @property
+    def calibration_split(self) -> str:
+        return "calibration" if "calibration" in self.datasets else "validation"
+
+    @property
+    def calibration_dataset(self) -> TensorImageDataset:
+        return self.datasets[self.calibration_split]
 
     @property
     def num_classes(self) -> int:
