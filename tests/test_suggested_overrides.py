@@ -24,6 +24,7 @@ from omegaconf.errors import OmegaConfBaseException
 from almlit.config import CONFIG_DIR
 from almlit.errors import TrainingFailure, out_of_memory_advice
 from tests.conftest import REPO_ROOT
+from tests.images.folders import write_digit_folder
 
 GROUPS = ("data", "trainer", "model", "loss", "alm", "optim", "scheduler", "callbacks", "metrics", "module")
 GROUPS += ("sampler", "logger", "paths", "hydra", "bench")
@@ -37,6 +38,7 @@ DOCUMENTS = [
 ]
 DATA_CONFIGS = sorted(path.stem for path in (REPO_ROOT / "conf" / "data").glob("*.yaml"))
 IMAGE_CONFIGS = [name for name in DATA_CONFIGS if name != "mri"]
+TASK_KEYS = {"images": "data.positive_classes=[eight]", "images_multiclass": "data.critical_classes=[eight]"}
 
 
 def texts_of_source(path):
@@ -165,9 +167,13 @@ def test_the_out_of_memory_advice_is_settable_for_every_data_config(data):
 
 
 @pytest.mark.parametrize("data", IMAGE_CONFIGS)
-def test_the_exposed_keys_reach_the_data_module(data):
+def test_the_exposed_keys_reach_the_data_module(data, tmp_path):
+    task = ()
+    if data in TASK_KEYS:  # the own-image configs need a folder and a task to be built at all
+        write_digit_folder(tmp_path, {"eight": 10, "three": 10}, {"eight": 8, "three": 3})
+        task = (f"data.root={tmp_path}", TASK_KEYS[data])
     config = compose_config(
-        "train", (f"data={data}", "data.eval_batch_size=256", "data.crop_padding=2", "data.hflip=true")
+        "train", (f"data={data}", *task, "data.eval_batch_size=256", "data.crop_padding=2", "data.hflip=true")
     )
     datamodule = instantiate(config.data)
     assert (datamodule.eval_batch_size, datamodule.augment.crop_padding, datamodule.augment.hflip) == (256, 2, True)
