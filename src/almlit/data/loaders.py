@@ -1,6 +1,7 @@
 """The shell every almlit DataModule shares: tensor datasets on the training device, epoch-seeded loaders.
 
-Subclasses provide ``train_dataset``, ``val_dataset`` and ``test_dataset`` (:class:`TensorImageDataset`),
+Subclasses provide ``train_dataset``, ``val_dataset``, ``test_dataset`` and, after ``setup("predict")``, the data
+that ``python -m almlit.predict`` scores, ``predict_dataset`` (:class:`TensorImageDataset`),
 ``critical_classes`` and their batch transform; this class serves them: the whole dataset is moved once to the
 Trainer's device, a batch is one indexing operation per tensor (no worker processes), the training order (the
 ``sampler`` group, :mod:`almlit.data.samplers`) and the augmentation are drawn from ``(seed, epoch)`` so that a run
@@ -39,6 +40,7 @@ class TensorDataModule(LightningDataModule):
     train_dataset: TensorImageDataset
     val_dataset: TensorImageDataset
     test_dataset: TensorImageDataset
+    predict_dataset: TensorImageDataset
     critical_classes: tuple[int, ...]
 
     def __init__(self, batch_size: int, eval_batch_size: int, seed: int, sampler: SamplerFactory | None = None) -> None:
@@ -80,6 +82,15 @@ class TensorDataModule(LightningDataModule):
         dataset = self._on_training_device(self.test_dataset)
         blocks = RankBlockSampler(len(dataset), *process_rank(self.trainer))  # one process: all of it
         return DataLoader(dataset, batch_size=self.eval_batch_size, sampler=blocks, collate_fn=collate_batch)
+
+    def predict_dataloader(self) -> DataLoader:
+        """Batches of ``eval_batch_size`` of the data to predict (``setup("predict")``), in dataset order."""
+        dataset = self._on_training_device(self.predict_dataset)
+        return DataLoader(dataset, batch_size=self.eval_batch_size, shuffle=False, collate_fn=collate_batch)
+
+    def predict_columns(self) -> dict[str, list[str]]:
+        """Columns that name the samples of ``predict_dataset`` beyond their sample id (MRI: ``subject_id``)."""
+        return {}
 
     @property
     def test_sample_ids(self) -> torch.Tensor:
