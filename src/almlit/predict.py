@@ -50,7 +50,9 @@ def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("folder", type=Path, help="a finished run folder or an ensemble folder")
     parser.add_argument("overrides", nargs="*", help="data.key=value (where and how to read the data), data=<kind>")
     parser.add_argument("--prevalence", type=float, default=None, help="deployment share of positives in (0, 1)")
-    parser.add_argument("--output", type=Path, default=None, help="folder for the outputs (default <folder>/predictions)")
+    parser.add_argument(
+        "--output", type=Path, default=None, help="folder for the outputs (default <folder>/predictions)"
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser.parse_args(argv)
 
@@ -147,7 +149,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     arguments = parse_arguments(sys.argv[1:] if argv is None else argv)
     output = arguments.output if arguments.output is not None else arguments.folder / "predictions"
     with one_line_errors():
-        summary = predict(arguments.folder, arguments.overrides, arguments.prevalence, output, not arguments.no_progress)
+        summary = predict(
+            arguments.folder, arguments.overrides, arguments.prevalence, output, not arguments.no_progress
+        )
     print(describe(summary, output))
 
 

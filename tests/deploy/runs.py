@@ -67,8 +67,8 @@ def write_ensemble(folder: Path, members: int, overrides: Sequence[str] = (), in
 
 
 def write_operating_points(folder: Path, tpr_levels=(0.98, 0.9)) -> dict:
-    """An ``operating_points.json`` chosen on the run's (ensemble's mean) logits of the first 300 digits images (which overlap
-    the test set: only the document's use is tested here), so that its thresholds split the test images."""
+    """An ``operating_points.json`` chosen on the run's (ensemble's mean) logits of the first 300 digits images
+    (which overlap the test set: only the document's use is tested here), so its thresholds split the test images."""
     from sklearn.datasets import load_digits
 
     sample_ids = np.arange(300)

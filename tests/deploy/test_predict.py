@@ -34,10 +34,15 @@ def test_digits_logits_decisions_and_probabilities(digits_run, tmp_path, capsys)
     logits = np.array([float(row["logit"]) for row in rows])
     np.testing.assert_allclose(logits, digits_logits(read_network(run_dir), sample_ids), atol=1e-5)
     calibration = document["calibration"]
-    shift = np.log(0.02 / 0.98) - np.log(calibration["calibration_prevalence"] / (1 - calibration["calibration_prevalence"]))
+    shift = np.log(0.02 / 0.98) - np.log(
+        calibration["calibration_prevalence"] / (1 - calibration["calibration_prevalence"])
+    )
     expected = 1 / (1 + np.exp(-(calibration["slope"] * logits + calibration["intercept"] + shift)))
     np.testing.assert_allclose([float(row["probability"]) for row in rows], expected, rtol=1e-12)
-    for name, point in (("decision@98tpr", document["operating_points"][0]), ("decision@90tpr", document["operating_points"][1])):
+    for name, point in (
+        ("decision@98tpr", document["operating_points"][0]),
+        ("decision@90tpr", document["operating_points"][1]),
+    ):
         decisions = [int(row[name]) for row in rows]
         assert decisions == [int(logit >= point["threshold"]) for logit in logits]
         assert 0 < sum(decisions) < len(rows)  # the threshold splits the data

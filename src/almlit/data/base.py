@@ -18,7 +18,6 @@ from almlit.data.indexed import Batch, TensorImageDataset
 from almlit.data.loaders import SamplerFactory, TensorDataModule
 from almlit.data.transforms import BatchAugment
 
-
 # The channels of raw images, in order, by their number.
 CHANNEL_NAMES = {1: ["gray"], 3: ["red", "green", "blue"]}
 

@@ -35,8 +35,8 @@ def check_data_choice(choice: str, data_config: dict[str, Any]) -> None:
     target = OmegaConf.load(path).get("_target_")
     if target != data_config.get("_target_"):
         raise ValueError(
-            f"data={choice} ({target}) is not the kind of data the model was trained on ({data_config.get('_target_')});"
-            " predict reads data of that kind: change data.* keys such as data.root"
+            f"data={choice} ({target}) is not the kind of data the model was trained on "
+            f"({data_config.get('_target_')}); predict reads data of that kind: change data.* keys such as data.root"
         )
 
 
@@ -86,7 +86,9 @@ def prediction_data(config: dict[str, Any]) -> TensorDataModule:
     return datamodule
 
 
-def check_input_shape(sample_shape: Sequence[int], trained_shape: Sequence[int] | None, in_channels: int | None) -> None:
+def check_input_shape(
+    sample_shape: Sequence[int], trained_shape: Sequence[int] | None, in_channels: int | None
+) -> None:
     """Refuse data whose samples do not have the shape the networks were trained on.
 
     Args:

@@ -73,7 +73,9 @@ def predictions_csv(
         cells = [int(sample_ids[row]), *(values[row] for values in names.values())]
         cells += [int(labels[row])] if labels is not None else []
         cells += [repr(float(value)) for value in score_rows[row]]
-        cells += [repr(float(values[row])) if values.dtype.kind == "f" else int(values[row]) for values in columns.values()]
+        cells += [
+            repr(float(values[row])) if values.dtype.kind == "f" else int(values[row]) for values in columns.values()
+        ]
         writer.writerow(cells)
     return stream.getvalue()
 
@@ -95,14 +97,23 @@ def frozen_threshold_metrics(
         entries = [(None, logits, labels, document["operating_points"])]
     else:
         entries = [
-            (entry["class"], logits[:, entry["class"]], (labels == entry["class"]).astype(np.int64), entry["operating_points"])
+            (
+                entry["class"],
+                logits[:, entry["class"]],
+                (labels == entry["class"]).astype(np.int64),
+                entry["operating_points"],
+            )
             for entry in document["classes"]
         ]
     results = []
     for critical, scores, targets, points in entries:
         for point in points:
             rates = rates_at_threshold(scores, targets, point["threshold"], confidence)
-            result = {"target_tpr": point["target_tpr"], "threshold": point["threshold"], "certified": point["certified"]}
+            result = {
+                "target_tpr": point["target_tpr"],
+                "threshold": point["threshold"],
+                "certified": point["certified"],
+            }
             if critical is not None:
                 result["class"] = critical
             result.update(rates)
