@@ -49,7 +49,7 @@ def input_shape(model: TrainedModel) -> tuple[int, ...]:
     """One sample's shape: from ``metrics.json``, or for runs trained before it was recorded, from their data."""
     if model.input_shape is not None:
         return model.input_shape
-    return tuple(prediction_data(model.config).predict_dataset.images.shape[1:])
+    return tuple(prediction_data(model.config).inference_dataset.images.shape[1:])
 
 
 def preprocessing_document(model: TrainedModel, shape: Sequence[int]) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 Applies a finished run (or ensemble: the mean of its members' logits, as the ensemble report averages them) to data
 of the kind it was trained on: its saved data configuration, with ``data.*`` overrides saying where and how to read
 the new data, through the same DataModule (so the same normalisation, without augmentation). What is predicted is
-the DataModule's ``predict_dataset``: the test images of digits and CIFAR-layout files, the test cohort of an MRI
+the DataModule's ``inference_dataset``: the test images of digits and CIFAR-layout files, the test cohort of an MRI
 manifest with a ``cohort`` column or every subject of one without it (the ``label`` column may then be missing).
 Batched on the GPU when there is one, with a progress bar. Writes into ``--output`` (default
 ``<folder>/predictions``):
@@ -89,7 +89,7 @@ def predict(
     document = load_operating_points(folder) if (folder / OPERATING_POINTS_FILE).is_file() else None
     config = apply_data_overrides(model.config, overrides)
     datamodule = prediction_data(config)
-    dataset = datamodule.predict_dataset
+    dataset = datamodule.inference_dataset
     check_input_shape(dataset.images.shape[1:], model.input_shape, config["model"].get("in_channels"))
     scores = score_data(load_mean_logit(model), datamodule, progress_bar)
     labelled = known_labels(scores.labels)
@@ -98,7 +98,7 @@ def predict(
     output.mkdir(parents=True, exist_ok=True)
     columns = decision_columns(logits, document, prevalence)
     labels = scores.labels if labelled else None
-    table = predictions_csv(scores.sample_ids, datamodule.predict_columns(), labels, logits, columns)
+    table = predictions_csv(scores.sample_ids, datamodule.inference_columns(), labels, logits, columns)
     summary: dict[str, Any] = {
         "model": str(folder),
         "members": [str(member) for member in model.members],

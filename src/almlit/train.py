@@ -23,11 +23,14 @@ from lightning.pytorch.utilities.rank_zero import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
 from almlit.config import CONFIG_DIR
+from almlit.decision.calibration import check_prevalence
+from almlit.decision.operating_points import OPERATING_POINTS_FILE, load_operating_points
 from almlit.errors import TrainingFailure, one_line_errors, out_of_memory_advice
 from almlit.module import ALMClassifier
 from almlit.preemption import Preempted, stop_after_preemption
 from almlit.report.folders import seeds
 from almlit.resume import LAST_CHECKPOINT, is_new_folder, plan_start
+from almlit.run_decisions import operating_point_lines, write_decision_files
 from almlit.run_folder import write_config, write_overrides, write_run_folder
 
 
@@ -88,6 +91,7 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any] | None:
     """Train and test one configuration; returns the metrics written to ``metrics.json`` (``None``: it was finished)."""
     check_seed(cfg.seed)
     check_strategy(cfg.trainer.get("strategy"))
+    check_prevalence(cfg.metrics.prevalence, "metrics.prevalence")
     resolved = OmegaConf.to_container(cfg, resolve=True)
     start = plan_start(run_dir, resolved, cfg.ckpt_path)
     if start.message is not None:
@@ -116,6 +120,8 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any] | None:
     checkpoint = trainer.checkpoint_callback
     with out_of_memory_advice("test", {"eval_batch_size": datamodule.eval_batch_size}):
         test_results = trainer.test(module, datamodule=datamodule, ckpt_path="best", verbose=False)[0]
+        # the calibration split (or validation), scored by the same best checkpoint: operating points are chosen on it
+        trainer.predict(module, datamodule=datamodule, ckpt_path="best", return_predictions=False)
     metrics = {
         "test": {key.removeprefix("test/"): value for key, value in test_results.items()},
         "best_val": {cfg.monitor: float(checkpoint.best_model_score)},
@@ -133,13 +139,29 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any] | None:
     critical_classes = tuple(datamodule.critical_classes)
     tpr_levels = tuple(cfg.metrics.tpr_levels)
     if trainer.is_global_zero:  # every rank holds all test scores (ALMClassifier.on_test_epoch_end)
+        metrics["calibration"] = write_decision_files(
+            run_dir,
+            module.predicted_scores(),
+            module.test_scores(),
+            critical_classes,
+            tpr_levels,
+            datamodule.calibration_split,
+            cfg.metrics.prevalence,
+            cfg.run_name,
+        )
         write_run_folder(run_dir, cfg, metrics, module.test_scores(), critical_classes, title, tpr_levels)
     return metrics
 
 
 def print_summary(metrics: dict[str, Any], run_dir: Path) -> None:
     test = "  ".join(f"{name}={value:.4f}" for name, value in metrics["test"].items())
-    print(f"test: {test}\nrun folder: {run_dir}")
+    print(f"test: {test}")
+    if (run_dir / OPERATING_POINTS_FILE).is_file():
+        calibration = metrics["calibration"]
+        print(f"operating points chosen on the {calibration['split']} split ({calibration['samples']} images):")
+        for line in operating_point_lines(load_operating_points(run_dir)):
+            print(f"  {line}")
+    print(f"run folder: {run_dir}")
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="train")

@@ -30,12 +30,15 @@ class DatasetSplits(NamedTuple):
         validation: held-out training images.
         test: test images.
         num_train_samples: 1 + the largest training sample id possible (the size of the source training split).
+        calibration: images held out of training and validation to choose operating points on, or None (the
+            validation images are used).
     """
 
     train: TensorImageDataset
     validation: TensorImageDataset
     test: TensorImageDataset
     num_train_samples: int
+    calibration: TensorImageDataset | None = None
 
 
 def check_class_ids(name: str, classes: Sequence[int], num_classes: int) -> tuple[int, ...]:
@@ -70,6 +73,7 @@ def check_split_arguments(
     imbalance_ratio: float,
     val_per_class: int,
     majority_fraction: float,
+    calibration_per_class: int = 0,
 ) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """Check the arguments of a binary imbalanced split before any file is read.
 
@@ -80,6 +84,7 @@ def check_split_arguments(
         imbalance_ratio: imb, negatives per positive.
         val_per_class: validation images held out per class.
         majority_fraction: share of each negative class kept for training.
+        calibration_per_class: calibration images held out per class (0: none, the validation images calibrate).
 
     Returns:
         The two class lists as tuples of ints.
@@ -100,6 +105,12 @@ def check_split_arguments(
     check_imbalance_ratio(imbalance_ratio)
     if val_per_class < 1:
         raise ValueError(f"data.val_per_class must be >= 1, got {val_per_class}")
+    if (
+        isinstance(calibration_per_class, bool)
+        or not isinstance(calibration_per_class, int)
+        or calibration_per_class < 0
+    ):
+        raise ValueError(f"data.calibration_per_class must be an integer >= 0, got {calibration_per_class!r}")
     if not 0 < majority_fraction <= 1:
         raise ValueError(f"data.majority_fraction must be in (0, 1], got {majority_fraction}")
     return checked["negative_classes"], checked["positive_classes"]
@@ -211,9 +222,19 @@ class ImageDataModule(TensorDataModule, ABC):
         return self.splits.test
 
     @property
-    def predict_dataset(self) -> TensorImageDataset:
+    def inference_dataset(self) -> TensorImageDataset:
         """What ``python -m almlit.predict`` scores: the test images, as training defined them."""
         return self.splits.test
+
+    @property
+    def calibration_split(self) -> str:
+        """``"calibration"`` when a calibration split is held out, else ``"validation"``."""
+        return "validation" if self.splits.calibration is None else "calibration"
+
+    @property
+    def calibration_dataset(self) -> TensorImageDataset:
+        """The images operating points are chosen on: the calibration split, or the validation split."""
+        return self.splits.validation if self.splits.calibration is None else self.splits.calibration
 
     @property
     def num_classes(self) -> int:

@@ -33,17 +33,21 @@ CALIBRATION_KEYS = ("method", "slope", "intercept", "calibration_prevalence", "p
 RELIABILITY_BINS = 10
 
 
-def check_prevalence(prevalence: float | None) -> None:
+def check_prevalence(prevalence: float | None, name: str = "`prevalence`") -> None:
     """Check that a deployment prevalence is None or lies in (0, 1).
 
+    Args:
+        prevalence: the share of positives where the model is used.
+        name: how the message names the setting (``metrics.prevalence``, ``--prevalence``).
+
     Raises:
-        ValueError: naming the value and the allowed range.
+        ValueError: naming the setting, the value and the allowed range.
     """
     if prevalence is None:
         return
     if isinstance(prevalence, bool) or not isinstance(prevalence, int | float) or not 0 < prevalence < 1:
         raise ValueError(
-            f"`prevalence` must lie in (0, 1) (the share of positives where the model is used), got {prevalence!r}"
+            f"{name} must lie in (0, 1) (the share of positives where the model is used), got {prevalence!r}"
         )
 
 

@@ -73,15 +73,15 @@ def apply_data_overrides(config: dict[str, Any], overrides: Sequence[str]) -> di
 
 
 def prediction_data(config: dict[str, Any]) -> TensorDataModule:
-    """The DataModule of ``config["data"]``, set up for prediction (its ``predict_dataset`` read and preprocessed).
+    """The DataModule of ``config["data"]``, set up for prediction (its ``inference_dataset`` read and preprocessed).
 
     Raises:
         ValueError: it holds no sample to predict.
     """
     datamodule = instantiate(OmegaConf.create(config["data"]))
     datamodule.prepare_data()
-    datamodule.setup("predict")
-    if len(datamodule.predict_dataset) == 0:
+    datamodule.setup_inference()
+    if len(datamodule.inference_dataset) == 0:
         raise ValueError(f"the data at data.root={config['data'].get('root')} holds no sample to predict")
     return datamodule
 

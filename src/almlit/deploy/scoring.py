@@ -1,7 +1,8 @@
 """Scoring a DataModule's prediction data with a :class:`~almlit.deploy.trained.MeanLogit`, through Lightning.
 
 ``Trainer.predict`` picks the device (the GPU when there is one), moves the batches there, lets the DataModule
-normalise them (``on_after_batch_transfer``, no augmentation outside training) and shows a progress bar.
+normalise them (its ``on_after_batch_transfer``, no augmentation outside training) and shows a progress bar. The
+DataModule's own ``predict_dataloader`` is not used: in training it serves the calibration split.
 """
 
 from __future__ import annotations
@@ -40,11 +41,21 @@ class Scores:
 
 class LogitScorer(L.LightningModule):
     """``predict_step``: every member's logits of a batch in float32 (outside autocast, as the test scores are),
-    returned as float64 on the CPU with the batch's labels and sample ids."""
+    returned as float64 on the CPU with the batch's labels and sample ids.
 
-    def __init__(self, model: MeanLogit) -> None:
+    Args:
+        model: the networks.
+        datamodule: the DataModule whose ``inference_loader`` is scored; its ``on_after_batch_transfer`` (the
+            normalisation, no augmentation outside training) prepares every batch on its device.
+    """
+
+    def __init__(self, model: MeanLogit, datamodule: TensorDataModule) -> None:
         super().__init__()
         self.model = model
+        self.data = datamodule
+
+    def on_after_batch_transfer(self, batch: Batch, dataloader_idx: int) -> Batch:
+        return self.data.on_after_batch_transfer(batch, dataloader_idx)
 
     def predict_step(self, batch: Batch, batch_idx: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         inputs, labels, sample_ids = batch
@@ -54,7 +65,7 @@ class LogitScorer(L.LightningModule):
 
 
 def score_data(model: MeanLogit, datamodule: TensorDataModule, progress_bar: bool = True) -> Scores:
-    """Score ``datamodule.predict_dataset`` (set up for ``"predict"``) in batches of its ``eval_batch_size``.
+    """Score ``datamodule.inference_dataset`` (after ``setup_inference()``) in batches of its ``eval_batch_size``.
 
     Runs on the GPU when there is one, in float32.
     """
@@ -67,6 +78,6 @@ def score_data(model: MeanLogit, datamodule: TensorDataModule, progress_bar: boo
         enable_model_summary=False,
         enable_progress_bar=progress_bar,
     )
-    batches = trainer.predict(LogitScorer(model), datamodule=datamodule)
+    batches = trainer.predict(LogitScorer(model, datamodule), dataloaders=datamodule.inference_loader())
     member_logits, labels, sample_ids = zip(*batches, strict=True)
     return Scores(torch.cat(sample_ids).numpy(), torch.cat(labels).numpy(), torch.cat(member_logits, dim=1).numpy())

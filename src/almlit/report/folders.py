@@ -20,6 +20,7 @@ SEED_LEAVES = ("seed", "split_seed")
 PRESENTATION_KEYS = frozenset(
     {
         "run_name",
+        "metrics.prevalence",  # a deployment figure: it changes what operating_points.json reports, not what is trained
         "ckpt_path",
         "data.root",
         "data.download",

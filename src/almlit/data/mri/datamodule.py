@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from almlit.data.imbalance import CALIBRATION_SPLIT_SEED
 from almlit.data.indexed import Batch, TensorImageDataset
 from almlit.data.loaders import SamplerFactory, TensorDataModule
 from almlit.data.mri.augment3d import VolumeAugment
@@ -23,16 +24,27 @@ from almlit.data.mri.preprocess import PreprocessSettings
 from almlit.data.mri.volumes import subject_dataset
 
 
-def split_cohort(subjects: Sequence[Subject], val_fraction: float, split_seed: int) -> dict[str, list[Subject]]:
-    """The ``train``, ``validation`` and ``test`` subjects: the test cohort, and a stratified hold-out of the rest."""
+def split_cohort(
+    subjects: Sequence[Subject], val_fraction: float, split_seed: int, calibration_fraction: float = 0.0
+) -> dict[str, list[Subject]]:
+    """The ``train``, ``validation`` and ``test`` subjects: the test cohort, and a stratified hold-out of the rest.
+
+    With ``calibration_fraction`` > 0 a ``calibration`` share of each class of the training cohort is held out first,
+    drawn with :data:`~almlit.data.imbalance.CALIBRATION_SPLIT_SEED` (the same subjects for every seed of an
+    ensemble); validation and training split the rest.
+    """
     training_cohort = [subject for subject in subjects if subject.cohort == "train"]
+    splits = {"test": [subject for subject in subjects if subject.cohort == "test"]}
+    if calibration_fraction > 0:
+        labels = np.array([subject.label for subject in training_cohort])
+        held_out, remaining = stratified_hold_out(labels, calibration_fraction, CALIBRATION_SPLIT_SEED)
+        splits["calibration"] = [training_cohort[position] for position in held_out]
+        training_cohort = [training_cohort[position] for position in remaining]
     labels = np.array([subject.label for subject in training_cohort])
     held_out, remaining = stratified_hold_out(labels, val_fraction, split_seed)
-    return {
-        "train": [training_cohort[position] for position in remaining],
-        "validation": [training_cohort[position] for position in held_out],
-        "test": [subject for subject in subjects if subject.cohort == "test"],
-    }
+    splits["train"] = [training_cohort[position] for position in remaining]
+    splits["validation"] = [training_cohort[position] for position in held_out]
+    return splits
 
 
 class MRICohort(TensorDataModule):
@@ -52,6 +64,8 @@ class MRICohort(TensorDataModule):
         percentiles: the clip percentiles of ``percentile``.
         val_fraction: share of each class of the training cohort held out for validation.
         test_fraction: share of each class held out for testing when the manifest has no ``cohort`` column.
+        calibration_fraction: share of each class of the training cohort held out to choose operating points on,
+            the same subjects for every seed (0: none, the validation subjects are used).
         flip_axes: axes mirrored at random in training (0 = D, 1 = H, 2 = W, the left-right axis).
         max_shift: largest random shift in voxels ``[D, H, W]`` in training.
         intensity_scale: largest relative change of a channel's scale in training.
@@ -77,6 +91,7 @@ class MRICohort(TensorDataModule):
         percentiles: Sequence[float] = (1.0, 99.0),
         val_fraction: float = 0.2,
         test_fraction: float = 0.25,
+        calibration_fraction: float = 0.0,
         flip_axes: Sequence[int] = (2,),
         max_shift: Sequence[int] = (1, 4, 4),
         intensity_scale: float = 0.1,
@@ -98,32 +113,24 @@ class MRICohort(TensorDataModule):
         for name, fraction in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
             if not 0 < fraction < 1:
                 raise ValueError(f"data.{name} must be in (0, 1), got {fraction}")
+        if not 0 <= calibration_fraction < 1:
+            raise ValueError(f"data.calibration_fraction must be in [0, 1), got {calibration_fraction}")
         self.val_fraction = val_fraction
+        self.calibration_fraction = calibration_fraction
         self.test_fraction = test_fraction
         self.augment = VolumeAugment(flip_axes, max_shift, intensity_scale, intensity_shift)
         self.cache_dir = None if cache_dir is None else Path(cache_dir)
         self.split_seed = split_seed
         self._datasets: dict[str, TensorImageDataset] | None = None
         self._num_train_samples: int | None = None
-        self.predict_subjects: list[Subject] = []
+        self.inference_subjects: list[Subject] = []
 
     def setup(self, stage: str | None = None) -> None:
-        """Read the manifest, check every file exists, split, and preprocess every subject (once).
-
-        ``stage="predict"`` reads a manifest for prediction instead (labels optional) and preprocesses only the
-        subjects to predict (:attr:`predict_dataset`).
-        """
+        """Read the manifest, check every file exists, split, and preprocess every subject (once)."""
         if self._datasets is not None:
             return
-        if stage == "predict":
-            subjects = read_manifest(
-                self.root / self.manifest, self.settings.sequences, self.pattern, self.test_fraction, True
-            )
-            self.predict_subjects = [subject for subject in subjects if subject.cohort == "test"]
-            self._datasets = {"predict": subject_dataset(self.predict_subjects, self.settings, self.cache_dir)}
-            return
         subjects = read_manifest(self.root / self.manifest, self.settings.sequences, self.pattern, self.test_fraction)
-        splits = split_cohort(subjects, self.val_fraction, self.split_seed)
+        splits = split_cohort(subjects, self.val_fraction, self.split_seed, self.calibration_fraction)
         self._datasets = {
             name: subject_dataset(members, self.settings, self.cache_dir) for name, members in splits.items()
         }
@@ -131,7 +138,7 @@ class MRICohort(TensorDataModule):
 
     @property
     def datasets(self) -> dict[str, TensorImageDataset]:
-        """The ``train``, ``validation`` and ``test`` datasets, available after ``setup()``."""
+        """The ``train``, ``validation``, ``test`` (and ``calibration``) datasets, available after ``setup()``."""
         if self._datasets is None:
             raise self._not_set_up()
         return self._datasets
@@ -148,11 +155,29 @@ class MRICohort(TensorDataModule):
     def test_dataset(self) -> TensorImageDataset:
         return self.datasets["test"]
 
+    def setup_inference(self) -> None:
+        """Read a manifest for prediction (labels optional) and preprocess only the subjects to predict: the test
+        cohort of a manifest with a ``cohort`` column, else every subject (:attr:`inference_dataset`)."""
+        if self._datasets is not None:
+            return
+        subjects = read_manifest(
+            self.root / self.manifest, self.settings.sequences, self.pattern, self.test_fraction, True
+        )
+        self.inference_subjects = [subject for subject in subjects if subject.cohort == "test"]
+        self._datasets = {"inference": subject_dataset(self.inference_subjects, self.settings, self.cache_dir)}
+
     @property
-    def predict_dataset(self) -> TensorImageDataset:
-        """The subjects to predict (after ``setup("predict")``): the test cohort of a manifest with a ``cohort``
-        column, else every subject."""
-        return self.datasets["predict"]
+    def inference_dataset(self) -> TensorImageDataset:
+        """The subjects to predict, after :meth:`setup_inference`."""
+        return self.datasets["inference"]
+
+    @property
+    def calibration_split(self) -> str:
+        return "calibration" if "calibration" in self.datasets else "validation"
+
+    @property
+    def calibration_dataset(self) -> TensorImageDataset:
+        return self.datasets[self.calibration_split]
 
     @property
     def num_classes(self) -> int:
@@ -187,9 +212,9 @@ class MRICohort(TensorDataModule):
         """``(S, D, H, W)`` of one volume."""
         return len(self.settings.sequences), *self.settings.shape
 
-    def predict_columns(self) -> dict[str, list[str]]:
-        """The manifest's ``subject_id`` of every subject to predict, in :attr:`predict_dataset` order."""
-        return {"subject_id": [subject.subject_id for subject in self.predict_subjects]}
+    def inference_columns(self) -> dict[str, list[str]]:
+        """The manifest's ``subject_id`` of every subject to predict, in :attr:`inference_dataset` order."""
+        return {"subject_id": [subject.subject_id for subject in self.inference_subjects]}
 
     def preprocessing(self, input_shape: Sequence[int]) -> dict:
         """How NIfTI files become the network's input, for a program without almlit (``preprocessing.json``).
