@@ -574,9 +574,8 @@ TRAINED_MODELS = [
         "predict-unknown-data-key",
         "almlit.predict with a data key the model's data config lacks",
         PREDICT,
-        ("run", "data.rot=images"),
-        "data.rot is not a key of the model's data config; its keys: _target_, positive_classes, negative_classes, "
-        "imbalance_ratio, split_seed, seed, sampler, batch_size",
+        ("run", "data.sampler.rate=0.5"),
+        "data.sampler.rate is not a key of the model's data config; data.sampler has _target_, _partial_",
         setup=digits_run,
     ),
     Case(

@@ -67,7 +67,9 @@ def apply_data_overrides(config: dict[str, Any], overrides: Sequence[str]) -> di
         for parent in parents:
             node = node.get(parent) if isinstance(node, dict) else None
         if not isinstance(node, dict) or leaf not in node:
-            raise ValueError(f"{key} is not a key of the model's data config; its keys: {', '.join(data_config)}")
+            parent = ".".join(["data", *parents])
+            known = f"; {parent} has {', '.join(node)}" if isinstance(node, dict) else ""
+            raise ValueError(f"{key} is not a key of the model's data config{known}")
         node[leaf] = OmegaConf.to_container(OmegaConf.from_dotlist([f"value={value}"]))["value"]
     return config
 
