@@ -107,6 +107,7 @@ def predict(
         "labelled": labelled,
         "prevalence": prevalence if prevalence is not None else (document or {}).get("prevalence"),
         "operating_points": str(folder / OPERATING_POINTS_FILE) if document is not None else None,
+        "predictions": str(output / PREDICTIONS_FILE),
     }
     if labelled:
         spec = MetricSpec.from_run(model.config, model.metrics[0])
@@ -120,7 +121,7 @@ def interval(values: Sequence[float]) -> str:
     return f"[{100 * values[0]:.1f}, {100 * values[1]:.1f}]"
 
 
-def describe(summary: dict[str, Any], output: Path) -> str:
+def describe(summary: dict[str, Any]) -> str:
     """What the command prints: what was predicted, and the metrics at the frozen thresholds when labelled."""
     networks = len(summary["members"])
     lines = [f"predicted {summary['samples']} samples with {summary['model']} ({networks} network(s))"]
@@ -141,18 +142,17 @@ def describe(summary: dict[str, Any], output: Path) -> str:
         if point.get("ppv") is not None:
             line += f"; PPV {100 * point['ppv']:.1f}%, {point['false_alarms_per_1000']:.0f} false alarms per 1000"
         lines.append(line)
-    lines.append(f"predictions: {output / PREDICTIONS_FILE}")
+    lines.append(f"predictions: {summary['predictions']}")
     return "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     arguments = parse_arguments(sys.argv[1:] if argv is None else argv)
-    output = arguments.output if arguments.output is not None else arguments.folder / "predictions"
     with one_line_errors():
         summary = predict(
-            arguments.folder, arguments.overrides, arguments.prevalence, output, not arguments.no_progress
+            arguments.folder, arguments.overrides, arguments.prevalence, arguments.output, not arguments.no_progress
         )
-    print(describe(summary, output))
+    print(describe(summary))
 
 
 if __name__ == "__main__":
