@@ -36,6 +36,12 @@ def test_long_tailed_run_with_multiclass_constraint(train, tmp_path, alm):
         rows = list(csv.DictReader(stream))
     assert len(rows) == 60 and list(rows[0]) == ["sample_id", "label", *[f"score_{c}" for c in range(10)]]
     assert (run_dir / "roc_class8.png").is_file() and (run_dir / "roc_class9.png").is_file()
+    # one threshold per critical class and TPR level, chosen on the 4 validation images of that class
+    document = json.loads((run_dir / "operating_points.json").read_text())
+    assert [entry["class"] for entry in document["classes"]] == [8, 9] and document["calibration_split"] == "validation"
+    point = document["classes"][0]["operating_points"][0]
+    assert point["calibration_positives"] == 4 and point["calibration_negatives"] == 36 and not point["certified"]
+    assert point["test"]["positives"] == 6 and 0 <= point["test"]["error_noncritical"] <= 1
 
 
 @pytest.mark.slow  # a subprocess; the catalogue (tests/catalogue) checks the same message in process in the fast suite

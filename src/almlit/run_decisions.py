@@ -148,12 +148,16 @@ def write_ensemble_decision_files(
         ValueError: if the members were calibrated on different images.
     """
     splits = {metrics.get("calibration", {}).get("split") for metrics in member_metrics}
-    if len(member_dirs) > 1 and splits != {"calibration"}:
+    reason = None
+    if None in splits:
+        reason = "no operating_points.json: a member has no calibration scores (trained before almlit wrote them)"
+    elif len(member_dirs) > 1 and splits != {"calibration"}:
         reason = (
             "no operating_points.json: the members hold no calibration split fixed across seeds (each one's "
             "validation split is another member's training data); train them with data.calibration_per_class=N "
             "(MRI: data.calibration_fraction=F)"
         )
+    if reason is not None:
         print(reason, flush=True)
         return {"split": sorted(str(split) for split in splits), "operating_points": reason}
     stacked = stack_members([read_scores(path / CALIBRATION_SCORES_FILE) for path in member_dirs])
@@ -167,16 +171,21 @@ def write_ensemble_decision_files(
 
 
 def operating_point_lines(document: dict[str, Any]) -> list[str]:
-    """One line per operating point: the frozen threshold, whether it is certified, and its test TPR and FPR."""
+    """One line per operating point: the frozen threshold, whether it is certified, and its test TPR and FPR
+    (multi-class: per critical class, prefixed ``class c``)."""
+    groups = [("", document.get("operating_points", []))]
+    groups += [(f"class {entry['class']} ", entry["operating_points"]) for entry in document.get("classes", [])]
     lines = []
-    for point in document.get("operating_points", []):
-        status = "certified" if point["certified"] else f"not certified (needs {point['positives_needed']} positives)"
-        line = f"TPR {point['target_tpr']:.2f}: threshold {point['threshold']:.3f}, {status}"
-        if "test" in point:
-            test = point["test"]
-            line += (
-                f"; test TPR {test['tpr']:.3f} [{test['tpr_ci'][0]:.3f}, {test['tpr_ci'][1]:.3f}]"
-                f" FPR {test['fpr']:.3f} [{test['fpr_ci'][0]:.3f}, {test['fpr_ci'][1]:.3f}]"
-            )
-        lines.append(line)
+    for prefix, points in groups:
+        for point in points:
+            needed = point["positives_needed"]
+            status = "certified" if point["certified"] else f"not certified (needs {needed} positives)"
+            line = f"{prefix}TPR {point['target_tpr']:.2f}: threshold {point['threshold']:.3f}, {status}"
+            if "test" in point:
+                test = point["test"]
+                line += (
+                    f"; test TPR {test['tpr']:.3f} [{test['tpr_ci'][0]:.3f}, {test['tpr_ci'][1]:.3f}]"
+                    f" FPR {test['fpr']:.3f} [{test['fpr_ci'][0]:.3f}, {test['fpr_ci'][1]:.3f}]"
+                )
+            lines.append(line)
     return lines

@@ -151,6 +151,27 @@ CONFIGS = [
         "imb must be >= 1 (ratio 1:imb of positives to negatives), got 0.5",
     ),
     Case(
+        "prevalence-outside-0-1",
+        "a deployment prevalence outside (0, 1)",
+        TRAIN,
+        ("metrics.prevalence=1.5",),
+        "metrics.prevalence must lie in (0, 1) (the share of positives where the model is used), got 1.5",
+    ),
+    Case(
+        "calibration-per-class-negative",
+        "a negative number of calibration images per class",
+        TRAIN,
+        ("data.calibration_per_class=-1",),
+        "data.calibration_per_class must be an integer >= 0, got -1",
+    ),
+    Case(
+        "mri-calibration-fraction-1",
+        "an MRI calibration share of 1 (nothing left to train on)",
+        TRAIN,
+        (*MRI, "data.calibration_fraction=1.0"),
+        "data.calibration_fraction must be in [0, 1), got 1.0",
+    ),
+    Case(
         "imb-not-a-number",
         "imb that is not a number",
         TRAIN,
@@ -496,6 +517,14 @@ ARGUMENTS = [
         "almlit.report",
         ("missing.yaml",),
         "experiment file missing.yaml not found",
+    ),
+    Case(
+        "report-prevalence-outside-0-1",
+        "almlit.report with a deployment prevalence outside (0, 1)",
+        "almlit.report",
+        ("digits.yaml", "--deployed", "--prevalence", "0"),
+        "--prevalence must lie in (0, 1) (the share of positives where the model is used), got 0.0",
+        setup=digits_experiment,
     ),
     Case(
         "cost-experiment-missing",

@@ -14,6 +14,7 @@ from almlit.decision.operating_points import (
     operating_points_json,
     screening_figures,
 )
+from almlit.run_decisions import operating_point_lines
 
 
 def _data(seed, positives, negatives):
@@ -76,6 +77,9 @@ def test_multiclass_document_uses_the_table4_rule_at_frozen_thresholds():
     assert entry["operating_points"][0]["test"]["error_noncritical"] == pytest.approx(wrong / 150)
     assigned = assign_critical_classes(test_scores, document)[(0, 0.8)]
     assert ((assigned == 0) == (test_scores[:, 0] >= threshold)).all()
+    assert operating_point_lines(document)[0].startswith(
+        f"class 0 TPR 0.80: threshold {threshold:.3f}, certified; test"
+    )
     with pytest.raises(ValueError, match="apply_operating_points needs a binary document"):
         apply_operating_points(test_scores[:, 0], document)
 

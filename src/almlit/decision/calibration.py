@@ -27,6 +27,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from scipy import optimize, special
 
+from almlit.decision.thresholds import binary_scores_and_targets
 from almlit.report.figures import save_figure
 
 CALIBRATION_KEYS = ("method", "slope", "intercept", "calibration_prevalence", "positives", "negatives")
@@ -51,18 +52,6 @@ def check_prevalence(prevalence: float | None, name: str = "`prevalence`") -> No
         )
 
 
-def _binary_inputs(logits: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    logits = np.asarray(logits, dtype=np.float64)
-    targets = np.asarray(targets)
-    if logits.ndim != 1 or logits.shape != targets.shape:
-        raise ValueError(
-            f"`logits` and `targets` must be 1-D of one length, got shapes {logits.shape}, {targets.shape}"
-        )
-    if not np.isin(targets, (0, 1)).all():
-        raise ValueError(f"`targets` must contain only 0 and 1, got {sorted(set(targets.tolist()) - {0, 1})}")
-    return logits, targets.astype(bool)
-
-
 def fit_platt(logits: np.ndarray, targets: np.ndarray) -> dict:
     """Fit Platt scaling sigmoid(a * z + b) to calibration logits z and 0/1 labels.
 
@@ -76,7 +65,8 @@ def fit_platt(logits: np.ndarray, targets: np.ndarray) -> dict:
     Raises:
         ValueError: on malformed inputs or a class without samples.
     """
-    logits, positive = _binary_inputs(logits, targets)
+    logits, targets = binary_scores_and_targets(logits, targets, "logits")
+    positive = targets == 1
     if not np.isfinite(logits).all():
         raise ValueError(f"`logits` must be finite, got {int((~np.isfinite(logits)).sum())} non-finite value(s)")
     positives, negatives = int(positive.sum()), int((~positive).sum())
@@ -175,7 +165,8 @@ def reliability_table(probabilities: np.ndarray, targets: np.ndarray, bins: int 
     Raises:
         ValueError: on malformed inputs, probabilities outside [0, 1] or ``bins`` < 1.
     """
-    probabilities, positive = _binary_inputs(probabilities, targets)
+    probabilities, targets = binary_scores_and_targets(probabilities, targets, "probabilities")
+    positive = targets == 1
     if not ((probabilities >= 0) & (probabilities <= 1)).all():
         raise ValueError("`probabilities` must lie in [0, 1]")
     if bins < 1:

@@ -44,7 +44,12 @@ import numpy as np
 import torch
 
 from almlit.decision.calibration import check_prevalence, fit_platt
-from almlit.decision.thresholds import DEFAULT_CONFIDENCE, certified_threshold, rates_at_threshold
+from almlit.decision.thresholds import (
+    DEFAULT_CONFIDENCE,
+    binary_scores_and_targets,
+    certified_threshold,
+    rates_at_threshold,
+)
 from almlit.metrics.multiclass_functional import assign_with_critical_threshold, check_critical_classes
 
 SCHEMA = 1
@@ -67,13 +72,6 @@ def screening_figures(tpr: float, fpr: float, prevalence: float) -> dict:
         "false_alarms_per_1000": 1000 * fpr * (1 - prevalence),
         "missed_per_1000": 1000 * (1 - tpr) * prevalence,
     }
-
-
-def _binary_array(targets: np.ndarray) -> np.ndarray:
-    targets = np.asarray(targets)
-    if not np.isin(targets, (0, 1)).all():
-        raise ValueError(f"`targets` must contain only 0 and 1, got {sorted(set(targets.tolist()) - {0, 1})}")
-    return targets.astype(np.int64)
 
 
 def _operating_point(
@@ -137,12 +135,11 @@ def binary_operating_points(
             without either class, or a prevalence outside (0, 1).
     """
     check_prevalence(prevalence)
-    scores = np.asarray(calibration_scores, dtype=np.float64)
-    targets = _binary_array(calibration_targets)
+    scores, targets = binary_scores_and_targets(calibration_scores, calibration_targets, "calibration_scores")
     calibration = fit_platt(scores, targets)
     test = None
     if test_scores is not None:
-        test = (np.asarray(test_scores, dtype=np.float64), _binary_array(test_targets))
+        test = binary_scores_and_targets(test_scores, test_targets, "test_scores")
     return {
         "schema": SCHEMA,
         "score": "logit",

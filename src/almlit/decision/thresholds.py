@@ -52,6 +52,33 @@ def _positive_scores(scores: np.ndarray) -> np.ndarray:
     return np.sort(scores)
 
 
+def binary_scores_and_targets(
+    scores: np.ndarray, targets: np.ndarray, name: str = "scores"
+) -> tuple[np.ndarray, np.ndarray]:
+    """Check 1-D scores and their 0/1 labels.
+
+    Args:
+        scores: 1-D scores (logits or probabilities).
+        targets: 1-D labels of the same length, 0 or 1.
+        name: how the messages name ``scores``.
+
+    Returns:
+        ``scores`` as float64 and ``targets`` as int64 arrays.
+
+    Raises:
+        ValueError: on other shapes, different lengths or labels other than 0 and 1.
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    targets = np.asarray(targets)
+    if scores.ndim != 1 or scores.shape != targets.shape:
+        raise ValueError(
+            f"`{name}` and `targets` must be 1-D of one length, got shapes {scores.shape}, {targets.shape}"
+        )
+    if not np.isin(targets, (0, 1)).all():
+        raise ValueError(f"`targets` must contain only 0 and 1, got {sorted(set(targets.tolist()) - {0, 1})}")
+    return scores, targets.astype(np.int64)
+
+
 def minimum_positives(target_tpr: float, confidence: float = DEFAULT_CONFIDENCE) -> int | None:
     """Fewest calibration positives for which a threshold certifies ``target_tpr``.
 
@@ -210,14 +237,7 @@ def rates_at_threshold(
     Raises:
         ValueError: on mismatched lengths, labels other than 0/1 or a class without samples.
     """
-    scores = np.asarray(scores, dtype=np.float64)
-    targets = np.asarray(targets)
-    if scores.ndim != 1 or scores.shape != targets.shape:
-        raise ValueError(
-            f"`scores` and `targets` must be 1-D of one length, got shapes {scores.shape}, {targets.shape}"
-        )
-    if not np.isin(targets, (0, 1)).all():
-        raise ValueError(f"`targets` must contain only 0 and 1, got {sorted(set(targets.tolist()) - {0, 1})}")
+    scores, targets = binary_scores_and_targets(scores, targets)
     positive = targets == 1
     positives, negatives = int(positive.sum()), int((~positive).sum())
     if positives == 0 or negatives == 0:
