@@ -19,7 +19,7 @@ from torch import Tensor, nn
 from almlit.alm import positive_scores
 from almlit.checkpoint_io import AtomicCheckpointIO
 from almlit.report.ensemble_report import SUMMARY_FILE, check_same_setting
-from almlit.report.folders import is_finished, read_config, read_metrics, require_finished
+from almlit.report.folders import is_finished, read_config, read_metrics
 
 NETWORK_PREFIX = "network."
 
@@ -39,10 +39,6 @@ class TrainedModel:
     members: tuple[Path, ...]
     config: dict[str, Any]
     metrics: tuple[dict[str, Any], ...]
-
-    @property
-    def is_ensemble(self) -> bool:
-        return (self.folder / SUMMARY_FILE).is_file()
 
     @property
     def is_binary(self) -> bool:
@@ -81,12 +77,6 @@ def read_trained_model(folder: str | Path) -> TrainedModel:
     return TrainedModel(folder, members, configs[members[0].name], metrics)
 
 
-def best_checkpoint(run_dir: Path) -> Path:
-    """The checkpoint of a finished run that its test scores come from (``metrics.json``: ``best_checkpoint``)."""
-    require_finished(run_dir)
-    return Path(run_dir) / read_metrics(run_dir)["best_checkpoint"]
-
-
 def load_network(run_dir: Path) -> nn.Module:
     """The network of a finished run with the weights of its best checkpoint, in evaluation mode, on the CPU.
 
@@ -94,9 +84,8 @@ def load_network(run_dir: Path) -> nn.Module:
         FileNotFoundError: the checkpoint is missing.
         ValueError: the checkpoint is truncated or holds no weights of this network.
     """
-    config = read_config(run_dir)
-    network = instantiate(config["model"])
-    path = best_checkpoint(run_dir)
+    network = instantiate(read_config(run_dir)["model"])
+    path = Path(run_dir) / read_metrics(run_dir)["best_checkpoint"]  # the checkpoint its test scores come from
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint {path} of the run {run_dir} not found")
     checkpoint = AtomicCheckpointIO().load_checkpoint(path, map_location="cpu", weights_only=True)
