@@ -156,6 +156,7 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any] | None:
         "train_seconds": round(train_seconds, 2),
         "final_penalty": final_penalty,
         "class_counts": {"train": list(datamodule.class_counts)},
+        "input_shape": list(datamodule.input_shape),  # of one sample: what almlit.predict and almlit.export accept
         "seeds": seeds(resolved),
     }
     headline = cfg.monitor.removeprefix("val/")

@@ -20,6 +20,8 @@ import numpy as np
 import torch
 
 from almlit.ensemble import compose_member, member_dir, resolve_member
+from tests.deploy.runs import MRI_RUN
+from tests.deploy.runs import write_run as write_trained_run
 from tests.experiments.helpers import binary_config, write_run
 from tests.fakes import RunsCode, rewrite_cifar_file, without_class, write_fake_cifar
 from tests.images import folders as image_folders
@@ -906,6 +908,98 @@ ARGUMENTS = [
     ),
 ]
 
+
+def digits_run(folder: Path) -> None:
+    """A finished digits run (untrained network) under ``run/``."""
+    write_trained_run(folder / "run")
+
+
+def mri_run(folder: Path) -> None:
+    """A finished MRI run on two sequences (untrained network) under ``run/`` and its cohort under ``cohort/``."""
+    build_cohort(folder / "cohort")
+    write_trained_run(folder / "run", MRI_RUN, input_shape=(2, 4, 6, 6))
+
+
+PREDICT = "almlit.predict"
+
+TRAINED_MODELS = [
+    Case(
+        "predict-missing-folder",
+        "almlit.predict on a folder that does not exist",
+        PREDICT,
+        ("missing",),
+        "run folder missing not found",
+    ),
+    Case(
+        "predict-unfinished-run",
+        "almlit.predict on a run that has not finished",
+        PREDICT,
+        ("run",),
+        "run is not a finished run (no COMPLETE marker): it was interrupted or is still training; rerun its command "
+        "to resume it",
+        setup=lambda folder: (folder / "run").mkdir(),
+    ),
+    Case(
+        "predict-other-data-kind",
+        "almlit.predict with data of another kind than the model was trained on",
+        PREDICT,
+        ("run", "data=cifar10"),
+        "data=cifar10 (almlit.data.BinaryCIFAR) is not the kind of data the model was trained on "
+        "(almlit.data.BinaryDigits); predict reads data of that kind: change data.* keys such as data.root",
+        setup=digits_run,
+    ),
+    Case(
+        "predict-override-outside-data",
+        "almlit.predict with an override of the network",
+        PREDICT,
+        ("run", "model.width=4"),
+        "model.width=4 is not allowed: predict takes overrides of data.* (where and how to read the new data) and "
+        "the data=<kind> the model was trained on",
+        setup=digits_run,
+    ),
+    Case(
+        "predict-unknown-data-key",
+        "almlit.predict with a data key the model's data config lacks",
+        PREDICT,
+        ("run", "data.sampler.rate=0.5"),
+        "data.sampler.rate is not a key of the model's data config; data.sampler has _target_, _partial_",
+        setup=digits_run,
+    ),
+    Case(
+        "predict-channels-do-not-fit",
+        "almlit.predict on MRI data with fewer sequences (channels) than the network takes",
+        PREDICT,
+        ("run", "data.sequences=[t2w]"),
+        "the data's samples have shape [1, 4, 6, 6] (channels, depth, height, width) but the model was trained on "
+        "[2, 4, 6, 6]: predict needs data of the shape and channels the model was trained on",
+        setup=mri_run,
+    ),
+    Case(
+        "predict-shape-does-not-fit",
+        "almlit.predict on MRI volumes of another shape than the network was trained on",
+        PREDICT,
+        ("run", "data.shape=[4,8,8]"),
+        "the data's samples have shape [2, 4, 8, 8] (channels, depth, height, width) but the model was trained on "
+        "[2, 4, 6, 6]: predict needs data of the shape and channels the model was trained on",
+        setup=mri_run,
+    ),
+    Case(
+        "predict-prevalence-out-of-range",
+        "almlit.predict with a prevalence outside (0, 1)",
+        PREDICT,
+        ("run", "--prevalence", "2"),
+        "`prevalence` must lie in (0, 1) (the share of positives where the model is used), got 2.0",
+        setup=digits_run,
+    ),
+    Case(
+        "export-missing-folder",
+        "almlit.export on a folder that does not exist",
+        "almlit.export",
+        ("missing",),
+        "run folder missing not found",
+    ),
+]
+
 CATEGORIES = {
     "Configuration": CONFIGS,
     "CIFAR files": CIFAR_FILES,
@@ -917,5 +1011,6 @@ CATEGORIES = {
     "Checkpoint paths": CHECKPOINTS,
     "Sweep and ensemble folders": SWEEP_FOLDERS,
     "Other command-line arguments": ARGUMENTS,
+    "Trained models (predict, export)": TRAINED_MODELS,
 }
 CASES = [case for cases in CATEGORIES.values() for case in cases]

@@ -72,6 +72,18 @@ def cohort_main(arguments: list[str]) -> None:
     main(arguments)
 
 
+def predict_main(arguments: list[str]) -> None:
+    from almlit.predict import main
+
+    main(arguments)
+
+
+def export_main(arguments: list[str]) -> None:
+    from almlit.export import main
+
+    main(arguments)
+
+
 MAINS: dict[str, Callable[[list[str]], None]] = {
     "almlit.train": train_main,
     "almlit.select": select_main,
@@ -80,6 +92,8 @@ MAINS: dict[str, Callable[[list[str]], None]] = {
     "almlit.make_mri_cohort": cohort_main,
     "almlit.cost": cost_main,
     "almlit.benchmark.members": members_main,
+    "almlit.predict": predict_main,
+    "almlit.export": export_main,
 }
 # what the training runs of these tests add to every command line: quiet output, the run folder at ./run
 EXTRA = {"almlit.train": [*QUIET, "hydra.run.dir=run"]}

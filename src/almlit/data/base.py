@@ -19,6 +19,9 @@ from almlit.data.indexed import Batch, TensorImageDataset
 from almlit.data.loaders import SamplerFactory, TensorDataModule
 from almlit.data.transforms import BatchAugment
 
+# The channels of raw images, in order, by their number.
+CHANNEL_NAMES = {1: ["gray"], 3: ["red", "green", "blue"]}
+
 
 class DatasetSplits(NamedTuple):
     """The three datasets of a task and the size of the multiplier bank they need.
@@ -244,6 +247,11 @@ class ImageDataModule(TensorDataModule, ABC):
         return self.splits.test
 
     @property
+    def inference_dataset(self) -> TensorImageDataset:
+        """What ``python -m almlit.predict`` scores: the test images, as training defined them."""
+        return self.splits.test
+
+    @property
     def calibration_split(self) -> str:
         """``"calibration"`` when a calibration split is held out, else ``"validation"``."""
         return "validation" if self.splits.calibration is None else "calibration"
@@ -283,6 +291,25 @@ class ImageDataModule(TensorDataModule, ABC):
         """``(C, H, W)`` of one image."""
         channels, height, width = self.train_dataset.images.shape[1:]
         return channels, height, width
+
+    def preprocessing(self, input_shape: Sequence[int]) -> dict:
+        """How raw images become the network's input, for a program without almlit (``preprocessing.json``).
+
+        Args:
+            input_shape: ``(C, H, W)`` of one image; one channel is gray, three are red, green, blue (CIFAR's planes).
+        """
+        return {
+            "input_shape": list(input_shape),
+            "layout": "NCHW: batch, channel, height, width",
+            "channels": CHANNEL_NAMES.get(input_shape[0], [f"channel{c}" for c in range(input_shape[0])]),
+            "raw_dtype": "uint8",
+            "raw_range": [0, 255],
+            "scale": 1 / 255,
+            "mean": list(self.augment.mean),
+            "std": list(self.augment.std),
+            "input_dtype": "float32",
+            "formula": "input[n, c] = (raw[n, c] * scale - mean[c]) / std[c]",
+        }
 
     def on_after_batch_transfer(self, batch: Batch, dataloader_idx: int) -> Batch:
         """Augment (training only) and normalise the batch on its device."""

@@ -148,6 +148,7 @@ class MRICohort(TensorDataModule):
         self.split_seed = split_seed
         self._datasets: dict[str, TensorImageDataset] | None = None
         self._num_train_samples: int | None = None
+        self.inference_subjects: list[Subject] = []
 
     def source_files(self) -> dict[str, Path]:
         """The manifest and every file of the chosen sequences it names, by name under ``root`` (absolute paths of
@@ -192,6 +193,22 @@ class MRICohort(TensorDataModule):
     def test_dataset(self) -> TensorImageDataset:
         return self.datasets["test"]
 
+    def setup_inference(self) -> None:
+        """Read a manifest for prediction (labels optional) and preprocess only the subjects to predict: the test
+        cohort of a manifest with a ``cohort`` column, else every subject (:attr:`inference_dataset`)."""
+        if self._datasets is not None:
+            return
+        subjects = read_manifest(
+            self.root / self.manifest, self.settings.sequences, self.pattern, self.test_fraction, True
+        )
+        self.inference_subjects = [subject for subject in subjects if subject.cohort == "test"]
+        self._datasets = {"inference": subject_dataset(self.inference_subjects, self.settings, self.cache_dir)}
+
+    @property
+    def inference_dataset(self) -> TensorImageDataset:
+        """The subjects to predict, after :meth:`setup_inference`."""
+        return self.datasets["inference"]
+
     @property
     def calibration_split(self) -> str:
         return "calibration" if "calibration" in self.datasets else "validation"
@@ -232,6 +249,34 @@ class MRICohort(TensorDataModule):
     def input_shape(self) -> tuple[int, int, int, int]:
         """``(S, D, H, W)`` of one volume."""
         return len(self.settings.sequences), *self.settings.shape
+
+    def inference_columns(self) -> dict[str, list[str]]:
+        """The manifest's ``subject_id`` of every subject to predict, in :attr:`inference_dataset` order."""
+        return {"subject_id": [subject.subject_id for subject in self.inference_subjects]}
+
+    def preprocessing(self, input_shape: Sequence[int]) -> dict:
+        """How NIfTI files become the network's input, for a program without almlit (``preprocessing.json``).
+
+        The volumes are normalised one by one and resampled (:mod:`almlit.data.mri.preprocess`): there is no fixed
+        mean and std to apply; a program without almlit has to repeat these steps.
+        """
+        settings = self.settings
+        return {
+            "input_shape": list(input_shape),
+            "layout": "NCDHW: batch, sequence, depth (slices, inferior to superior), height, width",
+            "channels": list(settings.sequences),
+            "raw": "one NIfTI volume per sequence",
+            "input_dtype": "float32",
+            "steps": {
+                "normalize": settings.normalize,
+                "percentiles": list(settings.percentiles),
+                "shape": list(settings.shape),
+                "spacing": None if settings.spacing is None else list(settings.spacing),
+            },
+            "formula": "almlit.data.mri.preprocess.preprocess_subject: each volume normalised on its own voxels "
+            "(zscore: (x - mean) / std; percentile: clipped and scaled to [0, 1]), then resampled onto an RAS+ grid "
+            "centred on the first sequence",
+        }
 
     def _not_set_up(self) -> RuntimeError:
         return RuntimeError(f"{type(self).__name__}.setup() must run before its datasets are used")
