@@ -1,4 +1,4 @@
-"""``python -m almlit.predict <run or ensemble folder> [data.key=value ...] [--prevalence P] [--output DIR]``.
+"""``python -m almlit.predict <run or ensemble folder> [data.<key>=<value> ...] [--prevalence P] [--output DIR]``.
 
 Applies a finished run (or ensemble: the mean of its members' logits, as the ensemble report averages them) to data
 of the kind it was trained on: its saved data configuration, with ``data.*`` overrides saying where and how to read
@@ -48,7 +48,7 @@ def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
         prog="python -m almlit.predict", description="Apply a finished run or ensemble to data of its kind."
     )
     parser.add_argument("folder", type=Path, help="a finished run folder or an ensemble folder")
-    parser.add_argument("overrides", nargs="*", help="data.key=value (where and how to read the data), data=<kind>")
+    parser.add_argument("overrides", nargs="*", help="data.<key>=<value> (where and how to read the data), data=<kind>")
     parser.add_argument("--prevalence", type=float, default=None, help="deployment share of positives in (0, 1)")
     parser.add_argument(
         "--output", type=Path, default=None, help="folder for the outputs (default <folder>/predictions)"
