@@ -11,6 +11,7 @@ written out must compose too.
 import ast
 import functools
 import re
+from pathlib import Path
 
 import pytest
 import torch
@@ -36,7 +37,7 @@ DOCUMENTS = [
     REPO_ROOT / "README.md",
     *(path for path in sorted((REPO_ROOT / "docs").glob("*.md")) if path.name != "bad_inputs.md"),
 ]
-DATA_CONFIGS = sorted(path.stem for path in (REPO_ROOT / "conf" / "data").glob("*.yaml"))
+DATA_CONFIGS = sorted(path.stem for path in (Path(CONFIG_DIR) / "data").glob("*.yaml"))
 IMAGE_CONFIGS = [name for name in DATA_CONFIGS if name != "mri"]
 TASK_KEYS = {"images": "data.positive_classes=[eight]", "images_multiclass": "data.critical_classes=[eight]"}
 
