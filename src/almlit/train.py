@@ -34,6 +34,7 @@ from almlit.preemption import Preempted, stop_after_preemption
 from almlit.report.folders import seeds
 from almlit.resume import LAST_CHECKPOINT, is_inside, is_new_folder, plan_start
 from almlit.run_folder import write_config, write_overrides, write_run_folder
+from almlit.trackers import build_loggers, log_config, log_run_folder
 
 
 def instantiate_with_data(config: DictConfig | None, **data_facts: Any) -> Any:
@@ -122,7 +123,8 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any] | None:
     module = build_module(cfg, datamodule)
     callbacks = build_callbacks(cfg)
     timer = Timer(verbose=False)  # its training time is saved in the checkpoints: a resumed run adds to it
-    trainer = instantiate(cfg.trainer, callbacks=[*callbacks, timer], logger=instantiate(cfg.logger))
+    trainer = instantiate(cfg.trainer, callbacks=[*callbacks, timer], logger=build_loggers(cfg.logger))
+    log_config(trainer.loggers, resolved)
     check_pair_batches(module.pairwise_objectives, datamodule.batch_size, trainer.num_devices, trainer.num_nodes)
     batch_sizes = {"batch_size": datamodule.batch_size, "eval_batch_size": datamodule.eval_batch_size}
     if rank_zero_only.rank == 0:  # DDP: only rank 0 writes the run folder (the other ranks start in trainer.fit)
@@ -157,6 +159,7 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any] | None:
     tpr_levels = tuple(cfg.metrics.tpr_levels)
     if trainer.is_global_zero:  # every rank holds all test scores (ALMClassifier.on_test_epoch_end)
         write_run_folder(run_dir, cfg, metrics, module.test_scores(), critical_classes, title, tpr_levels)
+        log_run_folder(trainer.loggers, run_dir)
     return metrics
 
 
