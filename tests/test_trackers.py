@@ -20,6 +20,7 @@ from almlit.run_folder import COMPLETE_FILE, CONFIG_FILE
 from almlit.trackers import (
     build_loggers,
     check_tracking_uri,
+    log_config,
     log_run_folder,
     mlflow_logger,
     mlflow_metric_name,
@@ -31,6 +32,12 @@ mlflow = pytest.importorskip("mlflow")
 
 # The logger node of a run folder's config.yaml written before loggers were named (one CSV logger at `logger`).
 EARLIER_LOGGER = {"_target_": "almlit.csv_logger.ResumableCSVLogger", "name": "logs", "version": ""}
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    """One local SQLite store for the module's tests (creating its tables takes seconds); each test its experiment."""
+    return f"sqlite:///{tmp_path_factory.mktemp('store')}/mlruns.db"
 
 
 def composed(*overrides):
@@ -101,10 +108,9 @@ def test_a_sweep_job_folder_leaves_the_loggers_out():
     assert job_folder_name(["imb=50", "logger=[mlflow,tensorboard]"]) == job_folder_name(["imb=50"])
 
 
-def test_a_failing_tracker_costs_one_warning_not_the_run(tmp_path, capsys):
+def test_a_failing_tracker_costs_one_warning_not_the_run(store, tmp_path, capsys):
     blocked = tmp_path / "not_a_folder"
     blocked.write_text("")  # artifacts cannot go below a file
-    store = f"sqlite:///{tmp_path}/mlruns.db"
     logger = mlflow_logger(store, artifact_location=str(blocked / "artifacts"), experiment_name="blocked")
     (tmp_path / "run").mkdir()
     (tmp_path / "run" / "metrics.json").write_text("{}")
@@ -116,12 +122,39 @@ def test_a_failing_tracker_costs_one_warning_not_the_run(tmp_path, capsys):
     ), lines
 
 
+def test_config_metrics_and_run_folder_files_reach_a_local_store(store, tmp_path):
+    logger = mlflow_logger(store, str(tmp_path / "artifacts"), experiment_name="files")
+    config = {"alm": {"penalty_init": 1e-05}, "metrics": {"tpr_levels": [0.98, 0.9]}, "trainer": {"plugins": []}}
+    log_config([logger], config)
+    logger.log_metrics({"val/fpr@98tpr": 0.25, "val/auc": 0.5}, step=3)
+    logger.log_metrics({"val/fpr@98tpr": 0.125, "val/auc": 0.75}, step=7)
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    for name in ("metrics.json", "roc.png", "roc_class3.png", "config.yaml", "test_scores.csv", "COMPLETE"):
+        (run_dir / name).write_text(name)
+    log_run_folder([logger], run_dir)
+    client = mlflow.MlflowClient(store)
+    run = client.get_run(logger.run_id)
+    assert run.data.params == {
+        "alm.penalty_init": "1e-05",
+        "metrics.tpr_levels": "[0.98, 0.9]",
+        "trainer.plugins": "[]",
+    }
+    history = client.get_metric_history(logger.run_id, "val/fpr_at_98tpr")
+    assert [(metric.step, metric.value) for metric in history] == [(3, 0.25), (7, 0.125)]
+    artifacts = [artifact.path for artifact in client.list_artifacts(logger.run_id)]
+    assert sorted(artifacts) == ["config.yaml", "metrics.json", "roc.png", "roc_class3.png"]
+    copy = client.download_artifacts(logger.run_id, "roc_class3.png", str(tmp_path))
+    assert open(copy).read() == "roc_class3.png"
+
+
 def csv_history(run_dir, name):
     """``(step, value)`` of one metric in the run folder's ``logs/metrics.csv``."""
     with (run_dir / "logs" / "metrics.csv").open() as stream:
         return [(int(row["step"]), float(row[name])) for row in csv.DictReader(stream) if row.get(name)]
 
 
+@pytest.mark.slow
 def test_a_digits_run_is_read_back_from_the_local_store(tmp_path, monkeypatch):
     arguments = ["logger=mlflow", "trainer.max_epochs=2"]
     outcome = run_in_process("almlit.train", arguments, tmp_path, monkeypatch)
