@@ -201,7 +201,7 @@ def run_ensemble(
     choices = config.hydra.runtime.choices
     title = title or f"{choices.data} {choices.loss} alm={choices.alm} imb={config.imb}"
     member_dirs = [member_dir(ensemble_dir, index) for index in range(members)]
-    return ensemble_dir, write_ensemble_report(ensemble_dir, member_dirs, title)
+    return ensemble_dir, write_ensemble_report(ensemble_dir, member_dirs, title, config.metrics.prevalence)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

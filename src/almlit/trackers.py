@@ -20,11 +20,11 @@ from lightning.pytorch.loggers import Logger, MLFlowLogger
 from lightning.pytorch.utilities.rank_zero import rank_zero_only
 from omegaconf import DictConfig
 
+from almlit.decision import OPERATING_POINTS_FILE
 from almlit.models.library import optional_module
 from almlit.report.folders import flatten
 from almlit.run_folder import CONFIG_FILE, METRICS_FILE
 
-OPERATING_POINTS_FILE = "operating_points.json"
 # MLflow's tracking URI schemes (https://mlflow.org/docs/latest/tracking.html): a tracking server, a database
 # (``<dialect>[+<driver>]://``), a file store, Databricks.
 TRACKING_SCHEMES = ("http", "https", "sqlite", "postgresql", "mysql", "mssql", "file", "databricks")

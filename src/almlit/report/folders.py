@@ -23,6 +23,7 @@ SEED_LEAVES = ("seed", "split_seed")
 PRESENTATION_KEYS = frozenset(
     {
         "run_name",
+        "metrics.prevalence",  # a deployment figure: it changes what operating_points.json reports, not what is trained
         "ckpt_path",
         "data.download",  # whether absent files may be downloaded, not which files are read
         "data.cache_dir",  # where preprocessed MRI volumes are kept (entries are keyed by the files they come from)
