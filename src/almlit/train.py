@@ -37,6 +37,7 @@ from almlit.report.folders import seeds
 from almlit.resume import LAST_CHECKPOINT, is_inside, is_new_folder, plan_start
 from almlit.run_decisions import operating_point_lines, write_decision_files
 from almlit.run_folder import write_config, write_overrides, write_run_folder
+from almlit.trackers import build_loggers, log_config, log_run_folder
 
 
 def instantiate_with_data(config: DictConfig | None, **data_facts: Any) -> Any:
@@ -126,7 +127,8 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any] | None:
     module = build_module(cfg, datamodule)
     callbacks = build_callbacks(cfg)
     timer = Timer(verbose=False)  # its training time is saved in the checkpoints: a resumed run adds to it
-    trainer = instantiate(cfg.trainer, callbacks=[*callbacks, timer], logger=instantiate(cfg.logger))
+    trainer = instantiate(cfg.trainer, callbacks=[*callbacks, timer], logger=build_loggers(cfg.logger))
+    log_config(trainer.loggers, resolved)
     check_pair_batches(module.pairwise_objectives, datamodule.batch_size, trainer.num_devices, trainer.num_nodes)
     batch_sizes = {"batch_size": datamodule.batch_size, "eval_batch_size": datamodule.eval_batch_size}
     if rank_zero_only.rank == 0:  # DDP: only rank 0 writes the run folder (the other ranks start in trainer.fit)
@@ -175,6 +177,7 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any] | None:
             cfg.run_name,
         )
         write_run_folder(run_dir, cfg, metrics, module.test_scores(), critical_classes, title, tpr_levels)
+        log_run_folder(trainer.loggers, run_dir)
     return metrics
 
 

@@ -451,6 +451,14 @@ CONFIGS = [
         "loss AUCMLoss is a min-max objective whose dual variables need gradient ascent, which SGD cannot do; "
         "use optim=pesg",
     ),
+    Case(
+        "mlflow-unknown-scheme",
+        "an MLflow tracking URI of a scheme MLflow has no store for",
+        TRAIN,
+        ("logger=mlflow", "logger.mlflow.tracking_uri=foo://x"),
+        "logger.mlflow.tracking_uri=foo://x has the scheme foo, not one of MLflow's: http, https, sqlite, postgresql, "
+        "mysql, mssql, file, databricks (e.g. sqlite:///outputs/mlruns.db or http://host:5000)",
+    ),
 ]
 
 CIFAR_FILES = [
