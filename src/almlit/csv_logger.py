@@ -23,7 +23,6 @@ from typing import Any
 from lightning.fabric.loggers.logger import rank_zero_experiment
 from lightning.pytorch.loggers import CSVLogger
 from lightning.pytorch.utilities.rank_zero import rank_zero_only
-from torch import Tensor
 
 from almlit.atomic_files import write_atomically
 
@@ -90,7 +89,7 @@ class ResumableCSVLogger(CSVLogger):
         return writer
 
     @rank_zero_only
-    def log_metrics(self, metrics: dict[str, Tensor | float], step: int | None = None) -> None:
+    def log_metrics(self, metrics: dict[str, Any], step: int | None = None) -> None:
         writer = self.experiment
         if self._earlier_rows is not None:
             earlier, self._earlier_rows = self._earlier_rows, None

@@ -126,7 +126,8 @@ def training_step_flops(module: ALMClassifier, batch: Batch) -> int:
     ``module`` must not be compiled.
     """
     meta_module = copy.deepcopy(module).to("meta")
-    meta_batch = [tensor.to("meta") for tensor in batch]
+    images, labels, sample_ids = (tensor.to("meta") for tensor in batch)
+    meta_batch = (images, labels, sample_ids)
     return count_flops(lambda: meta_module.training_loss(meta_batch)[0].backward())
 
 
