@@ -55,6 +55,18 @@ class TensorDataModule(LightningDataModule):
         @property
         def critical_classes(self) -> tuple[int, ...]: ...
 
+        @property
+        def num_classes(self) -> int: ...
+
+        @property
+        def num_train_samples(self) -> int: ...
+
+        @property
+        def class_counts(self) -> tuple[int, ...]: ...
+
+        @property
+        def input_shape(self) -> tuple[int, ...]: ...
+
     def __init__(self, batch_size: int, eval_batch_size: int, seed: int, sampler: SamplerFactory | None = None) -> None:
         super().__init__()
         for name, size in (("batch_size", batch_size), ("eval_batch_size", eval_batch_size)):
