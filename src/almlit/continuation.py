@@ -102,7 +102,8 @@ class CarryOverBest(L.Callback):
     def on_load_checkpoint(self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]) -> None:
         states = checkpoint.get("callbacks") or {}
         self.continued = None
-        for callback in trainer.callbacks:  # type: ignore[attr-defined]  # Lightning sets Trainer.callbacks without declaring it
+        # Lightning sets Trainer.callbacks (in its callback connector) without declaring the attribute
+        for callback in trainer.callbacks:  # type: ignore[attr-defined]
             state = states.get(callback.state_key)
             if state is None:
                 continue

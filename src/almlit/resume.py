@@ -165,7 +165,8 @@ class KeepEarlyStop(L.Callback):
     """
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        for callback in trainer.callbacks:  # type: ignore[attr-defined]  # Lightning sets Trainer.callbacks without declaring it
+        # Lightning sets Trainer.callbacks (in its callback connector) without declaring the attribute
+        for callback in trainer.callbacks:  # type: ignore[attr-defined]
             stopped = isinstance(callback, EarlyStopping) and callback.wait_count >= callback.patience
             if stopped and callback.stopped_epoch == trainer.current_epoch - 1:
                 trainer.should_stop = True

@@ -131,8 +131,8 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any] | None:
     trainer = instantiate(cfg.trainer, callbacks=[*callbacks, timer], logger=instantiate(cfg.logger))
     check_pair_batches(module.pairwise_objectives, datamodule.batch_size, trainer.num_devices, trainer.num_nodes)
     batch_sizes = {"batch_size": datamodule.batch_size, "eval_batch_size": datamodule.eval_batch_size}
-    if rank_zero_only.rank == 0:  # type: ignore[attr-defined]  # Lightning sets rank on the function
-        # DDP: only rank 0 writes the run folder (the other ranks start in trainer.fit)
+    # DDP: only rank 0 writes the run folder (the other ranks start in trainer.fit); Lightning sets rank undeclared
+    if rank_zero_only.rank == 0:  # type: ignore[attr-defined]
         write_config(run_dir, cfg)
         write_overrides(run_dir, HydraConfig.get().overrides.task)
         write_fingerprint(run_dir, fingerprint)
@@ -208,7 +208,8 @@ def main(cfg: DictConfig) -> None:
         one_line_errors(cleanup=remove_new_folder),
     ):
         metrics = run(cfg, run_dir)
-    if metrics is not None and rank_zero_only.rank == 0:  # type: ignore[attr-defined]  # Lightning sets rank on the function
+    # Lightning sets rank on the function without declaring it
+    if metrics is not None and rank_zero_only.rank == 0:  # type: ignore[attr-defined]
         print_summary(metrics, run_dir)
 
 

@@ -73,7 +73,8 @@ class PairCoverageReport(L.Callback):
 
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         """Find the constrained training samples (ids and labels) of the data the run trains on."""
-        data = trainer.datamodule  # type: ignore[attr-defined]  # Lightning sets it without declaring it
+        # Lightning sets Trainer.datamodule (in its data connector) without declaring the attribute
+        data = trainer.datamodule  # type: ignore[attr-defined]
         bank = cast("ALMClassifier", pl_module).bank
         if stage == "fit" and bank is not None and data is not None and hasattr(data, "train_dataset"):
             dataset = data.train_dataset

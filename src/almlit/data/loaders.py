@@ -88,7 +88,8 @@ class TensorDataModule(LightningDataModule):
             dataset,
             batch_size=self.batch_size,
             sampler=shard,
-            collate_fn=collate_batch,  # type: ignore[arg-type]  # torch types collate_fn for a list of samples; __getitems__ hands it the stacked tuple
+            # torch types collate_fn for a list of samples; our __getitems__ hands it the stacked batch tuple
+            collate_fn=collate_batch,  # type: ignore[arg-type]
         )
 
     def training_sampler(self, labels: torch.Tensor) -> EpochSampler:
@@ -131,7 +132,8 @@ class TensorDataModule(LightningDataModule):
             dataset,
             batch_size=self.eval_batch_size,
             sampler=blocks,
-            collate_fn=collate_batch,  # type: ignore[arg-type]  # torch types collate_fn for a list of samples; __getitems__ hands it the stacked tuple
+            # torch types collate_fn for a list of samples; our __getitems__ hands it the stacked batch tuple
+            collate_fn=collate_batch,  # type: ignore[arg-type]
         )
 
     def setup_inference(self) -> None:
