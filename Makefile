@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: help install demo test test-slow test-all lint bench clean
+.PHONY: help install demo test test-slow test-all lint typecheck bench clean
 
 help:  ## list the targets with what they do
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -36,6 +36,9 @@ bench: $(STAMP)  ## where training time goes on this machine (CPU, under 3 minut
 lint: $(STAMP)  ## ruff check and ruff format --check on src/ and tests/
 	$(VENV)/bin/ruff check src tests
 	$(VENV)/bin/ruff format --check src tests
+
+typecheck: $(STAMP)  ## mypy on src/ (the package ships py.typed)
+	$(VENV)/bin/mypy src
 
 clean:  ## remove outputs/, multirun/ and the tools' caches
 	rm -rf outputs multirun .pytest_cache .ruff_cache

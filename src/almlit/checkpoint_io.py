@@ -36,7 +36,7 @@ class AtomicCheckpointIO(TorchCheckpointIO):
     def load_checkpoint(
         self,
         path: Any,
-        map_location: Callable | None = lambda storage, location: storage,
+        map_location: str | torch.device | Callable | None = lambda storage, location: storage,  # as torch.load's
         weights_only: bool | None = None,
     ) -> dict[str, Any]:
         """The checkpoint at ``path``, read with ``torch.load(weights_only=True)`` unless the caller says otherwise.
@@ -51,7 +51,8 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         """
         weights_only = True if weights_only is None else weights_only
         try:
-            return super().load_checkpoint(path, map_location=map_location, weights_only=weights_only)
+            # Lightning types map_location as a callable only, but hands it to torch.load, which takes str and devices
+            return super().load_checkpoint(path, map_location=map_location, weights_only=weights_only)  # type: ignore[arg-type]
         except (FileNotFoundError, PermissionError):
             raise
         except pickle.UnpicklingError as error:

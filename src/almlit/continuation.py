@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import lightning as L
 from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
@@ -102,7 +102,8 @@ class CarryOverBest(L.Callback):
     def on_load_checkpoint(self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]) -> None:
         states = checkpoint.get("callbacks") or {}
         self.continued = None
-        for callback in trainer.callbacks:
+        # Lightning sets Trainer.callbacks (in its callback connector) without declaring the attribute
+        for callback in trainer.callbacks:  # type: ignore[attr-defined]
             state = states.get(callback.state_key)
             if state is None:
                 continue
@@ -110,7 +111,9 @@ class CarryOverBest(L.Callback):
                 state["patience"] = callback.patience
             elif isinstance(callback, ModelCheckpoint) and callback.dirpath and state.get("dirpath"):
                 if Path(state["dirpath"]) != Path(callback.dirpath):
-                    self.move_state(trainer, state, Path(trainer.ckpt_path).parent, callback.dirpath)
+                    assert trainer.ckpt_path is not None  # callback states are restored from trainer.ckpt_path
+                    # ModelCheckpoint resolves its folder to a str (os.path.realpath) when it is created
+                    self.move_state(trainer, state, Path(trainer.ckpt_path).parent, cast(str, callback.dirpath))
                     self.continued = checkpoint
 
     def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:

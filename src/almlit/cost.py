@@ -61,9 +61,12 @@ def resolved_row(experiment: Experiment, row: str, extra: Sequence[str]) -> dict
         return resolve_member(config, Path(run_dir))
 
 
-def plan_rows(experiments: Sequence[Experiment], extra: Sequence[str]) -> tuple[list[RowPlan], dict[str, dict]]:
+def plan_rows(
+    experiments: Sequence[Experiment], extra: Sequence[str]
+) -> tuple[list[RowPlan], dict[tuple[str, str], dict[str, Any]]]:
     """Every row's plan, and the resolved config of each timing group's first row."""
-    plans, configs = [], {}
+    plans: list[RowPlan] = []
+    configs: dict[tuple[str, str], dict[str, Any]] = {}  # (setting, row) -> resolved config
     for experiment in experiments:
         for row in experiment.rows:
             config = resolved_row(experiment, row, extra)
@@ -98,13 +101,14 @@ def measure_epoch(config: DictConfig, settings: BenchSettings, measured_row: str
     datamodule = build_datamodule(config.data, wants_synthetic(config.data, settings.synthetic))
     images, labels, sample_ids = next(iter(datamodule.train_dataloader()))
     flops = training_step_flops(
-        bench_module(config, datamodule, constrained=True, compile=False), [images.float(), labels, sample_ids]
+        bench_module(config, datamodule, constrained=True, compile=False), (images.float(), labels, sample_ids)
     )
     options = {"channels_last": settings.channels_last, "compile": settings.compile}
     module = on_device(bench_module(config, datamodule, constrained=True, **options), settings.device)
     with quiet_lightning():
-        warmup = {"limit_train_batches": WARMUP_BATCHES, "limit_val_batches": 1}
-        time_epoch(config.trainer, module, datamodule, settings, **warmup)
+        time_epoch(
+            config.trainer, module, datamodule, settings, limit_train_batches=WARMUP_BATCHES, limit_val_batches=1
+        )
         seconds, batches = time_epoch(config.trainer, module, datamodule, settings)
     return EpochTiming(
         seconds=seconds,

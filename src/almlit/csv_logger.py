@@ -17,7 +17,6 @@ from __future__ import annotations
 import csv
 import io
 import warnings
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -84,13 +83,13 @@ class ResumableCSVLogger(CSVLogger):
             warnings.filterwarnings("ignore", message=DELETION_WARNING)
             writer = super().experiment  # deletes metrics.csv
         rows = read_rows(earlier.decode()) if earlier is not None else []
-        if rows:
+        if rows and earlier is not None:  # rows come from the earlier file only
             self._earlier_rows = rows
             write_atomically(path, earlier)
         return writer
 
     @rank_zero_only
-    def log_metrics(self, metrics: Mapping[str, Any], step: int | None = None) -> None:
+    def log_metrics(self, metrics: dict[str, Any], step: int | None = None) -> None:
         writer = self.experiment
         if self._earlier_rows is not None:
             earlier, self._earlier_rows = self._earlier_rows, None

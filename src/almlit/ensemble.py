@@ -23,7 +23,7 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from hydra import compose, initialize_config_dir
 from hydra.core.hydra_config import HydraConfig
@@ -64,7 +64,8 @@ def read_selection(path: str | os.PathLike[str]) -> list[str]:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"selection file {path} not found (python -m almlit.select writes selection.yaml)")
-    overrides = OmegaConf.load(path).get("overrides")
+    loaded = OmegaConf.load(path)
+    overrides = loaded.get("overrides") if isinstance(loaded, DictConfig) else None  # a YAML list has no keys
     if not overrides:
         raise ValueError(f"selection file {path} has no `overrides` list")
     return [str(override) for override in overrides]
@@ -125,7 +126,7 @@ def resolve_member(config: DictConfig, run_dir: Path) -> dict[str, Any]:
     HydraConfig.instance().set_config(config)
     with open_dict(config):
         del config["hydra"]
-    return OmegaConf.to_container(config, resolve=True)
+    return cast(dict[str, Any], OmegaConf.to_container(config, resolve=True))  # a DictConfig gives a dict
 
 
 def default_dir(config: DictConfig, overrides: Sequence[str]) -> Path:

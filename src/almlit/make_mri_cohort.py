@@ -24,6 +24,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 from omegaconf import MISSING, OmegaConf
 from omegaconf.errors import ConfigKeyError, MissingMandatoryValue, OmegaConfBaseException
@@ -58,7 +59,7 @@ def parse_arguments(argv: list[str]) -> Arguments:
             raise ValueError(f"arguments are key=value (e.g. out=data/mri-demo), got {argument!r}")
     try:
         merged = OmegaConf.merge(OmegaConf.structured(Arguments), OmegaConf.from_dotlist(argv))
-        arguments = OmegaConf.to_object(merged)
+        arguments = cast(Arguments, OmegaConf.to_object(merged))  # a structured config gives its dataclass
     except MissingMandatoryValue as error:
         raise ValueError("out= is required: the folder to write the cohort to (e.g. out=data/mri-demo)") from error
     except ConfigKeyError as error:
@@ -81,7 +82,7 @@ def main(argv: list[str] | None = None) -> None:
             positives=arguments.positives,
             test_fraction=arguments.test_fraction,
             sequences=tuple(arguments.sequences),
-            shape=tuple(arguments.shape),
+            shape=cast("tuple[int, int, int]", tuple(arguments.shape)),  # CohortSpec checks the length
             signal=arguments.signal,
             seed=arguments.seed,
         )

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, cast
 
 import lightning as L
 import torch
@@ -60,7 +60,7 @@ class ALMClassifier(L.LightningModule):
         self,
         network: nn.Module,
         loss: nn.Module,
-        optimizer: Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer],
+        optimizer: Callable[[list[dict[str, Any]]], torch.optim.Optimizer],
         constraint: nn.Module | None = None,
         num_train_samples: int = 1,
         penalty_init: float = 0.0,
@@ -105,28 +105,29 @@ class ALMClassifier(L.LightningModule):
         self._compiled = False
 
     def forward(self, images: Tensor) -> Tensor:
-        if self.hparams.channels_last:
+        if self.hparams["channels_last"]:
             images = images.contiguous(memory_format=channels_last_format(images.dim()))
         return self.network(images)
 
     def configure_model(self) -> None:
         """Apply the speed options once the module is on its device."""
-        if self.hparams.channels_last:
-            self.network.to(memory_format=channels_last_format(self.hparams.input_dims))
-        if self.hparams.compile and not self._compiled:
+        if self.hparams["channels_last"]:
+            self.network.to(memory_format=channels_last_format(self.hparams["input_dims"]))
+        if self.hparams["compile"] and not self._compiled:
             self.network.compile()
             self._compiled = True
 
     @property
     def is_binary(self) -> bool:
-        return self.hparams.num_classes == 2
+        return self.hparams["num_classes"] == 2
 
     def _make_metrics(self) -> BinaryRankMetrics | CriticalClassMetrics:
+        hparams = self.hparams
         if self.is_binary:
             return BinaryRankMetrics(
-                self.hparams.tpr_levels, self.hparams.false_negatives, self.hparams.pauc_max_fpr, self.hparams.tpauc
+                hparams["tpr_levels"], hparams["false_negatives"], hparams["pauc_max_fpr"], hparams["tpauc"]
             )
-        return CriticalClassMetrics(self.hparams.num_classes, self.hparams.critical_classes, self.hparams.tpr_levels)
+        return CriticalClassMetrics(hparams["num_classes"], hparams["critical_classes"], hparams["tpr_levels"])
 
     def evaluation_scores(self, images: Tensor) -> Tensor:
         """Scores for the metrics, computed outside autocast so low precision cannot create ties.
@@ -161,6 +162,7 @@ class ALMClassifier(L.LightningModule):
                 self.pair_coverage.update(positive_negative_pairs(targets.reshape(-1) == 1))
             return base_loss, {"base_loss": base_loss}
         violations = self.constraint(outputs, targets)
+        assert self.bank is not None and self.pair_coverage is not None  # both exist whenever a constraint does
         self.pair_coverage.update(violations.num_pairs, violations.violated_pairs)
         penalty_term, multiplier_term = augmented_terms(
             violations.values, self.bank.lookup(sample_ids), self.penalty, violations.num_pairs
@@ -218,7 +220,7 @@ class ALMClassifier(L.LightningModule):
         if world_size() == 1 or not records:
             return records
         gathered = gather_batch(*(part.to(self.device) for part in _concatenated(records)))
-        return [tuple(part.cpu() for part in gathered)]
+        return [cast("Batch", tuple(part.cpu() for part in gathered))]  # the 3 parts of a record
 
     def _log_metrics(self, stage: str, metric: BinaryRankMetrics | CriticalClassMetrics) -> None:
         """Log the stage's metrics (Lightning keeps float32) and keep their float64 values in :attr:`computed`."""

@@ -19,7 +19,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import lightning as L
 from hydra.core.override_parser.overrides_parser import OverridesParser
@@ -144,7 +144,7 @@ def job_folder_name(overrides: Sequence[str], named_keys: Sequence[str] = ()) ->
     """
     left_out = {*named_keys, *UNNAMED_KEYS}
     kept = sorted(
-        override.input_line
+        cast(str, override.input_line)  # a parsed override keeps the text it was parsed from
         for override in OverridesParser.create().parse_overrides(list(overrides))
         if override.key_or_group not in left_out and not is_logger_key(override.key_or_group)
     )
@@ -178,7 +178,8 @@ class KeepEarlyStop(L.Callback):
     """
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        for callback in trainer.callbacks:
+        # Lightning sets Trainer.callbacks (in its callback connector) without declaring the attribute
+        for callback in trainer.callbacks:  # type: ignore[attr-defined]
             stopped = isinstance(callback, EarlyStopping) and callback.wait_count >= callback.patience
             if stopped and callback.stopped_epoch == trainer.current_epoch - 1:
                 trainer.should_stop = True

@@ -29,7 +29,7 @@ import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from omegaconf import OmegaConf
 
@@ -131,7 +131,7 @@ def selection_overrides(run_dir: Path) -> list[str]:
     if not path.is_file():
         raise FileNotFoundError(f"{path} not found: select needs the Hydra sweep folders as written by almlit.train -m")
     kept = []
-    for override in OmegaConf.to_container(OmegaConf.load(path)):
+    for override in cast(list[str], OmegaConf.to_container(OmegaConf.load(path))):  # Hydra writes a list of str
         if override_key(override) in ("sweep", "seed") or is_launch_override(override):
             continue
         kept.append(override)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import hydra
 import lightning as L
@@ -27,6 +27,7 @@ from almlit.checkpoint_io import AtomicCheckpointIO
 from almlit.config import CONFIG_DIR
 from almlit.continuation import check_continuation
 from almlit.data.fingerprint import check_same_data, data_fingerprint, present_fingerprint, write_fingerprint
+from almlit.data.loaders import TensorDataModule
 from almlit.decision.calibration import check_prevalence
 from almlit.decision.operating_points import OPERATING_POINTS_FILE, load_operating_points
 from almlit.errors import TrainingFailure, one_line_errors, out_of_memory_advice
@@ -46,7 +47,7 @@ def instantiate_with_data(config: DictConfig | None, **data_facts: Any) -> Any:
     return built(**data_facts) if isinstance(built, functools.partial) else built
 
 
-def build_module(cfg: DictConfig, datamodule: L.LightningDataModule) -> ALMClassifier:
+def build_module(cfg: DictConfig, datamodule: TensorDataModule) -> ALMClassifier:
     constraint = instantiate_with_data(cfg.alm.constraint, critical_classes=tuple(datamodule.critical_classes))
     if constraint is not None:
         constraint.check_compatible(datamodule.num_classes)
@@ -97,7 +98,8 @@ def check_strategy(strategy: Any) -> None:
 
 def best_checkpoint_callback(trainer: L.Trainer) -> ModelCheckpoint:
     """The callback that keeps the best checkpoint: the first with a monitored metric (``last_checkpoint`` has none)."""
-    return next(callback for callback in trainer.checkpoint_callbacks if getattr(callback, "monitor", None))
+    callbacks = cast("list[ModelCheckpoint]", trainer.checkpoint_callbacks)  # Lightning's only Checkpoint kind
+    return next(callback for callback in callbacks if getattr(callback, "monitor", None))
 
 
 def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any] | None:
@@ -105,7 +107,7 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any] | None:
     check_seed(cfg.seed)
     check_strategy(cfg.trainer.get("strategy"))
     check_prevalence(cfg.metrics.prevalence, "metrics.prevalence")
-    resolved = OmegaConf.to_container(cfg, resolve=True)
+    resolved = cast(dict[str, Any], OmegaConf.to_container(cfg, resolve=True))  # a DictConfig gives a dict
     start = plan_start(run_dir, resolved, cfg.ckpt_path)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule = instantiate(cfg.data)
@@ -122,8 +124,8 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any] | None:
     if start.ckpt_path is not None and not is_inside(start.ckpt_path, run_dir):  # a continuation of another folder
         early_stopping = cfg.callbacks.get("early_stopping")
         patience = None if early_stopping is None else early_stopping.patience
-        checkpoint = AtomicCheckpointIO().load_checkpoint(start.ckpt_path)
-        check_continuation(checkpoint, start.ckpt_path, cfg.trainer.max_epochs, patience)
+        continued = AtomicCheckpointIO().load_checkpoint(start.ckpt_path)
+        check_continuation(continued, start.ckpt_path, cfg.trainer.max_epochs, patience)
     module = build_module(cfg, datamodule)
     callbacks = build_callbacks(cfg)
     timer = Timer(verbose=False)  # its training time is saved in the checkpoints: a resumed run adds to it
@@ -131,7 +133,8 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any] | None:
     log_config(trainer.loggers, resolved)
     check_pair_batches(module.pairwise_objectives, datamodule.batch_size, trainer.num_devices, trainer.num_nodes)
     batch_sizes = {"batch_size": datamodule.batch_size, "eval_batch_size": datamodule.eval_batch_size}
-    if rank_zero_only.rank == 0:  # DDP: only rank 0 writes the run folder (the other ranks start in trainer.fit)
+    # DDP: only rank 0 writes the run folder (the other ranks start in trainer.fit); Lightning sets rank undeclared
+    if rank_zero_only.rank == 0:  # type: ignore[attr-defined]
         write_config(run_dir, cfg)
         write_overrides(run_dir, HydraConfig.get().overrides.task)
         write_fingerprint(run_dir, fingerprint)
@@ -148,6 +151,7 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any] | None:
         # the calibration split (or validation), scored by the same best checkpoint: operating points are chosen on it
         trainer.predict(module, datamodule=datamodule, ckpt_path=checkpoint.best_model_path, return_predictions=False)
     # float64, as computed: Lightning's logged values (trainer.test's results, best_model_score) are float32
+    assert checkpoint.best_model_score is not None  # set with best_model_path, which the test just loaded
     best_val = module.computed["val"].get(cfg.monitor.removeprefix("val/"), float(checkpoint.best_model_score))
     metrics = {
         "test": module.computed["test"],
@@ -207,7 +211,8 @@ def main(cfg: DictConfig) -> None:
         one_line_errors(cleanup=remove_new_folder),
     ):
         metrics = run(cfg, run_dir)
-    if metrics is not None and rank_zero_only.rank == 0:
+    # Lightning sets rank on the function without declaring it
+    if metrics is not None and rank_zero_only.rank == 0:  # type: ignore[attr-defined]
         print_summary(metrics, run_dir)
 
 

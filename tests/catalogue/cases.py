@@ -188,6 +188,11 @@ def digits_experiment(folder: Path) -> None:
     )
 
 
+def selection_as_a_list(folder: Path) -> None:
+    """A selection file that holds a YAML list, not the mapping ``overrides: [...]`` that almlit.select writes."""
+    (folder / "selection.yaml").write_text("- loss=bce\n- alm=binary\n")
+
+
 def ensemble_member_of_another_setting(folder: Path) -> None:
     """Member 0 of ``ensemble/``, finished, trained at imb=50 (as ``almlit.ensemble imb=50`` would have)."""
     run_dir = member_dir(folder / "ensemble", 0)
@@ -861,6 +866,14 @@ ARGUMENTS = [
         "almlit.ensemble",
         ("selection=missing.yaml",),
         "selection file missing.yaml not found (python -m almlit.select writes selection.yaml)",
+    ),
+    Case(
+        "ensemble-selection-not-a-mapping",
+        "almlit.ensemble with a selection file that is a YAML list, not `overrides: [...]`",
+        "almlit.ensemble",
+        ("selection=selection.yaml",),
+        "selection file selection.yaml has no `overrides` list",
+        setup=selection_as_a_list,
     ),
     Case(
         "report-experiment-missing",

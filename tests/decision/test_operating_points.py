@@ -23,6 +23,14 @@ def _data(seed, positives, negatives):
     return scores, np.r_[np.ones(positives, int), np.zeros(negatives, int)]
 
 
+def test_test_scores_without_their_targets_are_refused():
+    calibration = _data(0, 20, 80)
+    with pytest.raises(
+        ValueError, match=r"^test_scores need test_targets \(their 0/1 labels, one per score\), got None$"
+    ):
+        binary_operating_points(*calibration, [0.9], test_scores=calibration[0])
+
+
 def test_binary_document_counts_by_hand(tmp_path):
     calibration = _data(0, 200, 800)
     test = _data(1, 100, 900)

@@ -68,6 +68,14 @@ def test_selection_file_overrides_come_first(tmp_path):
     assert ensemble.read_selection(path) == ["loss=bce", "alm.constraint.margin=0.0"]
 
 
+def test_a_selection_file_without_an_overrides_mapping_is_refused(tmp_path):
+    for text in ("- loss=bce\n", "seed: 1\n"):  # a YAML list, a mapping without the key
+        path = tmp_path / "selection.yaml"
+        path.write_text(text)
+        with pytest.raises(ValueError, match=f"^selection file {path} has no `overrides` list$"):
+            ensemble.read_selection(path)
+
+
 def test_command_line_overrides_replace_the_selections():
     merged = ensemble.merge_overrides(["loss=bce", "alm.constraint.margin=0.0", "imb=100"], ["loss=s_ml", "imb=200"])
     assert merged == ["alm.constraint.margin=0.0", "loss=s_ml", "imb=200"]

@@ -14,6 +14,8 @@ get ``W * dL/dx``; DDP then AVERAGES the parameter gradients over the ranks, whi
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.distributed as dist
 from torch import Tensor
@@ -59,7 +61,11 @@ class _GatherRows(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx: torch.autograd.function.FunctionCtx, tensor: Tensor, sizes: list[int]) -> Tensor:
+    def forward(
+        ctx: Any,  # FunctionCtx: torch lets a Function keep its own fields on it
+        tensor: Tensor,
+        sizes: list[int],
+    ) -> Tensor:
         rank = dist.get_rank()
         ctx.rows = (sum(sizes[:rank]), sum(sizes[: rank + 1]))
         padded = torch.cat([tensor, tensor.new_zeros((max(sizes) - len(tensor), *tensor.shape[1:]))])
@@ -68,7 +74,7 @@ class _GatherRows(torch.autograd.Function):
         return torch.cat([part[:size] for part, size in zip(parts, sizes, strict=True)])
 
     @staticmethod
-    def backward(ctx: torch.autograd.function.FunctionCtx, gradient: Tensor) -> tuple[Tensor, None]:
+    def backward(ctx: Any, gradient: Tensor) -> tuple[Tensor, None]:
         gradient = gradient.contiguous()
         dist.all_reduce(gradient)
         start, stop = ctx.rows

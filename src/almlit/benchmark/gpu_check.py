@@ -431,7 +431,7 @@ def bench_step(setting: str, probe: bool) -> Callable:
 def best_setting(check: Check) -> tuple[str, list[str]]:
     """The faster of the bench settings at batch 64 (32-true when the bench did not run)."""
     rates = check.bench_rates
-    name = max(rates, key=rates.get) if rates else "32-true"
+    name = max(rates, key=lambda setting: rates[setting]) if rates else "32-true"
     return name, list(SETTINGS[name])
 
 

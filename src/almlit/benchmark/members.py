@@ -125,7 +125,8 @@ def measure_members(
     barrier, results = context.Barrier(processes), context.Queue()
     threads = max(1, (os.cpu_count() or 1) // processes)
     arguments = (config, settings, datamodule, window_seconds, threads, barrier, results)
-    children = [context.Process(target=member, args=arguments) for _ in range(processes)]
+    # typeshed's BaseContext (what get_context returns for a str it cannot see) omits Process; every context has it
+    children = [context.Process(target=member, args=arguments) for _ in range(processes)]  # type: ignore[attr-defined]
     for child in children:
         child.start()
     try:

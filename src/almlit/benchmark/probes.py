@@ -12,12 +12,15 @@ import json
 import os
 import signal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import lightning as L
 import torch
 
 from almlit.module import channels_last_format
+
+if TYPE_CHECKING:
+    from almlit.module import ALMClassifier
 
 
 def memory_format(tensor: torch.Tensor) -> str:
@@ -47,7 +50,8 @@ class DeviceProbe(L.Callback):
         if self.written:
             return
         images, targets, sample_ids = batch
-        weight = next(parameter for parameter in pl_module.network.parameters() if parameter.dim() >= 4)
+        network = cast("ALMClassifier", pl_module).network
+        weight = next(parameter for parameter in network.parameters() if parameter.dim() >= 4)
         bank = getattr(pl_module, "bank", None)
         record = {
             "images": {"device": str(images.device), "dtype": str(images.dtype), "format": memory_format(images)},

@@ -13,7 +13,8 @@ import time
 import warnings
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
-from typing import Any
+from functools import partial
+from typing import Any, cast
 
 import lightning as L
 import torch
@@ -54,7 +55,7 @@ def bench_module(
     if not constrained:
         overrides["alm"] = {"constraint": None}
     torch.manual_seed(cfg.seed)
-    return build_module(OmegaConf.merge(cfg, overrides), datamodule)
+    return build_module(cast(DictConfig, OmegaConf.merge(cfg, overrides)), datamodule)  # a DictConfig merged
 
 
 def on_device(module: ALMClassifier, device: torch.device) -> ALMClassifier:
@@ -110,12 +111,13 @@ def time_training_steps(
     slowest = 0.0
     for step in steps.values():
         run_steps(step, batches, settings.warmup_steps - 1)
-        slowest = max(slowest, seconds(lambda step=step: step(batches[0]), device))
+        slowest = max(slowest, seconds(partial(step, batches[0]), device))
     count = settings.steps or min(MAX_STEPS, math.ceil(settings.repeat_seconds / slowest))
-    runs = {
-        name: (lambda step=step: seconds(lambda: run_steps(step, batches, count), device) / count)
-        for name, step in steps.items()
-    }
+
+    def per_step(step: Callable[[Batch], None]) -> Callable[[], float]:
+        return lambda: seconds(lambda: run_steps(step, batches, count), device) / count
+
+    runs = {name: per_step(step) for name, step in steps.items()}
     return interleaved_samples(runs, settings.step_repeats), count
 
 
@@ -126,7 +128,8 @@ def training_step_flops(module: ALMClassifier, batch: Batch) -> int:
     ``module`` must not be compiled.
     """
     meta_module = copy.deepcopy(module).to("meta")
-    meta_batch = [tensor.to("meta") for tensor in batch]
+    images, labels, sample_ids = (tensor.to("meta") for tensor in batch)
+    meta_batch = (images, labels, sample_ids)
     return count_flops(lambda: meta_module.training_loss(meta_batch)[0].backward())
 
 
@@ -206,7 +209,9 @@ def probe_batch_size(
     dataset = datamodule.train_dataset
     augment = datamodule.augment.to(device)
     order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(0))
-    size, largest, trials = min(datamodule.batch_size, len(dataset)), 0, []
+    size, largest = min(datamodule.batch_size, len(dataset)), 0
+    trials: list[dict[str, Any]] = []
+    batch: Batch | None
     started = time.perf_counter()
     while True:
         index = order[:size]
@@ -217,7 +222,7 @@ def probe_batch_size(
                 dataset.sample_ids[index].to(device),
             )
             step(batch)
-            trials.append({"batch_size": size, "seconds_per_step": seconds(lambda batch=batch: step(batch), device)})
+            trials.append({"batch_size": size, "seconds_per_step": seconds(partial(step, batch), device)})
         except torch.OutOfMemoryError:
             trials.append({"batch_size": size, "seconds_per_step": None, "out_of_memory": True})
             break

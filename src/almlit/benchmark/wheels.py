@@ -17,6 +17,7 @@ import zipfile
 from collections.abc import Sequence
 from importlib.metadata import requires
 from pathlib import Path
+from typing import cast
 
 from packaging.markers import default_environment
 from packaging.requirements import Requirement
@@ -48,7 +49,8 @@ def wheel_requirements(wheel: Path, python_version: str = GPU_PYTHON) -> list[Re
     with zipfile.ZipFile(wheel) as archive:
         name = next(member for member in archive.namelist() if member.endswith(".dist-info/METADATA"))
         metadata = archive.read(name).decode()
-    environment = {**default_environment(), "python_version": python_version, "extra": ""}
+    # every field of packaging's Environment is a str
+    environment = {**cast(dict[str, str], default_environment()), "python_version": python_version, "extra": ""}
     found = []
     for line in metadata.splitlines():
         if line.startswith("Requires-Dist:"):

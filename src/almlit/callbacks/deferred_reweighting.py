@@ -30,8 +30,8 @@ class DeferredReweighting(L.Callback):
             raise ValueError(f"callbacks.deferred_reweighting.start_epoch must be an int >= 0, got {start_epoch!r}")
         if not 0 <= beta < 1:
             raise ValueError(f"callbacks.deferred_reweighting.beta must satisfy 0 <= beta < 1, got {beta}")
-        self.start_epoch = int(start_epoch)
-        self.beta = float(beta)
+        self.start_epoch: int = int(start_epoch)
+        self.beta: float = float(beta)
 
     def weights(self, class_counts: ClassCounts, epoch: int) -> Tensor:
         """The per-class weights [C] for the 0-based ``epoch``."""

@@ -14,13 +14,16 @@ them is saved.
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import lightning as L
 import torch
 from torch import Tensor
 
 from almlit.errors import NonFiniteLossError
+
+if TYPE_CHECKING:
+    from lightning.pytorch.callbacks import ModelCheckpoint
 
 NOT_SEEN = -1
 POSITION = ("epoch", "step", "batch")
@@ -119,7 +122,8 @@ class NonFiniteLossCheck(L.Callback):
         """Raise if a recorded term was not finite (one read of the small record from the device)."""
         if self.record is None:
             return
-        where = first_non_finite(*(tensor.cpu() for tensor in self.record), self.names)
+        positions, values = self.record
+        where = first_non_finite(positions.cpu(), values.cpu(), self.names)
         if where is None:
             return
         last = latest_checkpoint(trainer)
@@ -138,7 +142,8 @@ def latest_checkpoint(trainer: L.Trainer) -> str:
     """
     paths = {
         path
-        for callback in trainer.checkpoint_callbacks
+        # typed as the base Checkpoint; Lightning's only one (and the only kind a run has) is ModelCheckpoint
+        for callback in cast("list[ModelCheckpoint]", trainer.checkpoint_callbacks)
         for path in (callback.last_model_path, callback.best_model_path)
         if path and os.path.isfile(path)
     }

@@ -14,12 +14,16 @@ import logging
 import math
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import lightning as L
 import torch
 
 from almlit.alm.coverage import constrained_samples, hardest_positives, multiplier_quantiles
 from almlit.run_folder import HARDEST_POSITIVES_FILE, write_atomically
+
+if TYPE_CHECKING:
+    from almlit.module import ALMClassifier
 
 log = logging.getLogger(__name__)
 
@@ -69,18 +73,22 @@ class PairCoverageReport(L.Callback):
 
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         """Find the constrained training samples (ids and labels) of the data the run trains on."""
-        data = trainer.datamodule
-        if stage == "fit" and pl_module.bank is not None and data is not None and hasattr(data, "train_dataset"):
+        # Lightning sets Trainer.datamodule (in its data connector) without declaring the attribute
+        data = trainer.datamodule  # type: ignore[attr-defined]
+        bank = cast("ALMClassifier", pl_module).bank
+        if stage == "fit" and bank is not None and data is not None and hasattr(data, "train_dataset"):
             dataset = data.train_dataset
             self.constrained = constrained_samples(dataset.labels, dataset.sample_ids, data.critical_classes)
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        pl_module = cast("ALMClassifier", pl_module)  # the counts and the multipliers are the ALM module's
         coverage = pl_module.pair_coverage
         if coverage is None or coverage.update_count == 0:
             return
         values = coverage.compute()
         coverage.reset()
         if self.constrained is not None and len(self.constrained[0]):
+            assert pl_module.bank is not None  # setup finds constrained samples only when there is a bank
             ids = self.constrained[0].to(pl_module.bank.multipliers.device)
             values |= multiplier_quantiles(pl_module.bank.multipliers[ids], self.levels)
         shares = dict(zip(values, torch.stack(list(values.values())).tolist(), strict=True))  # the one host read
@@ -98,6 +106,8 @@ class PairCoverageReport(L.Callback):
         """Write the ``hardest_positives`` constrained samples with the largest lambda (rank 0 only)."""
         if self.output_dir is None or self.constrained is None or self.top == 0 or not trainer.is_global_zero:
             return
+        pl_module = cast("ALMClassifier", pl_module)
+        assert pl_module.bank is not None  # setup finds constrained samples only when there is a bank
         rows = hardest_positives(pl_module.bank.multipliers, *self.constrained, self.top)
         text = io.StringIO()
         writer = csv.writer(text)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import lightning as L
 import torch
+
+if TYPE_CHECKING:
+    from almlit.module import ALMClassifier
 
 RULES = ("official", "paper")
 
@@ -73,7 +76,8 @@ class PenaltySchedule(L.Callback):
     def cap(self, pl_module: L.LightningModule) -> float:
         if self.max_penalty is not None:
             return float(self.max_penalty)
-        return default_penalty_cap(float(pl_module.hparams.penalty_init), self.growth)
+        hparams: Any = pl_module.hparams  # Lightning's AttributeDict: the module's arguments by attribute
+        return default_penalty_cap(float(hparams.penalty_init), self.growth)
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         value = trainer.callback_metrics.get(self.monitor)
@@ -82,13 +86,14 @@ class PenaltySchedule(L.Callback):
         metric = float(value)
         self.epochs_seen += 1
         cap = self.cap(pl_module)
+        module = cast("ALMClassifier", pl_module)  # mu is the ALM module's buffer
         grow = should_grow(self.rule, self.epochs_seen, metric, self.previous_metric, self.drop_tolerance)
         if grow and not self.frozen:
             with torch.no_grad():
-                pl_module.penalty.mul_(self.growth).clamp_(max=cap)
-        self.frozen = self.frozen or float(pl_module.penalty) >= cap or metric >= self.metric_ceiling
+                module.penalty.mul_(self.growth).clamp_(max=cap)
+        self.frozen = self.frozen or float(module.penalty) >= cap or metric >= self.metric_ceiling
         self.previous_metric = metric
-        pl_module.log("alm/mu", pl_module.penalty, on_epoch=True)
+        module.log("alm/mu", module.penalty, on_epoch=True)
 
     def state_dict(self) -> dict[str, Any]:
         return {"epochs_seen": self.epochs_seen, "previous_metric": self.previous_metric, "frozen": self.frozen}

@@ -18,9 +18,17 @@ Lightning must leave these samplers alone: the trainer runs with ``use_distribut
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Protocol
 
 from torch.utils.data import Sampler
+
+
+class SizedSampler(Protocol):
+    """A sampler that knows its length before iterating (every epoch order of :mod:`almlit.data.samplers`)."""
+
+    def __iter__(self) -> Iterator[int]: ...
+
+    def __len__(self) -> int: ...
 
 
 def process_rank(trainer: Any) -> tuple[int, int]:
@@ -64,7 +72,7 @@ class GlobalBatchShard(Sampler[int]):
             samples than there are processes (some process would have no batch for the last step).
     """
 
-    def __init__(self, sampler: Sampler[int], batch_size: int, rank: int = 0, world_size: int = 1) -> None:
+    def __init__(self, sampler: SizedSampler, batch_size: int, rank: int = 0, world_size: int = 1) -> None:
         if batch_size < 1:
             raise ValueError(f"data.batch_size must be >= 1, got {batch_size}")
         shard_bounds(0, rank, world_size)
@@ -99,7 +107,7 @@ class GlobalBatchShard(Sampler[int]):
         return full_batches * self.global_batch_size // self.world_size + stop - start
 
 
-def rank_shard(sampler: Sampler[int], batch_size: int, trainer: Any) -> Sampler[int]:
+def rank_shard(sampler: SizedSampler, batch_size: int, trainer: Any) -> SizedSampler:
     """The training sampler of this process: ``sampler`` itself with one process, else its :class:`GlobalBatchShard`.
 
     Args:

@@ -77,9 +77,9 @@ def check_groups_within_splits(declared: np.ndarray, groups: np.ndarray) -> None
 
 
 def assign_splits(
-    labels: Sequence[int],
+    labels: Sequence[int] | np.ndarray,
     declared: Sequence[str | None] | None = None,
-    groups: Sequence[str] | None = None,
+    groups: Sequence[str | None] | None = None,
     val_fraction: float = 0.2,
     test_fraction: float = 0.2,
     split_seed: int = 0,
@@ -104,25 +104,25 @@ def assign_splits(
     Raises:
         ValueError: for fractions or folds out of range, a group spanning declared splits, or too few groups.
     """
-    labels = np.asarray(labels)
-    groups = np.arange(len(labels)).astype(str) if groups is None else np.asarray(groups, dtype=str)
+    label_array = np.asarray(labels)
+    group_array = np.arange(len(label_array)).astype(str) if groups is None else np.asarray(groups, dtype=str)
     if (folds is None) != (fold is None):
         raise ValueError(f"data.folds and data.fold go together (K folds, fold k in 0..K-1), got {folds} and {fold}")
-    if folds is not None and (folds < 2 or not 0 <= fold < folds):
+    if folds is not None and fold is not None and (folds < 2 or not 0 <= fold < folds):
         raise ValueError(f"data.folds must be >= 2 and data.fold in 0..folds-1, got folds={folds}, fold={fold}")
     if declared is None:
-        test, pool = hold_out(labels, groups, test_fraction, TEST_SPLIT_SEED, "test_fraction")
+        test, pool = hold_out(label_array, group_array, test_fraction, TEST_SPLIT_SEED, "test_fraction")
         validation = np.array([], dtype=np.int64)
     else:
-        declared = np.asarray(declared, dtype=str)
-        check_groups_within_splits(declared, groups)
-        test = np.flatnonzero(declared == "test")
-        pool = np.flatnonzero(declared != "test")
-        validation = np.flatnonzero(declared == "validation")
-    if folds is not None:
-        validation = pool[grouped_folds(labels[pool], groups[pool], folds, split_seed, "folds")[fold]]
+        declared_array = np.asarray(declared, dtype=str)
+        check_groups_within_splits(declared_array, group_array)
+        test = np.flatnonzero(declared_array == "test")
+        pool = np.flatnonzero(declared_array != "test")
+        validation = np.flatnonzero(declared_array == "validation")
+    if folds is not None and fold is not None:  # both or neither (checked above)
+        validation = pool[grouped_folds(label_array[pool], group_array[pool], folds, split_seed, "folds")[fold]]
     elif len(validation) == 0:
-        held_out, _ = hold_out(labels[pool], groups[pool], val_fraction, split_seed, "val_fraction")
+        held_out, _ = hold_out(label_array[pool], group_array[pool], val_fraction, split_seed, "val_fraction")
         validation = pool[held_out]
     train = np.setdiff1d(pool, validation, assume_unique=True)
     return {"train": train, "validation": np.sort(validation), "test": test}

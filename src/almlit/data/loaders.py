@@ -11,6 +11,7 @@ resumed at an epoch boundary replays exactly.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import torch
 from lightning.pytorch import LightningDataModule
@@ -37,11 +38,34 @@ class TensorDataModule(LightningDataModule):
             and ``critical_classes``; ``None`` shuffles.
     """
 
-    train_dataset: TensorImageDataset
-    val_dataset: TensorImageDataset
-    test_dataset: TensorImageDataset
-    inference_dataset: TensorImageDataset
-    critical_classes: tuple[int, ...]
+    if TYPE_CHECKING:  # what a subclass provides, as plain attributes or as read-only properties
+
+        @property
+        def train_dataset(self) -> TensorImageDataset: ...
+
+        @property
+        def val_dataset(self) -> TensorImageDataset: ...
+
+        @property
+        def test_dataset(self) -> TensorImageDataset: ...
+
+        @property
+        def inference_dataset(self) -> TensorImageDataset: ...
+
+        @property
+        def critical_classes(self) -> tuple[int, ...]: ...
+
+        @property
+        def num_classes(self) -> int: ...
+
+        @property
+        def num_train_samples(self) -> int: ...
+
+        @property
+        def class_counts(self) -> tuple[int, ...]: ...
+
+        @property
+        def input_shape(self) -> tuple[int, ...]: ...
 
     def __init__(self, batch_size: int, eval_batch_size: int, seed: int, sampler: SamplerFactory | None = None) -> None:
         super().__init__()
@@ -59,8 +83,14 @@ class TensorDataModule(LightningDataModule):
         """Training batches in the sampler's order, fixed by ``(seed, epoch)``."""
         sampler = self.training_sampler(self.train_dataset.labels)
         dataset = self._on_training_device(self.train_dataset)
-        sampler = rank_shard(sampler, self.batch_size, self.trainer)  # this process's share of every global batch
-        return DataLoader(dataset, batch_size=self.batch_size, sampler=sampler, collate_fn=collate_batch)
+        shard = rank_shard(sampler, self.batch_size, self.trainer)  # this process's share of every global batch
+        return DataLoader(
+            dataset,
+            batch_size=self.batch_size,
+            sampler=shard,
+            # torch types collate_fn for a list of samples; our __getitems__ hands it the stacked batch tuple
+            collate_fn=collate_batch,  # type: ignore[arg-type]
+        )
 
     def training_sampler(self, labels: torch.Tensor) -> EpochSampler:
         """The configured sampler over the training labels (the global order of every epoch)."""
@@ -98,7 +128,13 @@ class TensorDataModule(LightningDataModule):
         """Batches of ``eval_batch_size`` in dataset order; with several processes, one block per process."""
         dataset = self._on_training_device(dataset)
         blocks = RankBlockSampler(len(dataset), *process_rank(self.trainer))  # one process: all of it
-        return DataLoader(dataset, batch_size=self.eval_batch_size, sampler=blocks, collate_fn=collate_batch)
+        return DataLoader(
+            dataset,
+            batch_size=self.eval_batch_size,
+            sampler=blocks,
+            # torch types collate_fn for a list of samples; our __getitems__ hands it the stacked batch tuple
+            collate_fn=collate_batch,  # type: ignore[arg-type]
+        )
 
     def setup_inference(self) -> None:
         """Read the data that ``python -m almlit.predict`` scores, :attr:`inference_dataset` (here: the test split)."""
@@ -125,10 +161,12 @@ class TensorDataModule(LightningDataModule):
 
     def augmentation_generator(self, device: torch.device) -> torch.Generator:
         """The current epoch's augmentation generator on ``device``, created at the epoch's first batch."""
+        assert self.trainer is not None  # called for training batches only (see training_batch)
         epoch = self.trainer.current_epoch
         if self._augment_key != (device, epoch):
             self._augment_generator = epoch_generator(self.seed, epoch, AUGMENT_STREAM, device)
             self._augment_key = (device, epoch)
+        assert self._augment_generator is not None  # created together with _augment_key
         return self._augment_generator
 
     def _on_training_device(self, dataset: TensorImageDataset) -> TensorImageDataset:

@@ -169,11 +169,15 @@ class DualSampler(EpochSampler):
                 )
         self.positive_rate = positive_rate
         quotas = (self.positives_per_batch, batch_size - self.positives_per_batch)
-        self.num_batches = max(math.ceil(len(self.positives) / quotas[0]), math.ceil(len(self.negatives) / quotas[1]))
+        self.num_batches: int = max(
+            math.ceil(len(self.positives) / quotas[0]), math.ceil(len(self.negatives) / quotas[1])
+        )
         # The group that needs all K batches to appear once is used exactly once; the other one is recycled.
         negatives_drive = math.ceil(len(self.negatives) / quotas[1]) == self.num_batches
-        self._groups = (self.negatives, self.positives) if negatives_drive else (self.positives, self.negatives)
-        self._quotas = (quotas[1], quotas[0]) if negatives_drive else quotas
+        self._groups: tuple[Tensor, Tensor] = (
+            (self.negatives, self.positives) if negatives_drive else (self.positives, self.negatives)
+        )
+        self._quotas: tuple[int, int] = (quotas[1], quotas[0]) if negatives_drive else quotas
 
     def epoch_order(self, generator: torch.Generator) -> Tensor:
         (once, recycled_group), (once_quota, recycled_quota) = self._groups, self._quotas

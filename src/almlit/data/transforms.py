@@ -56,6 +56,9 @@ class BatchAugment(nn.Module):
         hflip: whether to mirror half of the training images left-right.
     """
 
+    scale: torch.Tensor  # buffers [C, 1, 1]
+    shift: torch.Tensor
+
     def __init__(self, mean: Sequence[float], std: Sequence[float], crop_padding: int = 4, hflip: bool = True) -> None:
         super().__init__()
         if crop_padding < 0:

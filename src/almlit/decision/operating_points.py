@@ -39,6 +39,7 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -85,7 +86,7 @@ def _operating_point(
     """One entry of ``operating_points``, class 1 against class 0 of 1-D scores."""
     choice = certified_threshold(scores[targets == 1], target_tpr, confidence)
     negatives = scores[targets == 0]
-    point = {
+    point: dict[str, Any] = {
         "target_tpr": choice.target_tpr,
         "threshold": choice.threshold,
         "certified": choice.certified,
@@ -97,7 +98,7 @@ def _operating_point(
         "calibration_tpr": float(np.mean(scores[targets == 1] >= choice.threshold)),
         "calibration_fpr": float(np.mean(negatives >= choice.threshold)) if negatives.size else None,
     }
-    basis = {"tpr": point["calibration_tpr"], "fpr": point["calibration_fpr"]}
+    basis: dict[str, Any] = {"tpr": point["calibration_tpr"], "fpr": point["calibration_fpr"]}
     if test is not None:
         point["test"] = basis = rates_at_threshold(test[0], test[1], choice.threshold, confidence)
     if prevalence is not None and basis["fpr"] is not None:
@@ -132,13 +133,15 @@ def binary_operating_points(
 
     Raises:
         ValueError: on malformed scores or levels, a calibration split without positives or negatives, a test set
-            without either class, or a prevalence outside (0, 1).
+            without either class, test scores without test targets, or a prevalence outside (0, 1).
     """
     check_prevalence(prevalence)
     scores, targets = binary_scores_and_targets(calibration_scores, calibration_targets, "calibration_scores")
     calibration = fit_platt(scores, targets)
     test = None
     if test_scores is not None:
+        if test_targets is None:
+            raise ValueError("test_scores need test_targets (their 0/1 labels, one per score), got None")
         test = binary_scores_and_targets(test_scores, test_targets, "test_scores")
     return {
         "schema": SCHEMA,

@@ -9,11 +9,11 @@ from __future__ import annotations
 import copy
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from hydra.utils import instantiate
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 
 from almlit.config import CONFIG_DIR
 from almlit.data.indexed import UNKNOWN_LABEL
@@ -32,7 +32,7 @@ def check_data_choice(choice: str, data_config: dict[str, Any]) -> None:
     choices = sorted(file.stem for file in DATA_GROUP.glob("*.yaml"))
     if not path.is_file():
         raise ValueError(f"data={choice} is not a data set; choose one of {choices}")
-    target = OmegaConf.load(path).get("_target_")
+    target = cast(DictConfig, OmegaConf.load(path)).get("_target_")  # a config of the package's data group
     if target != data_config.get("_target_"):
         raise ValueError(
             f"data={choice} ({target}) is not the kind of data the model was trained on "
@@ -70,7 +70,8 @@ def apply_data_overrides(config: dict[str, Any], overrides: Sequence[str]) -> di
             parent = ".".join(["data", *parents])
             known = f"; {parent} has {', '.join(node)}" if isinstance(node, dict) else ""
             raise ValueError(f"{key} is not a key of the model's data config{known}")
-        node[leaf] = OmegaConf.to_container(OmegaConf.from_dotlist([f"value={value}"]))["value"]
+        parsed = cast(dict[str, Any], OmegaConf.to_container(OmegaConf.from_dotlist([f"value={value}"])))
+        node[leaf] = parsed["value"]
     return config
 
 

@@ -79,5 +79,6 @@ def score_data(model: MeanLogit, datamodule: TensorDataModule, progress_bar: boo
         enable_progress_bar=progress_bar,
     )
     batches = trainer.predict(LogitScorer(model, datamodule), dataloaders=datamodule.inference_loader())
+    assert batches is not None  # predict returns the batches' outputs (return_predictions is on by default)
     member_logits, labels, sample_ids = zip(*batches, strict=True)
     return Scores(torch.cat(sample_ids).numpy(), torch.cat(labels).numpy(), torch.cat(member_logits, dim=1).numpy())

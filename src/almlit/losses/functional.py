@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from numbers import Integral
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -350,7 +351,8 @@ def _check_class_counts(class_counts: ClassCounts) -> list[int]:
     """Returns class_counts as a list of ints after checking it is a non-empty sequence of positive integers."""
     counts = class_counts.tolist() if isinstance(class_counts, Tensor) else list(class_counts)
     if not counts or not all(
-        isinstance(count, Integral) and not isinstance(count, bool) and count > 0 for count in counts
+        isinstance(count, Integral) and not isinstance(count, bool) and cast(int, count) > 0  # an Integral compares
+        for count in counts
     ):
         raise ValueError(f"class_counts must be a non-empty sequence of positive integers, got {counts}")
     return [int(count) for count in counts]

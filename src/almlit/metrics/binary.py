@@ -55,6 +55,8 @@ class BinaryRankMetrics(Metric):
     is_differentiable = False
     higher_is_better = None
     full_state_update = False
+    scores: list[Tensor]  # metric states (add_state), concatenated across processes
+    targets: list[Tensor]
 
     def __init__(
         self,

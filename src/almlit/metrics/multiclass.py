@@ -38,6 +38,11 @@ class CriticalClassMetrics(Metric):
     is_differentiable = False
     higher_is_better = None
     full_state_update = False
+    num_classes: int
+    critical_classes: tuple[int, ...]
+    tpr_levels: tuple[float, ...]
+    scores: list[Tensor]  # metric states (add_state), concatenated across processes
+    targets: list[Tensor]
 
     def __init__(
         self,

@@ -17,6 +17,7 @@ exactly as ``sklearn.metrics.roc_auc_score(max_fpr=...)`` interpolates the TPR a
 
 from collections.abc import Sequence
 from numbers import Real
+from typing import cast
 
 import torch
 from torch import Tensor
@@ -27,7 +28,8 @@ from almlit.metrics.functional import binary_roc
 def _is_rate(value: object, low: float, high: float, closed_low: bool) -> bool:
     if isinstance(value, bool) or not isinstance(value, Real):
         return False
-    return (low <= value if closed_low else low < value) and value <= high
+    rate = cast(float, value)  # a Real compares with floats; typeshed's numbers.Real declares no comparisons
+    return (low <= rate if closed_low else low < rate) and rate <= high
 
 
 def check_max_fprs(max_fprs: Sequence[float]) -> None:

@@ -142,7 +142,7 @@ def timm_network(
         raise ValueError(f"model.name={name} is not a timm model (timm.list_models() lists them)")
     network = timm.create_model(name, pretrained=False, in_chans=in_channels, **kwargs)
 
-    def reset_head(built: nn.Module) -> nn.Module:
+    def reset_head(built: Any) -> nn.Module:  # a timm model: reset_classifier is timm's, not nn.Module's
         built.reset_classifier(num_outputs)
         return built
 

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol, runtime_checkable
 
 import torch
 from torch import nn
+
+
+@runtime_checkable
+class HasDualParameters(Protocol):
+    """A loss with variables it maximises over (e.g. AUCM's alpha)."""
+
+    def dual_parameters(self) -> Iterable[nn.Parameter]: ...
 
 
 def parameter_groups(network: nn.Module, loss: nn.Module) -> list[dict[str, Any]]:
@@ -15,7 +22,7 @@ def parameter_groups(network: nn.Module, loss: nn.Module) -> list[dict[str, Any]
     A loss declares the variables it maximises over with a ``dual_parameters()`` method (e.g. AUCM's alpha); they
     go in a group marked ``"dual": True``, which :class:`almlit.optim.PESG` ascends.
     """
-    dual = list(loss.dual_parameters()) if hasattr(loss, "dual_parameters") else []
+    dual = list(loss.dual_parameters()) if isinstance(loss, HasDualParameters) else []
     dual_ids = {id(parameter) for parameter in dual}
     primal = [*network.parameters(), *(p for p in loss.parameters() if id(p) not in dual_ids)]
     return [{"params": primal}] + ([{"params": dual, "dual": True}] if dual else [])

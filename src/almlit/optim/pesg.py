@@ -62,7 +62,8 @@ class PESG(torch.optim.Optimizer):
         super().__init__(params, {**defaults, "dual": False})
 
     @torch.no_grad()
-    def step(self, closure: Callable[[], Tensor] | None = None) -> Tensor | None:
+    # torch types the closure as returning a float; Lightning's closure (and ours) returns the loss tensor
+    def step(self, closure: Callable[[], Tensor] | None = None) -> Tensor | None:  # type: ignore[override]
         loss = None
         if closure is not None:
             with torch.enable_grad():
@@ -81,6 +82,7 @@ class PESG(torch.optim.Optimizer):
         state = self.state[parameter]
         if "reference" not in state:
             state["reference"] = parameter.detach().clone()
+        assert parameter.grad is not None  # step skips the parameters without a gradient
         direction = parameter.grad.add(parameter - state["reference"], alpha=group["epoch_decay"])
         direction.add_(parameter, alpha=group["weight_decay"])
         if group["momentum"] > 0:

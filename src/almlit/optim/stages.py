@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 import lightning as L
 
@@ -41,4 +42,4 @@ class PESGStages(L.Callback):
 
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if trainer.current_epoch in self.milestones:
-            trainer.optimizers[0].update_regularizer(self.decay_factor)
+            cast(PESG, trainer.optimizers[0]).update_regularizer(self.decay_factor)  # on_train_start checked it

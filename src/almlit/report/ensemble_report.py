@@ -53,11 +53,11 @@ def check_same_setting(configs: Mapping[str, Mapping[str, Any]]) -> None:
             )
 
 
-def percent_table(rows: Mapping[str, Mapping[str, float]], keys: Sequence[str]) -> list[str]:
+def percent_table(rows: Mapping[str, Mapping[str, float | str]], keys: Sequence[str]) -> list[str]:
     """Markdown table lines of metrics in percent, two decimals."""
     lines = ["| | " + " | ".join(keys) + " |", "|---|" + "---:|" * len(keys)]
     for name, values in rows.items():
-        cells = [values[key] if isinstance(values[key], str) else f"{100 * values[key]:.2f}" for key in keys]
+        cells = [value if isinstance(value := values[key], str) else f"{100 * value:.2f}" for key in keys]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return lines
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 
@@ -27,6 +27,13 @@ from almlit.report.tables import (
     baseline_of,
     is_deployed,
 )
+
+
+class Published(TypedDict):
+    """The paper's value of a cell and its spread (``None`` where the paper gives none), as :class:`Cell` takes them."""
+
+    paper: float | None
+    paper_std: float | None
 
 
 @dataclass(frozen=True)
@@ -73,7 +80,7 @@ def deployed_metrics(metrics: Sequence[str]) -> list[str]:
     return [f"{rate}@{level}{DEPLOYED_SUFFIX}" for level in levels for rate in ("tpr", "fpr")]
 
 
-def deployed_cell(result: RowResult, metric: str, published: dict[str, float | None]) -> Cell:
+def deployed_cell(result: RowResult, metric: str, published: Published) -> Cell:
     """The test TPR or FPR (in %) at the operating point of the row's ensemble for the column's target TPR, with
     its Clopper-Pearson interval; empty when the ensemble has no operating points."""
     rate, _, level = metric.removesuffix(DEPLOYED_SUFFIX).partition("@")
@@ -102,7 +109,7 @@ def row_draws(result: RowResult | None, metrics: Sequence[str], replicates: int)
 def cell(
     result: RowResult | None,
     metric: str,
-    published: dict[str, float | None],
+    published: Published,
     draws: np.ndarray | None,
     baseline_draws: np.ndarray | None,
 ) -> Cell:
@@ -115,11 +122,14 @@ def cell(
     if metric.startswith(MEMBER_PREFIX):
         spread = result.summary["members_summary"][metric.removeprefix(MEMBER_PREFIX)]
         return Cell(100 * spread["mean"], 100 * spread["std"], **published)
-    interval = difference = None
+    interval: tuple[float, float] | None = None
+    difference: tuple[float, float] | None = None
     if draws is not None:
-        interval = tuple(100 * bound for bound in percentile_interval(draws))
+        low, high = percentile_interval(draws)
+        interval = (100 * low, 100 * high)
         if baseline_draws is not None:
-            difference = tuple(100 * bound for bound in percentile_interval(draws - baseline_draws))
+            low, high = percentile_interval(draws - baseline_draws)
+            difference = (100 * low, 100 * high)
     return Cell(100 * result.summary["ensemble"][metric], interval=interval, difference=difference, **published)
 
 
@@ -162,7 +172,7 @@ def make_table(
             paired = baseline is not None and same_test_set(
                 results.get(key), results.get((experiment.setting, baseline))
             )
-            published = {
+            published: Published = {
                 "paper": paper.get((experiment.setting, row, metric)),
                 "paper_std": paper.get((experiment.setting, row, f"{metric}:std")),
             }
@@ -171,7 +181,7 @@ def make_table(
                 metric,
                 published,
                 draws[row].get(metric),
-                draws[baseline].get(metric) if paired else None,
+                draws[baseline].get(metric) if paired and baseline is not None else None,
             )
     return table
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import torch
@@ -103,6 +104,7 @@ class ImageFolderData(ImageDataModule):
         self.source = f"the manifest {manifest}" if manifest is not None else f"the image folder {root}"
         self.source_classes = sorted({record.class_name for record in self.records})
         source_labels = np.array([self.source_classes.index(record.class_name) for record in self.records])
+        critical: tuple[int, ...]  # the critical class ids of the task
         if positive_classes is not None:
             positive_ids = class_ids("positive_classes", positive_classes, self.source_classes)
             if negative_classes is None:
@@ -115,12 +117,13 @@ class ImageFolderData(ImageDataModule):
                 )
             self.selected = np.flatnonzero(np.isin(source_labels, [*negative_ids, *positive_ids]))
             self.labels = np.isin(source_labels, positive_ids).astype(np.int64)
-            self.task_names = (
+            self.task_names: tuple[str, ...] = (
                 f"negative class {[self.source_classes[index] for index in negative_ids]} (label 0)",
                 f"positive class {[self.source_classes[index] for index in positive_ids]} (label 1)",
             )
             task_classes, critical = 2, (1,)
         else:
+            assert critical_classes is not None  # exactly one of the two is set (checked above)
             critical = class_ids("critical_classes", critical_classes, self.source_classes)
             task_classes = len(self.source_classes)
             if num_classes is not None and num_classes != task_classes:
@@ -147,7 +150,10 @@ class ImageFolderData(ImageDataModule):
             seed,
             sampler,
         )
-        self.settings = DecodeSettings(channels, None if shape is None else tuple(shape), intensity_max)
+        # DecodeSettings.__post_init__ checks the length of the shape
+        self.settings = DecodeSettings(
+            channels, None if shape is None else cast("tuple[int, int]", tuple(shape)), intensity_max
+        )
         if self.normalisation is not None and not len(self.normalisation[0]) == len(self.normalisation[1]) == channels:
             raise ValueError(f"data.mean and data.std must give one value per channel ({channels}), got {mean}, {std}")
         self.folds, self.fold = folds, fold

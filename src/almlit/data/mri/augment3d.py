@@ -65,6 +65,8 @@ class VolumeAugment(nn.Module):
         ValueError: naming the ``data.*`` setting for an unknown axis, a negative shift or a negative jitter.
     """
 
+    flip_mask: torch.Tensor  # buffer [3] of bool
+
     def __init__(
         self,
         flip_axes: Sequence[int] = (2,),

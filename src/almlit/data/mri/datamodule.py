@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import torch
@@ -125,10 +126,11 @@ class MRICohort(TensorDataModule):
         super().__init__(batch_size, eval_batch_size, seed, sampler)
         self.settings = PreprocessSettings(
             tuple(sequences),
-            tuple(shape),
-            None if spacing is None else tuple(spacing),
+            # lengths checked by PreprocessSettings.__post_init__
+            cast("tuple[int, int, int]", tuple(shape)),
+            None if spacing is None else cast("tuple[float, float, float]", tuple(spacing)),
             normalize,
-            tuple(percentiles),
+            cast("tuple[float, float]", tuple(percentiles)),
             prefer_transform,
         )
         self.root = Path(root)

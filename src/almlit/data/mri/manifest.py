@@ -179,10 +179,10 @@ def check_cohorts(path: Path, labels: np.ndarray, cohorts: Sequence[str]) -> Non
     Raises:
         ValueError: naming the manifest, the cohort, the class and the counts (see :func:`check_class_counts`).
     """
-    cohorts = np.asarray(cohorts)
+    cohort_array = np.asarray(cohorts)
     for cohort, needed, reason in (("train", 2, "(one is held out for validation)"), ("test", 1, "")):
         check_class_counts(
-            labels[cohorts == cohort],
+            labels[cohort_array == cohort],
             {0: needed, 1: needed},
             f"manifest {path}, {cohort} cohort",
             BINARY_CLASS_NAMES,
@@ -211,12 +211,12 @@ def stratified_hold_out(
     if not 0 < fraction < 1:
         raise ValueError(f"{name} must be in (0, 1), got {fraction}")
     generator = np.random.default_rng(seed)
-    held_out = []
+    held_out_parts: list[np.ndarray] = []
     for class_id in np.unique(labels):
         members = np.flatnonzero(labels == class_id)
         if len(members) < 2:
             raise ValueError(f"class {class_id} has {len(members)} sample(s); a stratified hold-out needs 2")
         count = min(max(1, round(fraction * len(members))), len(members) - 1)
-        held_out.append(draw_indices(members, count, generator))
-    held_out = np.sort(np.concatenate(held_out))
+        held_out_parts.append(draw_indices(members, count, generator))
+    held_out = np.sort(np.concatenate(held_out_parts))
     return held_out, np.setdiff1d(np.arange(len(labels)), held_out, assume_unique=True)

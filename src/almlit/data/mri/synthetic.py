@@ -17,7 +17,7 @@ import csv
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 import nibabel as nib
 import numpy as np
@@ -152,7 +152,7 @@ def random_phantom(label: int, sequences: Sequence[str], signal: float, rng: np.
     if label == 1:
         blobs.append(random_blob(gland, tuple(sequences), signal, rng))
     if rng.uniform() < MIMIC_PROBABILITY:
-        blobs.append(random_blob(gland, (sequences[rng.integers(len(sequences))],), signal, rng))
+        blobs.append(random_blob(gland, (sequences[int(rng.integers(len(sequences)))],), signal, rng))
     bias = rng.normal(size=3)
     return Phantom(
         centre=centre,
@@ -218,7 +218,7 @@ def sequence_grid(
     affine = np.diag([0.0, 0.0, 0.0, 1.0])
     for axis, world_axis in enumerate(order):
         affine[world_axis, axis] = signs[axis] * spacing[world_axis]
-    array_shape = tuple(int(counts[world_axis]) for world_axis in order)
+    array_shape = cast("tuple[int, int, int]", tuple(int(counts[world_axis]) for world_axis in order))  # 3 axes
     affine[:3, 3] = phantom.centre - affine[:3, :3] @ ((np.array(array_shape) - 1) / 2)
     return array_shape, affine
 
