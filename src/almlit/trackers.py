@@ -13,7 +13,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from hydra.utils import instantiate
 from lightning.pytorch.loggers import Logger, MLFlowLogger
@@ -103,7 +103,7 @@ def build_loggers(node: DictConfig | None) -> list[Logger]:
     return [instantiate(child) for child in node.values() if child is not None]
 
 
-def is_tracker(logger: Logger) -> bool:
+def is_tracker(logger: Logger) -> TypeGuard[MLFlowLogger]:
     """Whether ``logger`` is an experiment tracker that takes the configuration and the run folder's files."""
     return isinstance(logger, MLFlowLogger)
 
