@@ -33,8 +33,9 @@ def member_dir(ensemble_dir: Path, index: int) -> Path:
     return Path(ensemble_dir) / f"member{index}"
 
 
-def check_same_setting(configs: Mapping[str, Mapping[str, Any]]) -> None:
-    """Raise unless every run config agrees with the first one outside seeds, output folders and printing.
+def check_same_setting(configs: Mapping[str, Mapping[str, Any]], varying: Sequence[str] = ()) -> None:
+    """Raise unless every run config agrees with the first one outside seeds, output folders, printing and the
+    ``varying`` keys (``data.fold`` for the members of a K-fold ensemble).
 
     Raises:
         ValueError: naming the first run that differs and the keys where it differs.
@@ -42,7 +43,7 @@ def check_same_setting(configs: Mapping[str, Mapping[str, Any]]) -> None:
     (reference_name, reference), *others = configs.items()
     reference_keys = comparable(reference)
     for name, config in others:
-        differing = differences(reference_keys, comparable(config))
+        differing = differences(reference_keys, comparable(config), varying)
         if differing:
             raise ValueError(
                 f"{name} was trained with another setting than {reference_name}: {'; '.join(differing[:5])}"
@@ -94,8 +95,10 @@ def write_roc(ensemble_dir: Path, stacked_scores: np.ndarray, labels: np.ndarray
         save_roc_curves(curves, path, f"{title}, class {critical} vs rest", spec.tpr_levels)
 
 
-def write_ensemble_report(ensemble_dir: Path, member_dirs: Sequence[Path], title: str | None = None) -> dict[str, Any]:
-    """Check the members agree, average their logits, and write the ensemble's files.
+def write_ensemble_report(
+    ensemble_dir: Path, member_dirs: Sequence[Path], title: str | None = None, varying: Sequence[str] = ()
+) -> dict[str, Any]:
+    """Check the members agree (outside the ``varying`` keys), average their logits, and write the ensemble's files.
 
     Returns:
         The content of ``ensemble.json``.
@@ -106,7 +109,7 @@ def write_ensemble_report(ensemble_dir: Path, member_dirs: Sequence[Path], title
     """
     ensemble_dir = Path(ensemble_dir)
     configs = {path.name: read_config(path) for path in member_dirs}
-    check_same_setting(configs)
+    check_same_setting(configs, varying)
     check_same_data_across(member_dirs)
     metrics = [read_metrics(path) for path in member_dirs]
     spec = MetricSpec.from_run(next(iter(configs.values())), metrics[0])
