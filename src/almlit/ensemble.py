@@ -119,14 +119,16 @@ def fold_count(config: DictConfig) -> int:
     """``data.folds`` of a composed config, the number of members of ``members=folds``.
 
     Raises:
-        ValueError: if the data has no ``folds`` setting or it is unset.
+        ValueError: if the data has no ``folds`` setting, or it is unset or below 2.
     """
     data = config.hydra.runtime.choices.data
     if "folds" not in config.data:
         raise ValueError(f"members=folds needs K-fold splits (data.folds=K); data={data} has none (images and mri do)")
-    if config.data.folds is None:
-        raise ValueError("members=folds needs data.folds=K (K >= 2, e.g. data.folds=5), got data.folds=null")
-    return int(config.data.folds)
+    folds = config.data.folds
+    if folds is None or int(folds) < 2:
+        shown = "null" if folds is None else folds
+        raise ValueError(f"members=folds needs data.folds=K (K >= 2, e.g. data.folds=5), got data.folds={shown}")
+    return int(folds)
 
 
 def check_overrides(overrides: Sequence[str], members: int) -> None:
