@@ -10,7 +10,7 @@ from sklearn.metrics import roc_auc_score
 from almlit.report.folders import RunScores, read_scores
 from almlit.report.out_of_fold import concatenate_folds, held_out_scores
 from tests.conftest import QUIET, run_module
-from tests.images.folders import write_digit_folder
+from tests.images.folders import DIGIT_FOLDER_RUN, write_digit_folder
 
 
 def test_folds_are_concatenated_in_sample_order():
@@ -33,16 +33,7 @@ def test_a_three_fold_ensemble_scores_every_training_image_once(tmp_path, monkey
     result = run_module(
         "almlit.ensemble",
         *QUIET,
-        "data=images",
-        "data.root=digits",
-        "data.positive_classes=[eight]",
-        "data.channels=1",
-        "data.shape=[12,12]",
-        "data.crop_padding=1",
-        "data.hflip=false",
-        "optim.lr=0.05",
-        "model=small_cnn",
-        "model.in_channels=1",
+        *DIGIT_FOLDER_RUN,
         "trainer.max_epochs=3",
         "data.folds=3",
         "members=folds",
