@@ -671,8 +671,8 @@ NETWORKS = [
         TRAIN,
         ("model.in_channels=3",),
         "the network cannot take a batch of shape [2, 1, 8, 8] from the data (data.channels and model.in_channels"
-        " must agree): Given groups=1, weight of size [32, 3, 3, 3], expected input[2, 1, 8, 8] to have 3 channels,"
-        " but got 1 channels instead",
+        " must agree, data.shape must suit the network's downsampling): Given groups=1, weight of size"
+        " [32, 3, 3, 3], expected input[2, 1, 8, 8] to have 3 channels, but got 1 channels instead",
     ),
     Case(
         "network-weights-missing",
