@@ -4,7 +4,9 @@ Member k trained on every fold but k and validated on fold k (:mod:`almlit.data.
 come from images it never trained on. Concatenated over the K members they give one such score per image of the
 training pool (every non-test image), the usual estimate of how the setting generalises when a cohort is too small
 for one validation split (Hastie, Tibshirani and Friedman, "The Elements of Statistical Learning", section 7.10).
-The scores come from each member's best checkpoint, the one its test scores come from.
+The scores come from each member's best checkpoint, the one its test scores come from; that checkpoint was chosen
+on the same held-out fold (``monitor``), so out-of-fold metrics lean optimistic and the test split stays the
+unbiased estimate.
 """
 
 from __future__ import annotations
