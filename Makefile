@@ -4,7 +4,10 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo test test-slow test-all lint bench clean
+.PHONY: help install demo test test-slow test-all lint bench clean
+
+help:  ## list the targets with what they do
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,18 +26,18 @@ test: $(STAMP)  ## the fast suite (CPU, offline, a few minutes)
 test-slow: $(STAMP)  ## the longer end-to-end tests
 	$(PY) -m pytest -q -m slow
 
-test-all: $(STAMP)
+test-all: $(STAMP)  ## both suites
 	$(PY) -m pytest -q -m ""
 
 # channels-last: oneDNN's CPU convolutions skip their layout reorders, a training step is ~15% faster than NCHW
 bench: $(STAMP)  ## where training time goes on this machine (CPU, under 3 minutes): table + outputs/bench/*.json
 	$(PY) -m almlit.bench model=resnet10 data=cifar100 imb=100 module.channels_last=true
 
-lint: $(STAMP)
+lint: $(STAMP)  ## ruff check and ruff format --check on src/ and tests/
 	$(VENV)/bin/ruff check src tests
 	$(VENV)/bin/ruff format --check src tests
 
-clean:
+clean:  ## remove outputs/, multirun/ and the tools' caches
 	rm -rf outputs multirun .pytest_cache .ruff_cache
 
 # The paper's tables (docs/reproduce.md): every row an ensemble of run folders under outputs/tables/, finished
@@ -45,6 +48,9 @@ TABLE3 := experiments/table3_mri.yaml
 TABLE4 := experiments/table4_cifar10_lt_imb100.yaml experiments/table4_cifar10_lt_imb200.yaml
 MRI_ROOT ?= data/mri
 SMOKE_DATA := outputs/smoke/cifar
+# random-pixel CIFAR10 files (300 training, 50 test images per class) written by the package, not by test code
+WRITE_SMOKE_CIFAR := $(PY) -c "from almlit.benchmark.synthetic import write_random_cifar; \
+	write_random_cifar('$(SMOKE_DATA)', 'cifar10', 300, 50)"
 SMOKE_ROWS := BCE A-FL MBAUC "ALM + BCE" "ALM + A-FL"
 TABLE1_ZOO := experiments/table1_zoo_cifar10_imb100.yaml experiments/table1_zoo_cifar10_imb200.yaml
 TABLE4_SMOKE_ROWS := CE LDAM "ALM-m1 + CE" "ALM-m1 + LDAM" "ALM-m2 + CE"
@@ -72,12 +78,12 @@ table4: $(STAMP)  ## the paper's Table 4 (long-tailed CIFAR10, 1:100 and 1:200):
 	$(PY) -m almlit.report $(TABLE4) --train --paper
 
 table1-smoke: $(STAMP)  ## Table 1's pipeline at toy scale: 5 rows x 2 members on generated CIFAR10 files (CPU)
-	$(PY) -c "from tests.fakes import write_fake_cifar; write_fake_cifar('$(SMOKE_DATA)', 'cifar10', 300, 50)"
+	$(WRITE_SMOKE_CIFAR)
 	$(PY) -m almlit.report $(TABLE1) --train --paper --ci --rows $(SMOKE_ROWS) --members 2 \
 		--root outputs/smoke/tables --output outputs/smoke/reports/table1 --set $(SMOKE_SET)
 
 table4-smoke: $(STAMP)  ## Table 4's pipeline at toy scale: 5 multi-class rows x 2 ratios, 1 ResNet-32 epoch each (CPU)
-	$(PY) -c "from tests.fakes import write_fake_cifar; write_fake_cifar('$(SMOKE_DATA)', 'cifar10', 300, 50)"
+	$(WRITE_SMOKE_CIFAR)
 	$(PY) -m almlit.report $(TABLE4) --train --paper --rows $(TABLE4_SMOKE_ROWS) --root outputs/smoke/tables \
 		--output outputs/smoke/reports/table4 --set $(SMOKE_SET) data.val_per_class=20
 
@@ -85,6 +91,25 @@ table1-zoo: $(STAMP)  ## Table 1 with the comparison zoo as extra rows (shares T
 	$(PY) -m almlit.report $(TABLE1_ZOO) --train --paper --ci --output outputs/reports/table1_zoo
 
 table1-zoo-smoke: $(STAMP)  ## the zoo table's pipeline at toy scale: 8 rows x 2 members, 1:100, generated files (CPU)
-	$(PY) -c "from tests.fakes import write_fake_cifar; write_fake_cifar('$(SMOKE_DATA)', 'cifar10', 300, 50)"
+	$(WRITE_SMOKE_CIFAR)
 	$(PY) -m almlit.report experiments/table1_zoo_cifar10_imb100.yaml --train --paper --ci --rows $(ZOO_SMOKE_ROWS) \
 		--members 2 --root outputs/smoke/tables --output outputs/smoke/reports/table1_zoo --set $(SMOKE_SET)
+
+# GPU: one prepared command for a GPU machine that starts bare and has no network (docs/gpu.md). Here: make gpu-wheels
+# (Hydra, OmegaConf, ANTLR's runtime, nibabel as pure-Python wheels in gpu_wheels/, ~3.5 MiB, ignored by git). There,
+# from the checkout with gpu_wheels/ carried, no install: the device tool's call is
+#   run(command="PYTHONUNBUFFERED=1 PYTHONPATH=src python3 -m almlit.benchmark.gpu_check $OUT --wheels gpu_wheels", carry=["gpu_wheels"], timeout_s=600)
+# and it brings back $OUT/gpu_check.md, gpu_check.json and gpu_check.log; commit the report as docs/gpu.md.
+.PHONY: gpu-wheels gpu-check gpu-check-cpu
+GPU_WHEELS := gpu_wheels
+GPU_OUT ?= outputs/gpu_check
+
+gpu-wheels: $(STAMP)  ## the wheels a bare GPU machine lacks, in gpu_wheels/ (carry it with the checkout)
+	rm -rf $(GPU_WHEELS)
+	$(PY) -m almlit.benchmark.wheels $(GPU_WHEELS)
+
+gpu-check:  ## on a GPU machine, no venv needed: smoke, determinism, preemption, bench, members, cost in < 8 min
+	PYTHONUNBUFFERED=1 PYTHONPATH=src $(PYTHON) -m almlit.benchmark.gpu_check $(GPU_OUT) --wheels $(GPU_WHEELS)
+
+gpu-check-cpu: $(STAMP)  ## the same steps rehearsed at toy sizes on the CPU (a few minutes; the slow suite runs it)
+	$(PY) -m almlit.benchmark.gpu_check $(GPU_OUT)-cpu --device cpu --tiny

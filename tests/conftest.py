@@ -11,8 +11,11 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 QUIET = ["trainer.enable_progress_bar=false", "trainer.enable_model_summary=false"]
 
 
-def run_module(module: str, *arguments: str, cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess:
-    """``python -m <module> <arguments>`` in ``cwd``; returns the completed process (never raises on exit code)."""
+def run_module(
+    module: str, *arguments: str, cwd: Path, timeout: float = 600, umask: int = -1
+) -> subprocess.CompletedProcess:
+    """``python -m <module> <arguments>`` in ``cwd`` (under ``umask``; -1: this process's); returns the completed
+    process (never raises on exit code)."""
     environment = {**os.environ, "PYTHONWARNINGS": "ignore"}
     return subprocess.run(
         [sys.executable, "-m", module, *arguments],
@@ -21,6 +24,7 @@ def run_module(module: str, *arguments: str, cwd: Path, timeout: float = 600) ->
         capture_output=True,
         text=True,
         timeout=timeout,
+        umask=umask,
     )
 
 

@@ -38,7 +38,7 @@ SECTIONS = {
     "compute": {"gflop_per_step", "train_gflop_per_s", "matmul_gflop_per_s", "matmul_dtype", "matmul_fraction"},
     "memory": {"cpu_max_rss_mib", "cuda_max_allocated_mib"},
     "epoch": {"seconds", "train_batches"},
-    "targets": {"alm_over_base", "batched_over_per_sample", "matmul_fraction"},
+    "targets": {"alm_over_base", "batched_over_per_sample"},
 }
 
 

@@ -11,7 +11,7 @@ import pytest
 from lightning.pytorch.loggers import CSVLogger
 
 from almlit.csv_logger import ResumableCSVLogger, read_rows, rows_before
-from tests.conftest import QUIET, REPO_ROOT, run_module
+from tests.conftest import QUIET, run_module
 
 # The log of a run killed in epoch 2, after the checkpoint of epoch 1 (steps 0-31): a learning-rate row without an
 # epoch at each epoch's first step, the epoch-end rows at its last step, a per-step row at step 39 of the replayed
@@ -116,7 +116,7 @@ COMMON = [
     "+trainer.limit_train_batches=4",
 ]
 KILL_AT_STEP_6 = [
-    "+callbacks.kill._target_=tests.signal_at_step.SignalAtStep",
+    "+callbacks.kill._target_=almlit.benchmark.probes.SignalAtStep",
     "+callbacks.kill.step=6",
     "+callbacks.kill.name=SIGKILL",
     "+callbacks.kill.marker=killed.marker",
@@ -129,8 +129,7 @@ def read_log(folder, name):
 
 
 @pytest.mark.slow
-def test_log_of_a_run_killed_mid_epoch_and_resumed_equals_the_uninterrupted_log(tmp_path, monkeypatch):
-    monkeypatch.setenv("PYTHONPATH", str(REPO_ROOT))  # the kill callback lives in tests/
+def test_log_of_a_run_killed_mid_epoch_and_resumed_equals_the_uninterrupted_log(tmp_path):
     whole = run_module("almlit.train", *COMMON, "run_name=whole", cwd=tmp_path)
     assert whole.returncode == 0, whole.stderr
     command = [*COMMON, *KILL_AT_STEP_6, "run_name=killed"]

@@ -7,10 +7,8 @@ scores of a run that was never interrupted, bit for bit (CPU, ``trainer.determin
 
 import hashlib
 import json
-import os
 import signal
 from pathlib import Path
-from unittest import mock
 
 import pytest
 import torch
@@ -18,7 +16,7 @@ from omegaconf import OmegaConf
 
 from almlit.ensemble import compose_member, resolve_member
 from almlit.resume import check_same_run, is_new_folder, plan_start
-from tests.conftest import QUIET, REPO_ROOT, run_module
+from tests.conftest import QUIET, run_module
 
 # 948 negatives + 47 positives of the digits at imb=20: 16 training batches of 64 per epoch
 COMMON = ["trainer.deterministic=true", "imb=20", "callbacks.early_stopping=null", "trainer.max_epochs=3"]
@@ -28,7 +26,7 @@ STEPS_PER_EPOCH = 16
 def kill_at(step: int, name: str) -> list[str]:
     """Overrides adding the test callback that sends ``name`` to the run after ``step`` (once: see its marker)."""
     return [
-        "+callbacks.kill._target_=tests.signal_at_step.SignalAtStep",
+        "+callbacks.kill._target_=almlit.benchmark.probes.SignalAtStep",
         f"+callbacks.kill.step={step}",
         f"+callbacks.kill.name={name}",
         "+callbacks.kill.marker=killed.marker",
@@ -36,9 +34,8 @@ def kill_at(step: int, name: str) -> list[str]:
 
 
 def train_in(folder, *overrides):
-    """``python -m almlit.train`` of this checkout in ``folder``, able to import the test callback from ``tests``."""
-    with mock.patch.dict(os.environ, {"PYTHONPATH": os.pathsep.join([str(REPO_ROOT / "src"), str(REPO_ROOT)])}):
-        return run_module("almlit.train", *QUIET, *overrides, cwd=folder)
+    """``python -m almlit.train`` in ``folder``, quietly."""
+    return run_module("almlit.train", *QUIET, *overrides, cwd=folder)
 
 
 def run_dir(folder, name):

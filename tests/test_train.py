@@ -28,6 +28,7 @@ def test_digits_run_folder_holds_everything(train, tmp_path):
         *("pauc@30fpr", "tpauc@50tpr30fpr"),
     }
     assert 0.0 <= metrics["test"]["auc"] <= 1.0
+    assert metrics["input_shape"] == [1, 8, 8]  # one 8x8 gray image: what almlit.predict and almlit.export check
     rows = read_scores(run_dir / "test_scores.csv")
     # the digits test set is 50 images of each of the ten digits; digit 8 is the positive class
     assert len(rows) == 500

@@ -46,6 +46,12 @@ def test_long_tailed_run_with_multiclass_constraint(train, tmp_path, alm):
     with (run_dir / "hardest_positives.csv").open() as stream:
         hardest = list(csv.DictReader(stream))
     assert sorted(int(row["label"]) for row in hardest) == [8] * 4 + [9] * 3
+    # one threshold per critical class and TPR level, chosen on the 4 validation images of that class
+    document = json.loads((run_dir / "operating_points.json").read_text())
+    assert [entry["class"] for entry in document["classes"]] == [8, 9] and document["calibration_split"] == "validation"
+    point = document["classes"][0]["operating_points"][0]
+    assert point["calibration_positives"] == 4 and point["calibration_negatives"] == 36 and not point["certified"]
+    assert point["test"]["positives"] == 6 and 0 <= point["test"]["error_noncritical"] <= 1
 
 
 @pytest.mark.slow  # a subprocess; the catalogue (tests/catalogue) checks the same message in process in the fast suite

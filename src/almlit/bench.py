@@ -1,4 +1,4 @@
-"""``python -m almlit.bench [group=choice ...] [bench.key=value ...]`` (``make bench``): where a run's time goes.
+"""``python -m almlit.bench [group=choice ...] [bench.<key>=<value> ...]`` (``make bench``): where a run's time goes.
 
 For the composed configuration it measures, in one process and side by side: training throughput of the base
 loss alone and of base loss + ALM, validation throughput, the batched data pipeline against a per-sample
@@ -35,6 +35,7 @@ from almlit.benchmark.synthetic import build_datamodule, wants_synthetic
 from almlit.benchmark.training import (
     bench_module,
     on_device,
+    probe_batch_size,
     time_epoch,
     time_training_steps,
     train_step,
@@ -90,10 +91,18 @@ def run_bench(
     load_at_start = os.getloadavg()[0]
 
     synthetic = wants_synthetic(cfg.data, settings.synthetic)
-    overrides = {} if settings.batch_size is None else {"batch_size": settings.batch_size}
+    overrides = {"batch_size": settings.batch_size} if isinstance(settings.batch_size, int) else {}
     datamodule = build_datamodule(cfg.data, synthetic, **overrides)
+    options = {"channels_last": settings.channels_last, "compile": settings.compile}
+    probed: list[dict[str, Any]] = []
+    if settings.batch_size == "probe":
+        progress(f"largest batch size, {settings.probe_seconds:g} s of probing")
+        probe_module = on_device(bench_module(cfg, datamodule, True, **{**options, "compile": False}), device)
+        datamodule.batch_size, probed = probe_batch_size(probe_module, datamodule, settings)
+        del probe_module
     batches = list(itertools.islice(augmented_batches(datamodule, device), MAX_BATCHES))
     batch_size = len(batches[0][0])
+    batches = [batch for batch in batches if len(batch[0]) == batch_size]  # an epoch's short last batch left out
 
     progress("matmul reference")
     matmul_dtype = settings.autocast_dtype or torch.float32
@@ -101,7 +110,6 @@ def run_bench(
     flops = training_step_flops(bench_module(cfg, datamodule, constrained=True, compile=False), batches[0])
 
     progress("training steps, base loss alone and base loss + ALM")
-    options = {"channels_last": settings.channels_last, "compile": settings.compile}
     modules = {
         name: on_device(bench_module(cfg, datamodule, constrained, **options), device)
         for name, constrained in (("base", False), ("alm", True))
@@ -133,6 +141,7 @@ def run_bench(
             "compile": settings.compile,
             "channels_last": settings.channels_last,
             "batch_size": batch_size,
+            "batch_size_probe": probed,
             "eval_batch_size": datamodule.eval_batch_size,
             "train_images": len(datamodule.train_dataset),
             "validation_images": len(datamodule.val_dataset),

@@ -2,65 +2,36 @@
 
 Lightning's own :class:`~lightning.pytorch.plugins.io.TorchCheckpointIO` stages the file in the system's temporary
 folder and moves it over (a copy when that folder is on another disk), without flushing it to the disk first. Here the
-checkpoint is written next to its destination, flushed (``fsync``) and renamed over it with ``os.replace``, which is
-atomic on POSIX and Windows file systems; the folder is flushed too so that the rename survives a power cut.
+checkpoint is written with :func:`almlit.atomic_files.atomic_file`: next to its destination, flushed (``fsync``),
+renamed over it and the folder flushed, with the mode that the umask gives a new file.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
 import pickle
 import re
-import tempfile
 import zipfile
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import torch
 from lightning.pytorch.plugins.io import TorchCheckpointIO
+
+from almlit.atomic_files import atomic_file
 
 # What torch.load raises on a cut or garbled file: zip reader errors (RuntimeError), a seek past the end (OSError),
 # a short pickle (EOFError), bytes that are no pickle at all.
 UNREADABLE = (RuntimeError, OSError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile)
 
 
-def save_atomically(checkpoint: dict[str, Any], path: str | os.PathLike[str]) -> None:
-    """``torch.save`` into a temporary file beside ``path``, flush it to the disk, then rename it to ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            torch.save(checkpoint, stream)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(temporary)
-        raise
-    sync_folder(path.parent)
-
-
-def sync_folder(folder: Path) -> None:
-    """Flush a folder's entries (a rename) to the disk; a no-op where folders cannot be opened (Windows)."""
-    with contextlib.suppress(OSError):
-        descriptor = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(descriptor)
-        finally:
-            os.close(descriptor)
-
-
 class AtomicCheckpointIO(TorchCheckpointIO):
-    """Local checkpoints saved with :func:`save_atomically`; an unreadable checkpoint is named in one line."""
+    """Local checkpoints written by :func:`~almlit.atomic_files.atomic_file`; an unreadable one is named in one line."""
 
     def save_checkpoint(self, checkpoint: dict[str, Any], path: Any, storage_options: Any | None = None) -> None:
         if storage_options is not None:
             raise TypeError(f"{type(self).__name__} takes no storage_options, got {storage_options!r}")
-        save_atomically(checkpoint, path)
+        with atomic_file(path) as stream:
+            torch.save(checkpoint, stream)
 
     def load_checkpoint(
         self,

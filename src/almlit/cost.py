@@ -31,6 +31,7 @@ from typing import Any
 import torch
 from omegaconf import DictConfig, OmegaConf
 
+from almlit.atomic_files import write_atomically
 from almlit.bench import device_name
 from almlit.benchmark.cost import EpochTiming, RowPlan, markdown, representatives, table_costs, timing_key
 from almlit.benchmark.settings import BenchSettings, bench_settings
@@ -39,7 +40,6 @@ from almlit.benchmark.training import bench_module, on_device, time_epoch, train
 from almlit.ensemble import BAD_INPUT, compose_member, resolve_member
 from almlit.errors import one_line_errors
 from almlit.report.experiments import Experiment, load_experiment
-from almlit.run_folder import write_atomically
 
 WARMUP_BATCHES = 2  # an untimed short epoch first: compilation, cuDNN autotuning, allocator
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -25,6 +24,8 @@ from typing import Any
 from lightning.fabric.loggers.logger import rank_zero_experiment
 from lightning.pytorch.loggers import CSVLogger
 from lightning.pytorch.utilities.rank_zero import rank_zero_only
+
+from almlit.atomic_files import write_atomically
 
 METRICS_FILE = "metrics.csv"
 # Lightning's warning that it will delete the old log: not what this logger does.
@@ -60,7 +61,8 @@ class ResumableCSVLogger(CSVLogger):
     ``metrics.csv``) is logged exactly as by Lightning's logger.
 
     Relies on Lightning's ``ExperimentWriter`` (its base class ``lightning.fabric.loggers.csv_logs._ExperimentWriter``
-    is private): its ``log_metrics(metrics, step)`` and ``save()``, its attribute ``metrics_file_path``, and its
+    is private): its ``log_metrics(metrics, step)`` and ``save()``, its attributes ``metrics_file_path`` and
+    ``metrics_keys`` (the header it appends under, the sorted union of the columns), and its
     deleting ``metrics.csv`` when it is created. The metrics file must be on the local file system.
     """
 
@@ -84,7 +86,7 @@ class ResumableCSVLogger(CSVLogger):
         rows = read_rows(earlier.decode()) if earlier is not None else []
         if rows:
             self._earlier_rows = rows
-            replace_file(path, earlier)
+            write_atomically(path, earlier)
         return writer
 
     @rank_zero_only
@@ -96,28 +98,17 @@ class ResumableCSVLogger(CSVLogger):
         super().log_metrics(metrics, step)
 
     def _continue_file(self, writer: Any, kept: list[dict[str, str]]) -> None:
-        """Replace ``metrics.csv`` by the ``kept`` rows, written by ``writer`` (so that it appends the next ones)."""
+        """Replace ``metrics.csv`` by the ``kept`` rows, under the header ``writer`` then appends the next rows to.
+
+        The header is what Lightning's writer would give these rows: the sorted union of their columns.
+        """
         path = Path(writer.metrics_file_path)
-        for row in kept:
-            writer.log_metrics({key: value for key, value in row.items() if key != "step"}, int(row["step"]))
         if not kept:
             path.unlink(missing_ok=True)
             return
-        temporary = path.with_name(f".{path.name}.tmp")
-        temporary.unlink(missing_ok=True)
-        writer.metrics_file_path = str(temporary)
-        try:
-            writer.save()
-        finally:
-            writer.metrics_file_path = str(path)
-        os.replace(temporary, path)
-
-
-def replace_file(path: Path, content: bytes) -> None:
-    """Write ``content`` to ``path`` through a temporary file and a rename: a kill leaves the old or the new file."""
-    temporary = path.with_name(f".{path.name}.tmp")
-    with temporary.open("wb") as stream:
-        stream.write(content)
-        stream.flush()
-        os.fsync(stream.fileno())
-    os.replace(temporary, path)
+        writer.metrics_keys = sorted(set().union(*kept))
+        text = io.StringIO(newline="")
+        table = csv.DictWriter(text, fieldnames=writer.metrics_keys)
+        table.writeheader()
+        table.writerows(kept)
+        write_atomically(path, text.getvalue())

@@ -2,7 +2,8 @@
 
 Trains the baseline and its constrained version with the same seeds through the real entry point
 (``python -m almlit.train``), one run folder each under ``outputs/demo/``, then prints their test
-metrics side by side.
+metrics side by side, and the test TPR and FPR at the thresholds each run chose on its validation split
+(``operating_points.json``) beside the paper's oracle FPR @ TPR, whose threshold is chosen on the test set itself.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+from almlit.decision.operating_points import load_operating_points
 
 SETTINGS = {
     "BCE": ["alm=none"],
@@ -29,17 +32,20 @@ COMMON = [
     "trainer.enable_model_summary=false",
 ]
 COLUMNS = ("auc", "fpr@98tpr", "fpr@95tpr", "fpr@90tpr", "fpr@0fn", "fpr@1fn")
+DEPLOYED_LEVELS = (0.98, 0.95, 0.90)
 WIDTH = 14
 
 
 def train(name: str, overrides: list[str], seed: int, output_root: Path) -> dict:
-    """One run of ``python -m almlit.train``; its metrics.json."""
+    """One run of ``python -m almlit.train``; its metrics.json, with its operating points under ``"deployed"``."""
     run_dir = output_root / f"{name.replace(' + ', '_').lower()}_seed{seed}"
     command = [sys.executable, "-m", "almlit.train", *COMMON, *overrides, f"seed={seed}", f"hydra.run.dir={run_dir}"]
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
         sys.exit(f"almlit: error: the {name} run (seed {seed}) failed:\n{result.stderr.strip()}")
-    return json.loads((run_dir / "metrics.json").read_text())
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    metrics["deployed"] = {point["target_tpr"]: point for point in load_operating_points(run_dir)["operating_points"]}
+    return metrics
 
 
 def format_cell(values: list[float]) -> str:
@@ -58,6 +64,48 @@ def table(results: dict[str, list[dict]]) -> str:
     return "\n".join([header, *rows])
 
 
+def deployed_table(results: dict[str, list[dict]]) -> str:
+    """Per target TPR t: the test TPR and FPR at the threshold chosen on validation, and the oracle FPR @ t TPR."""
+    columns = [(level, column) for level in DEPLOYED_LEVELS for column in ("TPR", "FPR", "oracle FPR")]
+    header = " " * 10 + "".join(f"{column}@{round(100 * level)}".rjust(WIDTH) for level, column in columns)
+    rows = []
+    for name, runs in results.items():
+        cells = []
+        for level, column in columns:
+            if column == "oracle FPR":
+                values = [run["test"][f"fpr@{round(100 * level)}tpr"] for run in runs]
+            else:
+                values = [run["deployed"][level]["test"][column.lower()] for run in runs]
+            cells.append(format_cell(values))
+        rows.append(f"{name:<10}" + "".join(cells))
+    return "\n".join([header, *rows])
+
+
+def certification_note(runs: list[dict]) -> str:
+    """How many validation positives the runs had and which target TPRs that certifies."""
+    points = runs[0]["deployed"]
+    positives = next(iter(points.values()))["calibration_positives"]
+    certified = [f"{round(100 * level)}%" for level, point in points.items() if point["certified"]]
+    needed = ", ".join(f"{round(100 * level)}%: {point['positives_needed']}" for level, point in points.items())
+    verdict = f"certified: {', '.join(certified)}" if certified else "too few to certify any target"
+    return f"{positives} validation positives per run, {verdict} (positives needed at 95% confidence, {needed})"
+
+
+def machine() -> str:
+    """What the numbers depend on besides the code: the device the runs train on (``trainer.accelerator=auto``: the
+    GPU if there is one, else the CPU model as ``lscpu`` names it), the torch version and its CPU kernel set.
+
+    Runs repeat exactly on one machine, not across CPU models: torch picks its kernels by the instruction set.
+    """
+    import torch  # here: the trainings run in subprocesses, and --help needs no torch
+
+    from almlit.bench import device_name
+
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    kernels = torch.backends.cpu.get_cpu_capability()
+    return f"{device_name(device)}, torch {torch.__version__}, CPU kernels {kernels}"
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=3, help="runs per setting (split and init seeds 0..n-1)")
@@ -74,7 +122,12 @@ def main(argv: list[str] | None = None) -> None:
     print(f"\nTest metrics on digits (critical class: 8, train ratio 1:50), mean ± std over {args.seeds} seeds, in %")
     print("(AUC: higher is better; FPR at a TPR or at k false negatives: lower is better)\n")
     print(table(results))
+    print("\nAt the thresholds chosen on each run's validation split, then frozen: test TPR and FPR in %, beside the")
+    print("paper's oracle FPR @ TPR (threshold chosen on the test set itself)")
+    print(certification_note(next(iter(results.values()))) + "\n")
+    print(deployed_table(results))
     print(f"\nrun folders: {args.output_root}/   total time: {time.perf_counter() - started:.0f} s")
+    print(f"machine: {machine()} (runs repeat exactly on one machine, not across CPU models)")
 
 
 if __name__ == "__main__":

@@ -256,7 +256,7 @@ def run_ensemble(
     title = title or f"{choices.data} {choices.loss} alm={choices.alm} imb={config.imb}"
     title += f", one member per fold of {members}" if by_fold else ""
     member_dirs = [member_dir(ensemble_dir, index) for index in range(members)]
-    summary = write_ensemble_report(ensemble_dir, member_dirs, title, varying)
+    summary = write_ensemble_report(ensemble_dir, member_dirs, title, config.metrics.prevalence, varying)
     if by_fold:
         summary["out_of_fold"] = write_out_of_fold_report(ensemble_dir, member_dirs)
     return ensemble_dir, summary

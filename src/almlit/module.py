@@ -100,6 +100,8 @@ class ALMClassifier(L.LightningModule):
         self.val_metrics = self._make_metrics()
         self.test_metrics = self._make_metrics()
         self.test_records: list[Batch] = []
+        self.predict_records: list[Batch] = []
+        self.computed: dict[str, dict[str, float]] = {}  # stage -> the last epoch's metrics in float64
         self._compiled = False
 
     def forward(self, images: Tensor) -> Tensor:
@@ -192,24 +194,64 @@ class ALMClassifier(L.LightningModule):
 
     def on_test_epoch_end(self) -> None:
         self._log_metrics("test", self.test_metrics)
-        if world_size() > 1:  # each process scored one block of the test set: keep all of it, in dataset order
-            gathered = gather_batch(*(records.to(self.device) for records in self.test_scores()))
-            self.test_records = [tuple(records.cpu() for records in gathered)]
+        self.test_records = self._gathered(self.test_records)
+
+    def on_predict_epoch_start(self) -> None:
+        self.predict_records = []
+
+    def predict_step(self, batch: Batch, batch_idx: int) -> Batch:
+        """Score a batch of the predict loader (a run's calibration split: operating points are chosen on it).
+
+        Returns:
+            ``(scores, targets, sample_ids)`` on the CPU, also kept in ``predict_records``.
+        """
+        images, targets, sample_ids = batch
+        record = (self.evaluation_scores(images).cpu(), targets.cpu(), sample_ids.cpu())
+        self.predict_records.append(record)
+        return record
+
+    def on_predict_epoch_end(self) -> None:
+        self.predict_records = self._gathered(self.predict_records)
+
+    def _gathered(self, records: list[Batch]) -> list[Batch]:
+        """Each process scored one block of the loader: keep all of it, in dataset order."""
+        if world_size() == 1 or not records:
+            return records
+        gathered = gather_batch(*(part.to(self.device) for part in _concatenated(records)))
+        return [tuple(part.cpu() for part in gathered)]
 
     def _log_metrics(self, stage: str, metric: BinaryRankMetrics | CriticalClassMetrics) -> None:
-        values = {f"{stage}/{name}": value.float() for name, value in metric.compute().items()}
+        """Log the stage's metrics (Lightning keeps float32) and keep their float64 values in :attr:`computed`."""
+        computed = metric.compute()
+        self.computed[stage] = {name: value.item() for name, value in computed.items()}
+        values = {f"{stage}/{name}": value.float() for name, value in computed.items()}
         headline = f"{stage}/auc" if self.is_binary else f"{stage}/accuracy"
         self.log(headline, values.pop(headline), prog_bar=True)
         self.log_dict(values)
         metric.reset()
 
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint["val_metrics"] = self.computed.get("val", {})  # the float64 values behind the monitored one
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self.computed["val"] = checkpoint.get("val_metrics", {})
+
     def test_scores(self) -> tuple[Tensor, Tensor, Tensor]:
         """Scores, labels and sample ids of the last test run, concatenated."""
-        scores, targets, sample_ids = zip(*self.test_records, strict=True)
-        return torch.cat(scores), torch.cat(targets), torch.cat(sample_ids)
+        return _concatenated(self.test_records)
+
+    def predicted_scores(self) -> tuple[Tensor, Tensor, Tensor]:
+        """Scores, labels and sample ids of the last ``trainer.predict`` run, concatenated."""
+        return _concatenated(self.predict_records)
 
     def configure_optimizers(self) -> Any:
         optimizer = build_optimizer(self.optimizer_factory, self.network, self.loss)  # the loss's own variables too
         if self.scheduler_factory is None:
             return optimizer
         return {"optimizer": optimizer, "lr_scheduler": self.scheduler_factory(optimizer)}
+
+
+def _concatenated(records: list[Batch]) -> tuple[Tensor, Tensor, Tensor]:
+    """One ``(scores, targets, sample_ids)`` from a list of batches."""
+    scores, targets, sample_ids = zip(*records, strict=True)
+    return torch.cat(scores), torch.cat(targets), torch.cat(sample_ids)

@@ -26,7 +26,15 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from lightning.pytorch.callbacks import EarlyStopping
 from omegaconf import OmegaConf
 
-from almlit.report.folders import OUTPUT_PATH_KEYS, PRESENTATION_KEYS, comparable, differences, is_finished, read_config
+from almlit.report.folders import (
+    LOGGER_KEYS,
+    OUTPUT_PATH_KEYS,
+    PRESENTATION_KEYS,
+    comparable,
+    differences,
+    is_finished,
+    read_config,
+)
 from almlit.run_folder import COMPLETE_FILE, CONFIG_FILE
 
 LAST_CHECKPOINT = Path("checkpoints") / "last.ckpt"
@@ -125,10 +133,10 @@ def job_folder_name(overrides: Sequence[str], named_keys: Sequence[str] = ()) ->
     The job's overrides sorted and joined by commas, e.g. ``alm.penalty_init=1e-05,alm.schedule.growth=2,alm=binary``:
     the same job always finds the same folder, and a job of another grid point never finds it. Left out: the keys
     whose values the sweep folder's name holds already (``named_keys``) and those that do not change what is trained
-    or evaluated (:data:`UNNAMED_KEYS`; ``data.root`` and ``paths.data_dir`` do, so they are named). Characters other
-    than letters, digits and ``._,=+@~-`` (the ``/`` of ``monitor=val/auc``, spaces, quotes, brackets) become ``_``;
-    a name so changed, or longer than :data:`MAX_JOB_FOLDER` characters and then cut, ends with ``_`` and a hash of
-    the whole text, so it stays unique.
+    or evaluated (:data:`UNNAMED_KEYS`, the loggers; ``data.root`` and ``paths.data_dir`` do, so they are named).
+    Characters other than letters, digits and ``._,=+@~-`` (the ``/`` of ``monitor=val/auc``, spaces, quotes,
+    brackets) become ``_``; a name so changed, or longer than :data:`MAX_JOB_FOLDER` characters and then cut, ends
+    with ``_`` and a hash of the whole text, so it stays unique.
 
     Args:
         overrides: the job's task overrides (``hydra.overrides.task``), sweeps expanded.
@@ -138,7 +146,7 @@ def job_folder_name(overrides: Sequence[str], named_keys: Sequence[str] = ()) ->
     kept = sorted(
         override.input_line
         for override in OverridesParser.create().parse_overrides(list(overrides))
-        if override.key_or_group not in left_out
+        if override.key_or_group not in left_out and not is_logger_key(override.key_or_group)
     )
     text = ",".join(kept) or DEFAULT_JOB_FOLDER
     name = UNSAFE_CHARACTERS.sub("_", text)
@@ -149,6 +157,11 @@ def job_folder_name(overrides: Sequence[str], named_keys: Sequence[str] = ()) ->
 
 
 OmegaConf.register_new_resolver(JOB_FOLDER_RESOLVER, job_folder_name, replace=True)
+
+
+def is_logger_key(key: str) -> bool:
+    """Whether an override's key or group chooses or sets a logger (``logger=mlflow``, ``logger.mlflow.run_name=x``)."""
+    return key == LOGGER_KEYS.rstrip(".") or key.startswith(LOGGER_KEYS)
 
 
 def is_new_folder(run_dir: Path) -> bool:

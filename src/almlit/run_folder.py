@@ -4,9 +4,8 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 from torch import Tensor
 
+from almlit.atomic_files import write_atomically
 from almlit.report import save_roc_figure
 
 CONFIG_FILE = "config.yaml"
@@ -24,14 +24,6 @@ ROC_FILE = "roc.png"
 COMPLETE_FILE = "COMPLETE"
 HARDEST_POSITIVES_FILE = "hardest_positives.csv"  # written by almlit.callbacks.PairCoverageReport when fitting ends
 OVERRIDES_FILE = Path(".hydra") / "overrides.yaml"
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file, so a reader never sees half a file."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(handle, "w") as stream:
-        stream.write(text)
-    os.replace(temporary, path)
 
 
 def write_config(run_dir: Path, config: DictConfig) -> None:
@@ -57,13 +49,12 @@ def write_scores(path: Path, scores: Tensor, targets: Tensor, sample_ids: Tensor
     """
     columns = ["score"] if scores.dim() == 1 else [f"score_{index}" for index in range(scores.shape[1])]
     score_rows = scores.reshape(len(scores), -1).tolist()
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(handle, "w", newline="") as stream:
-        writer = csv.writer(stream)
-        writer.writerow(["sample_id", "label", *columns])
-        for sample_id, label, row in zip(sample_ids.tolist(), targets.tolist(), score_rows, strict=True):
-            writer.writerow([sample_id, label, *map(repr, row)])
-    os.replace(temporary, path)
+    text = io.StringIO(newline="")
+    writer = csv.writer(text)
+    writer.writerow(["sample_id", "label", *columns])
+    for sample_id, label, row in zip(sample_ids.tolist(), targets.tolist(), score_rows, strict=True):
+        writer.writerow([sample_id, label, *map(repr, row)])
+    write_atomically(path, text.getvalue())
 
 
 def write_roc_figures(

@@ -33,11 +33,11 @@ from typing import Any
 
 from omegaconf import OmegaConf
 
+from almlit.atomic_files import write_atomically
 from almlit.config import CONFIG_DIR
 from almlit.ensemble import is_launch_override, override_key
 from almlit.errors import one_line_errors
 from almlit.report.folders import comparable, finished_runs, read_config, read_metrics
-from almlit.run_folder import write_atomically
 
 SELECTION_FILE = "selection.yaml"
 STAGE2_SUFFIX = "constraint.margin"

@@ -27,13 +27,17 @@ from almlit.checkpoint_io import AtomicCheckpointIO
 from almlit.config import CONFIG_DIR
 from almlit.continuation import check_continuation
 from almlit.data.fingerprint import check_same_data, data_fingerprint, present_fingerprint, write_fingerprint
+from almlit.decision.calibration import check_prevalence
+from almlit.decision.operating_points import OPERATING_POINTS_FILE, load_operating_points
 from almlit.errors import TrainingFailure, one_line_errors, out_of_memory_advice
 from almlit.models.output_check import check_output_shape, first_batch
 from almlit.module import ALMClassifier
 from almlit.preemption import Preempted, stop_after_preemption
 from almlit.report.folders import seeds
 from almlit.resume import LAST_CHECKPOINT, is_inside, is_new_folder, plan_start
+from almlit.run_decisions import operating_point_lines, write_decision_files
 from almlit.run_folder import write_config, write_overrides, write_run_folder
+from almlit.trackers import build_loggers, log_config, log_run_folder
 
 
 def instantiate_with_data(config: DictConfig | None, **data_facts: Any) -> Any:
@@ -100,6 +104,7 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any] | None:
     """Train and test one configuration; returns the metrics written to ``metrics.json`` (``None``: it was finished)."""
     check_seed(cfg.seed)
     check_strategy(cfg.trainer.get("strategy"))
+    check_prevalence(cfg.metrics.prevalence, "metrics.prevalence")
     resolved = OmegaConf.to_container(cfg, resolve=True)
     start = plan_start(run_dir, resolved, cfg.ckpt_path)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
@@ -122,7 +127,8 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any] | None:
     module = build_module(cfg, datamodule)
     callbacks = build_callbacks(cfg)
     timer = Timer(verbose=False)  # its training time is saved in the checkpoints: a resumed run adds to it
-    trainer = instantiate(cfg.trainer, callbacks=[*callbacks, timer], logger=instantiate(cfg.logger))
+    trainer = instantiate(cfg.trainer, callbacks=[*callbacks, timer], logger=build_loggers(cfg.logger))
+    log_config(trainer.loggers, resolved)
     check_pair_batches(module.pairwise_objectives, datamodule.batch_size, trainer.num_devices, trainer.num_nodes)
     batch_sizes = {"batch_size": datamodule.batch_size, "eval_batch_size": datamodule.eval_batch_size}
     if rank_zero_only.rank == 0:  # DDP: only rank 0 writes the run folder (the other ranks start in trainer.fit)
@@ -138,17 +144,21 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any] | None:
     final_penalty = float(module.penalty)  # before the best checkpoint's state is loaded for the test
     checkpoint = best_checkpoint_callback(trainer)
     with out_of_memory_advice("test", {"eval_batch_size": datamodule.eval_batch_size}):
-        tested = trainer.test(module, datamodule=datamodule, ckpt_path=checkpoint.best_model_path, verbose=False)
-    test_results = tested[0]
+        trainer.test(module, datamodule=datamodule, ckpt_path=checkpoint.best_model_path, verbose=False)
+        # the calibration split (or validation), scored by the same best checkpoint: operating points are chosen on it
+        trainer.predict(module, datamodule=datamodule, ckpt_path=checkpoint.best_model_path, return_predictions=False)
+    # float64, as computed: Lightning's logged values (trainer.test's results, best_model_score) are float32
+    best_val = module.computed["val"].get(cfg.monitor.removeprefix("val/"), float(checkpoint.best_model_score))
     metrics = {
-        "test": {key.removeprefix("test/"): value for key, value in test_results.items()},
-        "best_val": {cfg.monitor: float(checkpoint.best_model_score)},
+        "test": module.computed["test"],
+        "best_val": {cfg.monitor: best_val},
         "critical_classes": list(datamodule.critical_classes),
         "best_checkpoint": str(Path(checkpoint.best_model_path).relative_to(run_dir.resolve())),
         "epochs_trained": trainer.current_epoch,
         "train_seconds": round(train_seconds, 2),
         "final_penalty": final_penalty,
         "class_counts": {"train": list(datamodule.class_counts)},
+        "input_shape": list(datamodule.input_shape),  # of one sample: what almlit.predict and almlit.export accept
         "seeds": seeds(resolved),
     }
     headline = cfg.monitor.removeprefix("val/")
@@ -156,13 +166,30 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any] | None:
     critical_classes = tuple(datamodule.critical_classes)
     tpr_levels = tuple(cfg.metrics.tpr_levels)
     if trainer.is_global_zero:  # every rank holds all test scores (ALMClassifier.on_test_epoch_end)
+        metrics["calibration"] = write_decision_files(
+            run_dir,
+            module.predicted_scores(),
+            module.test_scores(),
+            critical_classes,
+            tpr_levels,
+            datamodule.calibration_split,
+            cfg.metrics.prevalence,
+            cfg.run_name,
+        )
         write_run_folder(run_dir, cfg, metrics, module.test_scores(), critical_classes, title, tpr_levels)
+        log_run_folder(trainer.loggers, run_dir)
     return metrics
 
 
 def print_summary(metrics: dict[str, Any], run_dir: Path) -> None:
     test = "  ".join(f"{name}={value:.4f}" for name, value in metrics["test"].items())
-    print(f"test: {test}\nrun folder: {run_dir}")
+    print(f"test: {test}")
+    if (run_dir / OPERATING_POINTS_FILE).is_file():
+        calibration = metrics["calibration"]
+        print(f"operating points chosen on the {calibration['split']} split ({calibration['samples']} images):")
+        for line in operating_point_lines(load_operating_points(run_dir)):
+            print(f"  {line}")
+    print(f"run folder: {run_dir}")
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="train")

@@ -20,6 +20,8 @@ import numpy as np
 import torch
 
 from almlit.ensemble import compose_member, member_dir, resolve_member
+from tests.deploy.runs import MRI_RUN
+from tests.deploy.runs import write_run as write_trained_run
 from tests.experiments.helpers import binary_config, write_run
 from tests.fakes import RunsCode, rewrite_cifar_file, without_class, write_fake_cifar
 from tests.images import folders as image_folders
@@ -230,6 +232,36 @@ CONFIGS = [
         "imb must be >= 1 (ratio 1:imb of positives to negatives), got 0.5",
     ),
     Case(
+        "prevalence-outside-0-1",
+        "a deployment prevalence outside (0, 1)",
+        TRAIN,
+        ("metrics.prevalence=1.5",),
+        "metrics.prevalence must lie in (0, 1) (the share of positives where the model is used), got 1.5",
+    ),
+    Case(
+        "calibration-per-class-negative",
+        "a negative number of calibration images per class",
+        TRAIN,
+        ("data.calibration_per_class=-1",),
+        "data.calibration_per_class must be an integer >= 0, got -1",
+    ),
+    Case(
+        "calibration-per-class-too-large",
+        "more calibration images per class than a class holds",
+        TRAIN,
+        ("data.calibration_per_class=200",),
+        "scikit-learn digits after the test hold-out: class 8: 124 images, at least 201 needed "
+        "(data.calibration_per_class=200 held out, 1 to train) (counts per label {0: 128, 1: 132, 2: 127, 3: 133, "
+        "4: 131, 5: 132, 6: 131, 7: 129, 8: 124, 9: 130}); use data.calibration_per_class <= 123",
+    ),
+    Case(
+        "mri-calibration-fraction-1",
+        "an MRI calibration share of 1 (nothing left to train on)",
+        TRAIN,
+        (*MRI, "data.calibration_fraction=1.0"),
+        "data.calibration_fraction must be in [0, 1), got 1.0",
+    ),
+    Case(
         "imb-not-a-number",
         "imb that is not a number",
         TRAIN,
@@ -418,6 +450,14 @@ CONFIGS = [
         ("loss=aucm", "optim=sgd"),
         "loss AUCMLoss is a min-max objective whose dual variables need gradient ascent, which SGD cannot do; "
         "use optim=pesg",
+    ),
+    Case(
+        "mlflow-unknown-scheme",
+        "an MLflow tracking URI of a scheme MLflow has no store for",
+        TRAIN,
+        ("logger=mlflow", "logger.mlflow.tracking_uri=foo://x"),
+        "logger.mlflow.tracking_uri=foo://x has the scheme foo, not one of MLflow's: http, https, sqlite, postgresql, "
+        "mysql, mssql, file, databricks (e.g. sqlite:///outputs/mlruns.db or http://host:5000)",
     ),
 ]
 
@@ -851,6 +891,14 @@ ARGUMENTS = [
         "experiment file missing.yaml not found",
     ),
     Case(
+        "report-prevalence-outside-0-1",
+        "almlit.report with a deployment prevalence outside (0, 1)",
+        "almlit.report",
+        ("digits.yaml", "--deployed", "--prevalence", "0"),
+        "--prevalence must lie in (0, 1) (the share of positives where the model is used), got 0.0",
+        setup=digits_experiment,
+    ),
+    Case(
         "cost-experiment-missing",
         "almlit.cost on an experiment file that does not exist",
         "almlit.cost",
@@ -866,11 +914,118 @@ ARGUMENTS = [
         setup=digits_experiment,
     ),
     Case(
+        "cost-bad-batch-size",
+        "almlit.cost (or almlit.bench) with a batch size that is neither a number nor probe",
+        "almlit.cost",
+        ("digits.yaml", "--set", "bench.batch_size=big"),
+        "bench.batch_size must be an int >= 1, probe or null, got 'big'",
+        setup=digits_experiment,
+    ),
+    Case(
+        "members-zero-processes",
+        "almlit.benchmark.members with 0 processes",
+        "almlit.benchmark.members",
+        ("members.json", "--processes", "0"),
+        "--processes must be >= 1 and --seconds > 0, got [0] and 6.0",
+    ),
+    Case(
         "cohort-without-out",
         "almlit.make_mri_cohort without out=",
         "almlit.make_mri_cohort",
         ("subjects=3",),
         "out= is required: the folder to write the cohort to (e.g. out=data/mri-demo)",
+    ),
+]
+
+
+def digits_run(folder: Path) -> None:
+    """A finished digits run (untrained network) under ``run/``."""
+    write_trained_run(folder / "run")
+
+
+def mri_run(folder: Path) -> None:
+    """A finished MRI run on two sequences (untrained network) under ``run/`` and its cohort under ``cohort/``."""
+    build_cohort(folder / "cohort")
+    write_trained_run(folder / "run", MRI_RUN, input_shape=(2, 4, 6, 6))
+
+
+PREDICT = "almlit.predict"
+
+TRAINED_MODELS = [
+    Case(
+        "predict-missing-folder",
+        "almlit.predict on a folder that does not exist",
+        PREDICT,
+        ("missing",),
+        "run folder missing not found",
+    ),
+    Case(
+        "predict-unfinished-run",
+        "almlit.predict on a run that has not finished",
+        PREDICT,
+        ("run",),
+        "run is not a finished run (no COMPLETE marker): it was interrupted or is still training; rerun its command "
+        "to resume it",
+        setup=lambda folder: (folder / "run").mkdir(),
+    ),
+    Case(
+        "predict-other-data-kind",
+        "almlit.predict with data of another kind than the model was trained on",
+        PREDICT,
+        ("run", "data=cifar10"),
+        "data=cifar10 (almlit.data.BinaryCIFAR) is not the kind of data the model was trained on "
+        "(almlit.data.BinaryDigits); predict reads data of that kind: change data.* keys such as data.root",
+        setup=digits_run,
+    ),
+    Case(
+        "predict-override-outside-data",
+        "almlit.predict with an override of the network",
+        PREDICT,
+        ("run", "model.width=4"),
+        "model.width=4 is not allowed: predict takes overrides of data.* (where and how to read the new data) and "
+        "the data=<kind> the model was trained on",
+        setup=digits_run,
+    ),
+    Case(
+        "predict-unknown-data-key",
+        "almlit.predict with a data key the model's data config lacks",
+        PREDICT,
+        ("run", "data.sampler.rate=0.5"),
+        "data.sampler.rate is not a key of the model's data config; data.sampler has _target_, _partial_",
+        setup=digits_run,
+    ),
+    Case(
+        "predict-channels-do-not-fit",
+        "almlit.predict on MRI data with fewer sequences (channels) than the network takes",
+        PREDICT,
+        ("run", "data.sequences=[t2w]"),
+        "the data's samples have shape [1, 4, 6, 6] (channels, depth, height, width) but the model was trained on "
+        "[2, 4, 6, 6]: predict needs data of the shape and channels the model was trained on",
+        setup=mri_run,
+    ),
+    Case(
+        "predict-shape-does-not-fit",
+        "almlit.predict on MRI volumes of another shape than the network was trained on",
+        PREDICT,
+        ("run", "data.shape=[4,8,8]"),
+        "the data's samples have shape [2, 4, 8, 8] (channels, depth, height, width) but the model was trained on "
+        "[2, 4, 6, 6]: predict needs data of the shape and channels the model was trained on",
+        setup=mri_run,
+    ),
+    Case(
+        "predict-prevalence-out-of-range",
+        "almlit.predict with a prevalence outside (0, 1)",
+        PREDICT,
+        ("run", "--prevalence", "2"),
+        "`prevalence` must lie in (0, 1) (the share of positives where the model is used), got 2.0",
+        setup=digits_run,
+    ),
+    Case(
+        "export-missing-folder",
+        "almlit.export on a folder that does not exist",
+        "almlit.export",
+        ("missing",),
+        "run folder missing not found",
     ),
 ]
 
@@ -885,5 +1040,6 @@ CATEGORIES = {
     "Checkpoint paths": CHECKPOINTS,
     "Sweep and ensemble folders": SWEEP_FOLDERS,
     "Other command-line arguments": ARGUMENTS,
+    "Trained models (predict, export)": TRAINED_MODELS,
 }
 CASES = [case for cases in CATEGORIES.values() for case in cases]

@@ -60,8 +60,26 @@ def cost_main(arguments: list[str]) -> None:
     main(arguments)
 
 
+def members_main(arguments: list[str]) -> None:
+    from almlit.benchmark.members import main
+
+    main(arguments)
+
+
 def cohort_main(arguments: list[str]) -> None:
     from almlit.make_mri_cohort import main
+
+    main(arguments)
+
+
+def predict_main(arguments: list[str]) -> None:
+    from almlit.predict import main
+
+    main(arguments)
+
+
+def export_main(arguments: list[str]) -> None:
+    from almlit.export import main
 
     main(arguments)
 
@@ -73,6 +91,9 @@ MAINS: dict[str, Callable[[list[str]], None]] = {
     "almlit.ensemble": ensemble_main,
     "almlit.make_mri_cohort": cohort_main,
     "almlit.cost": cost_main,
+    "almlit.benchmark.members": members_main,
+    "almlit.predict": predict_main,
+    "almlit.export": export_main,
 }
 # what the training runs of these tests add to every command line: quiet output, the run folder at ./run
 EXTRA = {"almlit.train": [*QUIET, "hydra.run.dir=run"]}

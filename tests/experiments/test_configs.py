@@ -1,6 +1,7 @@
 """Sweep, launcher and experiment configs compose with the real conf/ tree (no training)."""
 
 import math
+from pathlib import Path
 
 import pytest
 from hydra import compose, initialize_config_dir
@@ -32,12 +33,12 @@ def composed(*overrides):
 
 
 def test_every_sweep_config_is_tested():
-    assert sorted(path.stem for path in (REPO_ROOT / "conf" / "sweep").glob("*.yaml")) == sorted(SWEEP_RUNS)
+    assert sorted(path.stem for path in (Path(CONFIG_DIR) / "sweep").glob("*.yaml")) == sorted(SWEEP_RUNS)
 
 
 @pytest.mark.parametrize(("name", "runs"), SWEEP_RUNS.items())
 def test_sweep_configs_give_the_papers_grids(name, runs):
-    text = (REPO_ROOT / "conf" / "sweep" / f"{name}.yaml").read_text().splitlines()
+    text = (Path(CONFIG_DIR) / "sweep" / f"{name}.yaml").read_text().splitlines()
     assert text[0] == "# @package _global_" and text[1].startswith(f"# python -m almlit.train -m +sweep={name} ")
     config = composed(f"+sweep={name}", "data=cifar10", "imb=200")
     assert math.prod(len(str(values).split(",")) for values in config.hydra.sweeper.params.values()) == runs

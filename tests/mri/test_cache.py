@@ -1,5 +1,6 @@
 """The preprocessing cache: a second load reads no NIfTI file; a changed file or setting misses it."""
 
+import os
 import shutil
 
 import nibabel
@@ -76,14 +77,23 @@ def test_the_key_is_the_content_so_a_copied_cohort_hits(tmp_path, nifti_reads):
     assert nifti_reads == []
 
 
-def test_unchanged_files_are_not_hashed_again(tmp_path, monkeypatch):
+def test_a_rewrite_that_keeps_size_and_modification_time_misses_the_cache(tmp_path, nifti_reads):
     build_cohort(tmp_path / "cohort")
+    compressed = subjects_of(tmp_path / "cohort")[1].paths[0]
+    uncompressed = write_nifti(compressed.with_suffix(""), np.asarray(nibabel.load(compressed).dataobj))
+    compressed.unlink()  # an uncompressed .nii: a rewrite with other voxels keeps its size
     subjects = subjects_of(tmp_path / "cohort")
-    load_volumes(subjects, SETTINGS, tmp_path / "cache")
-    hashed = []
-    monkeypatch.setattr("almlit.data.mri.cache.file_digest", lambda path: hashed.append(path) or "x")
-    load_volumes(subjects, SETTINGS, tmp_path / "cache")
-    assert hashed == []
+    assert subjects[1].paths[0] == uncompressed
+    first = load_volumes(subjects, SETTINGS, tmp_path / "cache")
+    before = uncompressed.stat()
+    write_nifti(uncompressed, np.random.default_rng(5).normal(50.0, 5.0, SHAPE).astype(np.float32))
+    os.utime(uncompressed, ns=(before.st_atime_ns, before.st_mtime_ns))  # the old time back, as rsync -t or tar do
+    assert (uncompressed.stat().st_size, uncompressed.stat().st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    nifti_reads.clear()
+    second = load_volumes(subjects, SETTINGS, tmp_path / "cache")
+    assert nifti_reads == [str(path) for path in subjects[1].paths]  # preprocessed again, not the stale entry
+    assert not np.array_equal(first[1, 0], second[1, 0])
+    np.testing.assert_array_equal(second, load_volumes(subjects, SETTINGS, None))  # as without a cache
 
 
 def test_a_damaged_entry_is_recomputed(tmp_path, nifti_reads):

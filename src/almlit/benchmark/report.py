@@ -6,11 +6,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-# (section, ratio, comparison, limit): the targets of issue 6, checked on ratios measured in one run
+from almlit.atomic_files import write_atomically
+
+# (section, ratio, comparison, limit): the targets of issue 6, checked on ratios measured in one run. Training /
+# matmul is shown without a target: it is no fraction of a ceiling (oneDNN's convolutions outrun the CPU's float32
+# matmul, 172% on a 2-core EPYC), so it cannot say how close training runs to the hardware's limit.
 TARGETS = (
     ("training", "alm_over_base", "<=", 1.03),
     ("data", "batched_over_per_sample", ">=", 5.0),
-    ("compute", "matmul_fraction", ">=", 0.60),
 )
 
 # (measure, section, key, value format, meaning); a meaning may name any field of the setting, compute or epoch
@@ -35,7 +38,7 @@ ROWS = (
     ("matmul rate", "compute", "matmul_gflop_per_s", "{:.1f} GFLOP/s",
      "torch.mm, {matmul_dtype}, {matmul_size}x{matmul_size}: median, same device and threads"),
     ("  training / matmul", "compute", "matmul_fraction", "{:.0%}",
-     "how close the training loop runs to the measured hardware limit"),
+     "training FLOP/s over the matmul's: no target, convolutions can outrun the matmul"),
     ("peak memory, CPU", "memory", "cpu_max_rss_mib", "{:.0f} MiB", "max resident set size of the process"),
     ("peak memory, CUDA", "memory", "cuda_max_allocated_mib", "{:.0f} MiB", "torch.cuda.max_memory_allocated"),
     ("one epoch, train + validation", "epoch", "seconds", "{:.1f} s",
@@ -105,6 +108,5 @@ def format_table(results: dict[str, Any]) -> str:
 
 
 def write_json(results: dict[str, Any], path: Path) -> None:
-    """Write ``results`` to ``path``, creating its folder."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(results, indent=2) + "\n")
+    """Write ``results`` to ``path`` (:func:`~almlit.atomic_files.write_atomically`), creating its folder."""
+    write_atomically(path, json.dumps(results, indent=2) + "\n")

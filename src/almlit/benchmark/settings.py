@@ -28,7 +28,9 @@ class BenchSettings:
         warmup_steps: untimed steps per variant first, >= 1 (they absorb compilation and allocator warm-up).
         step_repeats: interleaved repeats of the base and ALM training steps; medians are reported.
         repeats: repeats of the other throughput measurements (validation, data pipelines); medians are reported.
-        batch_size: training batch size; ``None`` keeps the data config's.
+        batch_size: training batch size; ``None`` keeps the data config's; ``"probe"``: the largest that
+            :func:`almlit.benchmark.training.probe_batch_size` finds within ``probe_seconds``.
+        probe_seconds: how long to probe for the largest batch size.
         matmul_size: side of the square ``torch.mm`` that measures the reference GFLOP/s.
         synthetic: ``auto`` (random pixels when the data files are absent), ``true`` or ``false``.
     """
@@ -43,7 +45,8 @@ class BenchSettings:
     warmup_steps: int
     step_repeats: int
     repeats: int
-    batch_size: int | None
+    batch_size: int | str | None
+    probe_seconds: float
     matmul_size: int
     synthetic: str
 
@@ -68,6 +71,13 @@ def resolve_device(requested: str) -> torch.device:
     if requested == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(requested)
+
+
+def _positive_number(name: str, node: Mapping[str, Any]) -> float:
+    value = node[name]
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise ValueError(f"bench.{name} must be a number > 0, got {value!r}")
+    return float(value)
 
 
 def _optional_positive_int(name: str, value: Any) -> int | None:
@@ -97,9 +107,12 @@ def bench_settings(node: Mapping[str, Any]) -> BenchSettings:
     synthetic = node["synthetic"]
     if not isinstance(synthetic, str | bool) or synthetic not in SYNTHETIC:
         raise ValueError(f"bench.synthetic must be auto, true or false, got {synthetic!r}")
-    repeat_seconds = node["repeat_seconds"]
-    if not isinstance(repeat_seconds, int | float) or repeat_seconds <= 0:
-        raise ValueError(f"bench.repeat_seconds must be a number > 0, got {repeat_seconds!r}")
+    repeat_seconds, probe_seconds = _positive_number("repeat_seconds", node), _positive_number("probe_seconds", node)
+    batch_size = node["batch_size"]
+    if batch_size not in (None, "probe") and (
+        isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1
+    ):
+        raise ValueError(f"bench.batch_size must be an int >= 1, probe or null, got {batch_size!r}")
     return BenchSettings(
         device=device,
         precision=precision,
@@ -107,11 +120,12 @@ def bench_settings(node: Mapping[str, Any]) -> BenchSettings:
         channels_last=bool(node["channels_last"]),
         threads=_optional_positive_int("threads", node["threads"]),
         steps=_optional_positive_int("steps", node["steps"]),
-        repeat_seconds=float(repeat_seconds),
+        repeat_seconds=repeat_seconds,
         warmup_steps=_positive_int("warmup_steps", node["warmup_steps"]),
         step_repeats=_positive_int("step_repeats", node["step_repeats"]),
         repeats=_positive_int("repeats", node["repeats"]),
-        batch_size=_optional_positive_int("batch_size", node["batch_size"]),
+        batch_size=batch_size,
+        probe_seconds=probe_seconds,
         matmul_size=_positive_int("matmul_size", node["matmul_size"]),
         synthetic=SYNTHETIC[synthetic],
     )

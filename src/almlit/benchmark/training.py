@@ -9,9 +9,11 @@ from __future__ import annotations
 import copy
 import math
 import tempfile
+import time
 import warnings
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
+from typing import Any
 
 import lightning as L
 import torch
@@ -152,34 +154,79 @@ def time_epoch(
     module: ALMClassifier,
     datamodule: ImageDataModule,
     settings: BenchSettings,
-    **trainer_options: int | float,
+    callbacks: Sequence[L.Callback] = (),
+    **trainer_options: Any,
 ) -> tuple[float, int]:
     """One Lightning epoch (training and validation) of ``module`` on ``datamodule``.
 
-    The Trainer is the configured one, without logger, checkpoints, callbacks, progress bar or sanity check.
-    ``trainer_options`` are further Trainer arguments (``limit_train_batches=2`` for a warm-up).
+    The Trainer is the configured one, without logger, checkpoints, progress bar or sanity check, with
+    ``callbacks`` only. ``trainer_options`` are further Trainer arguments or replace these (``limit_train_batches=2``
+    for a warm-up; ``max_epochs`` and ``max_time`` for a longer run).
 
     Returns:
-        ``(wall seconds, training batches run)``.
+        ``(wall seconds, training batches of an epoch)``.
     """
+    options = {
+        "accelerator": "gpu" if settings.device.type == "cuda" else "cpu",
+        "devices": 1,
+        "precision": settings.precision,
+        "max_epochs": 1,
+        "logger": False,
+        "enable_checkpointing": False,
+        "enable_progress_bar": False,
+        "enable_model_summary": False,
+        "num_sanity_val_steps": 0,
+        **trainer_options,
+    }
     with tempfile.TemporaryDirectory() as root_dir:
         trainer: L.Trainer = instantiate(
-            trainer_config,
-            accelerator="gpu" if settings.device.type == "cuda" else "cpu",
-            devices=1,
-            precision=settings.precision,
-            max_epochs=1,
-            logger=False,
-            callbacks=[],
-            enable_checkpointing=False,
-            enable_progress_bar=False,
-            enable_model_summary=False,
-            num_sanity_val_steps=0,
-            default_root_dir=root_dir,
-            **trainer_options,
+            trainer_config, callbacks=list(callbacks), default_root_dir=root_dir, **options
         )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", PossibleUserWarning)  # "few DataLoader workers": in-process by design
             warnings.filterwarnings("ignore", message=".*LeafSpec")  # torch deprecation raised inside Lightning
             wall_seconds = seconds(lambda: trainer.fit(module, datamodule=datamodule), settings.device)
     return wall_seconds, int(trainer.num_training_batches)
+
+
+def probe_batch_size(
+    module: ALMClassifier, datamodule: ImageDataModule, settings: BenchSettings
+) -> tuple[int, list[dict[str, Any]]]:
+    """The largest training batch that ``module`` steps through on ``settings.device`` within the probing time.
+
+    Batch sizes double from ``datamodule.batch_size`` while they fit in the training set and
+    ``settings.probe_seconds`` have not passed; each size runs one warm-up and one timed step on training images
+    drawn without replacement. Probing stops at the first size that runs out of device memory.
+
+    Returns:
+        ``(largest size that ran, one record per size tried: batch_size, seconds_per_step, out_of_memory)``.
+    """
+    device = settings.device
+    step = train_step(module, settings)
+    dataset = datamodule.train_dataset
+    augment = datamodule.augment.to(device)
+    order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(0))
+    size, largest, trials = min(datamodule.batch_size, len(dataset)), 0, []
+    started = time.perf_counter()
+    while True:
+        index = order[:size]
+        try:
+            batch = (
+                augment(dataset.images[index].to(device), train=True),
+                dataset.labels[index].to(device),
+                dataset.sample_ids[index].to(device),
+            )
+            step(batch)
+            trials.append({"batch_size": size, "seconds_per_step": seconds(lambda batch=batch: step(batch), device)})
+        except torch.OutOfMemoryError:
+            trials.append({"batch_size": size, "seconds_per_step": None, "out_of_memory": True})
+            break
+        finally:
+            batch = None
+            if device.type == "cuda":
+                torch.cuda.empty_cache()
+        largest = size
+        if 2 * size > len(dataset) or time.perf_counter() - started > settings.probe_seconds:
+            break
+        size *= 2
+    return largest, trials

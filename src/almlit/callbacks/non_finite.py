@@ -13,6 +13,7 @@ them is saved.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import lightning as L
@@ -121,10 +122,24 @@ class NonFiniteLossCheck(L.Callback):
         where = first_non_finite(*(tensor.cpu() for tensor in self.record), self.names)
         if where is None:
             return
-        checkpoint = trainer.checkpoint_callback
-        last = (checkpoint.last_model_path or checkpoint.best_model_path) if checkpoint is not None else ""
+        last = latest_checkpoint(trainer)
         kept = f"the last good checkpoint is {last}" if last else "no checkpoint was written before it"
         raise NonFiniteLossError(
             f"the training loss became NaN or inf {where}; training stopped and {kept}; "
             "lower optim.lr or alm.penalty_init"
         )
+
+
+def latest_checkpoint(trainer: L.Trainer) -> str:
+    """The checkpoint file written last by any of the trainer's ``ModelCheckpoint`` callbacks ("" when none was).
+
+    A run has several (the best by the monitored metric, ``last.ckpt`` at every epoch end): the one to resume from is
+    the newest file, whichever callback wrote it.
+    """
+    paths = {
+        path
+        for callback in trainer.checkpoint_callbacks
+        for path in (callback.last_model_path, callback.best_model_path)
+        if path and os.path.isfile(path)
+    }
+    return max(paths, key=lambda path: os.stat(path).st_mtime_ns, default="")

@@ -19,6 +19,9 @@ from almlit.data.indexed import Batch, TensorImageDataset
 from almlit.data.loaders import SamplerFactory, TensorDataModule
 from almlit.data.transforms import BatchAugment
 
+# The channels of raw images, in order, by their number.
+CHANNEL_NAMES = {1: ["gray"], 3: ["red", "green", "blue"]}
+
 
 class DatasetSplits(NamedTuple):
     """The three datasets of a task and the size of the multiplier bank they need.
@@ -28,12 +31,15 @@ class DatasetSplits(NamedTuple):
         validation: held-out training images.
         test: test images.
         num_train_samples: 1 + the largest training sample id possible (the size of the source training split).
+        calibration: images held out of training and validation to choose operating points on, or None (the
+            validation images are used).
     """
 
     train: TensorImageDataset
     validation: TensorImageDataset
     test: TensorImageDataset
     num_train_samples: int
+    calibration: TensorImageDataset | None = None
 
 
 def check_class_ids(name: str, classes: Sequence[int], num_classes: int) -> tuple[int, ...]:
@@ -68,6 +74,7 @@ def check_split_arguments(
     imbalance_ratio: float,
     val_per_class: int,
     majority_fraction: float,
+    calibration_per_class: int = 0,
 ) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """Check the arguments of a binary imbalanced split before any file is read.
 
@@ -78,6 +85,7 @@ def check_split_arguments(
         imbalance_ratio: imb, negatives per positive.
         val_per_class: validation images held out per class.
         majority_fraction: share of each negative class kept for training.
+        calibration_per_class: calibration images held out per class (0: none, the validation images calibrate).
 
     Returns:
         The two class lists as tuples of ints.
@@ -98,6 +106,12 @@ def check_split_arguments(
     check_imbalance_ratio(imbalance_ratio)
     if val_per_class < 1:
         raise ValueError(f"data.val_per_class must be >= 1, got {val_per_class}")
+    if (
+        isinstance(calibration_per_class, bool)
+        or not isinstance(calibration_per_class, int)
+        or calibration_per_class < 0
+    ):
+        raise ValueError(f"data.calibration_per_class must be an integer >= 0, got {calibration_per_class!r}")
     if not 0 < majority_fraction <= 1:
         raise ValueError(f"data.majority_fraction must be in (0, 1], got {majority_fraction}")
     return checked["negative_classes"], checked["positive_classes"]
@@ -202,7 +216,11 @@ class ImageDataModule(TensorDataModule, ABC):
         """
         if self._splits is None:
             splits = self.build_splits()
-            labels = {name: split.labels for name, split in splits._asdict().items() if name != "num_train_samples"}
+            labels = {
+                name: split.labels
+                for name, split in splits._asdict().items()
+                if name != "num_train_samples" and split is not None  # no calibration split unless one is held out
+            }
             check_splits(self.description, labels, self.class_names)
             self._splits = splits
 
@@ -227,6 +245,21 @@ class ImageDataModule(TensorDataModule, ABC):
     def test_dataset(self) -> TensorImageDataset:
         """The test images."""
         return self.splits.test
+
+    @property
+    def inference_dataset(self) -> TensorImageDataset:
+        """What ``python -m almlit.predict`` scores: the test images, as training defined them."""
+        return self.splits.test
+
+    @property
+    def calibration_split(self) -> str:
+        """``"calibration"`` when a calibration split is held out, else ``"validation"``."""
+        return "validation" if self.splits.calibration is None else "calibration"
+
+    @property
+    def calibration_dataset(self) -> TensorImageDataset:
+        """The images operating points are chosen on: the calibration split, or the validation split."""
+        return self.splits.validation if self.splits.calibration is None else self.splits.calibration
 
     @property
     def num_classes(self) -> int:
@@ -258,6 +291,25 @@ class ImageDataModule(TensorDataModule, ABC):
         """``(C, H, W)`` of one image."""
         channels, height, width = self.train_dataset.images.shape[1:]
         return channels, height, width
+
+    def preprocessing(self, input_shape: Sequence[int]) -> dict:
+        """How raw images become the network's input, for a program without almlit (``preprocessing.json``).
+
+        Args:
+            input_shape: ``(C, H, W)`` of one image; one channel is gray, three are red, green, blue (CIFAR's planes).
+        """
+        return {
+            "input_shape": list(input_shape),
+            "layout": "NCHW: batch, channel, height, width",
+            "channels": CHANNEL_NAMES.get(input_shape[0], [f"channel{c}" for c in range(input_shape[0])]),
+            "raw_dtype": "uint8",
+            "raw_range": [0, 255],
+            "scale": 1 / 255,
+            "mean": list(self.augment.mean),
+            "std": list(self.augment.std),
+            "input_dtype": "float32",
+            "formula": "input[n, c] = (raw[n, c] * scale - mean[c]) / std[c]",
+        }
 
     def on_after_batch_transfer(self, batch: Batch, dataloader_idx: int) -> Batch:
         """Augment (training only) and normalise the batch on its device."""

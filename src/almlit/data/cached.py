@@ -43,16 +43,12 @@ def fill_cached(
 
     cache = None if cache_folder is None else PreprocessCache(cache_folder)
     hits = 0
-    try:
-        for slot, item in zip(out, items, strict=True):
-            key = None if cache is None else cache.key(files(item), settings_key)
-            if cache is not None and cache.load_into(key, slot):
-                hits += 1
-                continue
-            compute(item, slot)
-            if cache is not None:
-                cache.save(key, slot)
-    finally:
+    for slot, item in zip(out, items, strict=True):
+        key = None if cache is None else cache.key(files(item), settings_key)
+        if cache is not None and cache.load_into(key, slot):
+            hits += 1
+            continue
+        compute(item, slot)
         if cache is not None:
-            cache.flush()
+            cache.save(key, slot)
     return hits

@@ -13,7 +13,7 @@ import numpy as np
 from almlit.data.base import BinaryImageDataModule, DatasetSplits, binary_dataset, check_split_arguments
 from almlit.data.cifar_files import CIFARFiles, cifar_layout
 from almlit.data.class_counts import check_hold_out
-from almlit.data.imbalance import split_binary_imbalanced
+from almlit.data.imbalance import hold_out_calibration, split_binary_imbalanced
 from almlit.data.loaders import SamplerFactory
 
 CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
@@ -23,7 +23,8 @@ CIFAR_STD = (0.2023, 0.1994, 0.2010)
 class BinaryCIFAR(CIFARFiles, BinaryImageDataModule):
     """Original CIFAR classes merged into a negative (majority) and a positive (critical, minority) class.
 
-    For every selected class ``val_per_class`` training images are held out for validation; of the rest,
+    For every selected class ``calibration_per_class`` training images (the same for every seed) are held out to
+    choose operating points on, and ``val_per_class`` for validation; of the rest,
     floor(majority_fraction * n) images of each negative class are kept and floor(n_neg / imb) positives are
     drawn, all seeded by ``split_seed``. The test set is every test image of the selected classes.
 
@@ -37,6 +38,8 @@ class BinaryCIFAR(CIFARFiles, BinaryImageDataModule):
         majority_fraction: share of each negative class's remaining images kept (0.9 gives 405 per CIFAR100
             class, so ensemble members see different negatives).
         split_seed: seed of the validation hold-out and of both subsamplings.
+        calibration_per_class: training images per selected class held out for calibration (0: none, the
+            validation images are used).
         download: fetch the data with torchvision in ``prepare_data`` when it is absent.
         batch_size: training batch size.
         eval_batch_size: validation and test batch size.
@@ -57,6 +60,7 @@ class BinaryCIFAR(CIFARFiles, BinaryImageDataModule):
         val_per_class: int,
         majority_fraction: float,
         split_seed: int,
+        calibration_per_class: int = 0,
         download: bool = False,
         batch_size: int = 64,
         eval_batch_size: int = 1024,
@@ -73,7 +77,9 @@ class BinaryCIFAR(CIFARFiles, BinaryImageDataModule):
             imbalance_ratio,
             val_per_class,
             majority_fraction,
+            calibration_per_class,
         )
+        self.calibration_per_class = calibration_per_class
         self.root = Path(root)
         self.variant = variant
         self.imbalance_ratio = imbalance_ratio
@@ -85,9 +91,16 @@ class BinaryCIFAR(CIFARFiles, BinaryImageDataModule):
     def build_splits(self) -> DatasetSplits:
         train_images, train_labels = self.load_split(train=True)
         selected = [*self.negative_classes, *self.positive_classes]
-        check_hold_out(train_labels, selected, self.val_per_class, f"{self.description}, training files")
-        train_indices, validation_indices = split_binary_imbalanced(
-            train_labels,
+        where = f"{self.description}, training files"
+        if self.calibration_per_class:
+            check_hold_out(train_labels, selected, self.calibration_per_class, where, "data.calibration_per_class")
+        pool = np.arange(len(train_labels))
+        calibration_indices, pool = hold_out_calibration(train_labels, pool, selected, self.calibration_per_class)
+        if self.calibration_per_class:
+            where += " after the calibration hold-out"
+        check_hold_out(train_labels[pool], selected, self.val_per_class, where)
+        train_positions, validation_positions = split_binary_imbalanced(
+            train_labels[pool],
             self.negative_classes,
             self.positive_classes,
             self.imbalance_ratio,
@@ -97,6 +110,7 @@ class BinaryCIFAR(CIFARFiles, BinaryImageDataModule):
         )
         test_images, test_labels = self.load_split(train=False)
         test_indices = np.flatnonzero(np.isin(test_labels, selected))
+        train_indices, validation_indices = pool[train_positions], pool[validation_positions]
 
         num_train_samples = len(train_labels)
         return DatasetSplits(
@@ -106,4 +120,7 @@ class BinaryCIFAR(CIFARFiles, BinaryImageDataModule):
                 test_images, test_labels, test_indices, self.positive_classes, id_offset=num_train_samples
             ),
             num_train_samples=num_train_samples,
+            calibration=binary_dataset(train_images, train_labels, calibration_indices, self.positive_classes)
+            if self.calibration_per_class
+            else None,
         )

@@ -14,7 +14,7 @@ from sklearn.datasets import load_digits
 
 from almlit.data.base import BinaryImageDataModule, DatasetSplits, binary_dataset, check_split_arguments
 from almlit.data.class_counts import check_hold_out
-from almlit.data.imbalance import hold_out_per_class, split_binary_imbalanced
+from almlit.data.imbalance import hold_out_calibration, hold_out_per_class, split_binary_imbalanced
 from almlit.data.loaders import SamplerFactory
 
 NUM_DIGITS = 10
@@ -37,7 +37,8 @@ def load_digit_images() -> tuple[np.ndarray, np.ndarray]:
 class BinaryDigits(BinaryImageDataModule):
     """Digits merged into a negative (majority) and a positive (critical, minority) class.
 
-    ``test_per_class`` images of every digit form the fixed test set; of the rest, ``val_per_class`` per
+    ``test_per_class`` images of every digit form the fixed test set; of the rest, ``calibration_per_class`` per
+    selected digit form the calibration split (the same images for every seed), ``val_per_class`` per
     selected digit go to validation, and the training set keeps floor(majority_fraction * n) images of each
     negative digit and floor(n_neg / imb) positives, seeded by ``split_seed``.
 
@@ -47,6 +48,8 @@ class BinaryDigits(BinaryImageDataModule):
         negative_classes: digits labelled 0; ``None`` means every digit not in ``positive_classes``.
         val_per_class: images per selected digit held out for validation.
         test_per_class: images per digit in the test set.
+        calibration_per_class: images per selected digit held out to choose operating points on (0: none, the
+            validation images are used).
         majority_fraction: share of each negative digit's remaining images kept.
         split_seed: seed of the validation hold-out and of both subsamplings.
         batch_size: training batch size.
@@ -65,6 +68,7 @@ class BinaryDigits(BinaryImageDataModule):
         negative_classes: Sequence[int] | None = None,
         val_per_class: int = 25,
         test_per_class: int = 50,
+        calibration_per_class: int = 0,
         majority_fraction: float = 1.0,
         split_seed: int = 0,
         batch_size: int = 64,
@@ -78,13 +82,20 @@ class BinaryDigits(BinaryImageDataModule):
         if negative_classes is None:
             negative_classes = [digit for digit in range(NUM_DIGITS) if digit not in positive_classes]
         self.negative_classes, self.positive_classes = check_split_arguments(
-            negative_classes, positive_classes, NUM_DIGITS, imbalance_ratio, val_per_class, majority_fraction
+            negative_classes,
+            positive_classes,
+            NUM_DIGITS,
+            imbalance_ratio,
+            val_per_class,
+            majority_fraction,
+            calibration_per_class,
         )
         if test_per_class < 1:
             raise ValueError(f"data.test_per_class must be >= 1, got {test_per_class}")
         self.imbalance_ratio = imbalance_ratio
         self.val_per_class = val_per_class
         self.test_per_class = test_per_class
+        self.calibration_per_class = calibration_per_class
         self.majority_fraction = majority_fraction
         self.split_seed = split_seed
 
@@ -105,7 +116,13 @@ class BinaryDigits(BinaryImageDataModule):
         )
         selected = [*self.negative_classes, *self.positive_classes]
         test_indices = test_pool[np.isin(labels[test_pool], selected)]
-        check_hold_out(labels[pool], selected, self.val_per_class, f"{self.description} after the test hold-out")
+        where = f"{self.description} after the test hold-out"
+        if self.calibration_per_class:
+            check_hold_out(labels[pool], selected, self.calibration_per_class, where, "data.calibration_per_class")
+        calibration_indices, pool = hold_out_calibration(labels, pool, selected, self.calibration_per_class)
+        if self.calibration_per_class:
+            where = f"{self.description} after the test and calibration hold-outs"
+        check_hold_out(labels[pool], selected, self.val_per_class, where)
         train_positions, validation_positions = split_binary_imbalanced(
             labels[pool],
             self.negative_classes,
@@ -120,4 +137,7 @@ class BinaryDigits(BinaryImageDataModule):
             validation=binary_dataset(images, labels, pool[validation_positions], self.positive_classes),
             test=binary_dataset(images, labels, test_indices, self.positive_classes),
             num_train_samples=len(labels),
+            calibration=binary_dataset(images, labels, calibration_indices, self.positive_classes)
+            if self.calibration_per_class
+            else None,
         )

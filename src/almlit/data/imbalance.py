@@ -129,6 +129,36 @@ def hold_out_per_class(
     return np.sort(np.concatenate(held_out)), np.sort(np.concatenate(remaining))
 
 
+# The calibration hold-out uses this seed whatever split_seed is: every member of an ensemble (member i trains with
+# seed i) holds out the same calibration images, so no member trains or early-stops on them.
+CALIBRATION_SPLIT_SEED = 0
+
+
+def hold_out_calibration(
+    labels: np.ndarray, pool: np.ndarray, classes: Sequence[int], count: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Hold ``count`` samples of every class in ``classes`` out of ``pool`` for calibration, seeded by
+    :data:`CALIBRATION_SPLIT_SEED` (not by the run's seed).
+
+    Args:
+        labels: the class of every source sample.
+        pool: the indices into ``labels`` the hold-out may take.
+        classes: the classes to hold samples of.
+        count: samples per class; 0 holds out nothing.
+
+    Returns:
+        ``(calibration, rest)``: sorted indices into ``labels``; ``rest`` is ``pool`` unchanged when ``count`` is 0.
+
+    Raises:
+        ValueError: if a class of ``pool`` has no more than ``count`` samples.
+    """
+    if count == 0:
+        return np.empty(0, dtype=np.int64), pool
+    held_out, _ = hold_out_per_class(labels[pool], classes, count, np.random.default_rng(CALIBRATION_SPLIT_SEED))
+    calibration = pool[held_out]
+    return calibration, np.setdiff1d(pool, calibration, assume_unique=True)
+
+
 def split_binary_imbalanced(
     labels: np.ndarray,
     negative_classes: Sequence[int],

@@ -12,6 +12,8 @@ import torch
 from torch.utils.data import Dataset
 
 Batch = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
+# The label of a sample whose class is not known (data given to ``python -m almlit.predict`` without labels).
+UNKNOWN_LABEL = -1
 
 
 def collate_batch(batch: Batch) -> Batch:
@@ -31,7 +33,7 @@ class TensorImageDataset(Dataset):
 
     Args:
         images: uint8 images [N, C, H, W], or float32 volumes [N, C, D, H, W] (preprocessed MRI).
-        labels: torch.long tensor [N].
+        labels: torch.long tensor [N]; :data:`UNKNOWN_LABEL` for a sample whose class is not known.
         sample_ids: torch.long tensor [N] of distinct ids.
 
     Raises:

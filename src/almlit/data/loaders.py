@@ -1,6 +1,7 @@
 """The shell every almlit DataModule shares: tensor datasets on the training device, epoch-seeded loaders.
 
-Subclasses provide ``train_dataset``, ``val_dataset`` and ``test_dataset`` (:class:`TensorImageDataset`),
+Subclasses provide ``train_dataset``, ``val_dataset``, ``test_dataset`` and, after ``setup_inference()``, the data
+that ``python -m almlit.predict`` scores, ``inference_dataset`` (:class:`TensorImageDataset`),
 ``critical_classes`` and their batch transform; this class serves them: the whole dataset is moved once to the
 Trainer's device, a batch is one indexing operation per tensor (no worker processes), the training order (the
 ``sampler`` group, :mod:`almlit.data.samplers`) and the augmentation are drawn from ``(seed, epoch)`` so that a run
@@ -39,6 +40,7 @@ class TensorDataModule(LightningDataModule):
     train_dataset: TensorImageDataset
     val_dataset: TensorImageDataset
     test_dataset: TensorImageDataset
+    inference_dataset: TensorImageDataset
     critical_classes: tuple[int, ...]
 
     def __init__(self, batch_size: int, eval_batch_size: int, seed: int, sampler: SamplerFactory | None = None) -> None:
@@ -71,15 +73,45 @@ class TensorDataModule(LightningDataModule):
 
     def val_dataloader(self) -> DataLoader:
         """Validation batches of ``eval_batch_size``, in dataset order."""
-        dataset = self._on_training_device(self.val_dataset)
-        blocks = RankBlockSampler(len(dataset), *process_rank(self.trainer))  # one process: all of it
-        return DataLoader(dataset, batch_size=self.eval_batch_size, sampler=blocks, collate_fn=collate_batch)
+        return self._evaluation_loader(self.val_dataset)
 
     def test_dataloader(self) -> DataLoader:
         """Test batches of ``eval_batch_size``, in the order of ``test_sample_ids``."""
-        dataset = self._on_training_device(self.test_dataset)
+        return self._evaluation_loader(self.test_dataset)
+
+    @property
+    def calibration_split(self) -> str:
+        """Which split operating points are chosen on; ``"validation"`` unless a subclass holds out a calibration
+        split."""
+        return "validation"
+
+    @property
+    def calibration_dataset(self) -> TensorImageDataset:
+        """The images operating points are chosen on (never trained on): the validation images by default."""
+        return self.val_dataset
+
+    def predict_dataloader(self) -> DataLoader:
+        """Batches of :attr:`calibration_dataset` in dataset order, scored by ``trainer.predict`` after the test."""
+        return self._evaluation_loader(self.calibration_dataset)
+
+    def _evaluation_loader(self, dataset: TensorImageDataset) -> DataLoader:
+        """Batches of ``eval_batch_size`` in dataset order; with several processes, one block per process."""
+        dataset = self._on_training_device(dataset)
         blocks = RankBlockSampler(len(dataset), *process_rank(self.trainer))  # one process: all of it
         return DataLoader(dataset, batch_size=self.eval_batch_size, sampler=blocks, collate_fn=collate_batch)
+
+    def setup_inference(self) -> None:
+        """Read the data that ``python -m almlit.predict`` scores, :attr:`inference_dataset` (here: the test split)."""
+        self.setup("test")
+
+    def inference_loader(self) -> DataLoader:
+        """Batches of ``eval_batch_size`` of :attr:`inference_dataset`, in dataset order (after
+        :meth:`setup_inference`); the DataModule's ``on_after_batch_transfer`` normalises them."""
+        return self._evaluation_loader(self.inference_dataset)
+
+    def inference_columns(self) -> dict[str, list[str]]:
+        """Columns that name the samples of ``inference_dataset`` beyond their sample id (MRI: ``subject_id``)."""
+        return {}
 
     @property
     def test_sample_ids(self) -> torch.Tensor:

@@ -60,6 +60,8 @@ class BatchAugment(nn.Module):
         super().__init__()
         if crop_padding < 0:
             raise ValueError(f"crop_padding must be >= 0, got {crop_padding}")
+        self.mean = tuple(float(value) for value in mean)
+        self.std = tuple(float(value) for value in std)
         mean_tensor = torch.tensor(mean, dtype=torch.float32)[:, None, None]
         std_tensor = torch.tensor(std, dtype=torch.float32)[:, None, None]
         self.register_buffer("scale", 1.0 / (255.0 * std_tensor), persistent=False)

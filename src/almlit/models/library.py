@@ -210,15 +210,16 @@ def monai_network(
     return with_weights(builder(**sizes, **kwargs), weights, lambda built: built)
 
 
-def optional_module(module: str, extra: str) -> Any:
+def optional_module(module: str, extra: str, group: str = "model") -> Any:
     """Import an optional dependency, or refuse in one line naming the extra that installs it.
 
     Raises:
-        ValueError: ``model=<extra> needs the optional extra ...``.
+        ValueError: ``<group>=<extra> needs the optional extra ...``.
     """
     try:
         return importlib.import_module(module)
     except ImportError as error:
         raise ValueError(
-            f"model={extra} needs the optional extra {extra}: pip install 'almlit[{extra}]' ({module} is not installed)"
+            f"{group}={extra} needs the optional extra {extra}: "
+            f"pip install 'almlit[{extra}]' ({module} is not installed)"
         ) from error

@@ -17,6 +17,8 @@ import argparse
 import time
 from pathlib import Path
 
+from almlit.atomic_files import write_atomically
+from almlit.decision.calibration import check_prevalence
 from almlit.ensemble import BAD_INPUT
 from almlit.errors import one_line_errors
 from almlit.report.bootstrap import LEVEL, REPLICATES
@@ -25,7 +27,6 @@ from almlit.report.figures import save_roc_curves
 from almlit.report.paper_results import paper_results
 from almlit.report.paper_table import make_table, row_result, setting_curves
 from almlit.report.tables import to_csv, to_latex, to_markdown
-from almlit.run_folder import write_atomically
 
 
 def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
@@ -38,12 +39,22 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--output", type=Path, help="where the tables go (default: outputs/reports/<table>)")
     parser.add_argument("--paper", action="store_true", help="a column with the paper's number beside each of ours")
     parser.add_argument("--ci", action="store_true", help=f"{LEVEL:.0%} bootstrap intervals of AUC and FPR@TPR")
+    parser.add_argument(
+        "--deployed",
+        action="store_true",
+        help="beside each FPR @ TPR: the test TPR and FPR at the threshold chosen on the calibration split, with exact"
+        " intervals (rows need members trained with data.calibration_per_class)",
+    )
+    parser.add_argument(
+        "--prevalence", type=float, help="deployment share of positives: PPV, NPV, false alarms per 1000 (--deployed)"
+    )
     parser.add_argument("--replicates", type=int, default=REPLICATES, help="bootstrap replicates")
     parser.add_argument("--set", nargs="+", default=[], metavar="OVERRIDE", help="training overrides for every row")
     return parser.parse_args(argv)
 
 
 def build(args: argparse.Namespace) -> tuple[str, Path]:
+    check_prevalence(args.prevalence, "--prevalence")
     experiments = [load_experiment(path) for path in args.experiments]
     if args.rows:
         experiments = [only_rows(experiment, args.rows) for experiment in experiments]
@@ -56,13 +67,13 @@ def build(args: argparse.Namespace) -> tuple[str, Path]:
     for experiment in experiments:
         members = args.members or experiment.members
         for row in experiment.rows:
-            result = row_result(experiment, row, args.root, members, args.train, args.set)
+            result = row_result(experiment, row, args.root, members, args.train, args.set, args.prevalence)
             results[(experiment.setting, row)] = result
             if result is None:
                 missing.append(f"{experiment.setting}/{row}")
     if not any(results.values()):
         raise ValueError(f"no row has all its members finished under {args.root} (train them with --train)")
-    table = make_table(experiments, results, paper_results(tables[0]), args.replicates if args.ci else 0)
+    table = make_table(experiments, results, paper_results(tables[0]), args.replicates if args.ci else 0, args.deployed)
     output = args.output or Path("outputs") / "reports" / tables[0]
     output.mkdir(parents=True, exist_ok=True)
     markdown = to_markdown(table, paper=args.paper, show_interval=args.ci)

@@ -3,7 +3,8 @@
 An ensemble folder holds ``member0 .. member{M-1}`` (ordinary run folders that differ by seed) and, once built,
 ``ensemble.json`` (ensemble metrics, every member's, their mean and std), ``ensemble_scores.csv`` (the averaged
 logits), ``report.md`` and ``roc.png`` (the ensemble's ROC with the members faint behind it; multi-class:
-``roc_class<c>.png`` one-vs-rest per critical class).
+``roc_class<c>.png`` one-vs-rest per critical class) and, when the members share a calibration split,
+``operating_points.json``, ``calibration_scores.csv`` and ``reliability.png`` (see :mod:`almlit.run_decisions`).
 """
 
 from __future__ import annotations
@@ -16,12 +17,14 @@ from typing import Any
 import numpy as np
 import torch
 
+from almlit.atomic_files import write_atomically
 from almlit.data.fingerprint import check_same_data_across
 from almlit.report.ensemble_metrics import MetricSpec, average_logits, ensemble_summary, stack_members
 from almlit.report.figures import Curve, save_roc_curves
-from almlit.report.folders import comparable, differences, read_config, read_metrics, read_scores
+from almlit.report.folders import RunScores, comparable, differences, read_config, read_metrics, read_scores
+from almlit.run_decisions import write_ensemble_decision_files
 from almlit.run_folder import SCORES_FILE as RUN_SCORES_FILE
-from almlit.run_folder import write_atomically, write_scores
+from almlit.run_folder import write_scores
 
 SUMMARY_FILE = "ensemble.json"
 SCORES_FILE = "ensemble_scores.csv"
@@ -96,9 +99,16 @@ def write_roc(ensemble_dir: Path, stacked_scores: np.ndarray, labels: np.ndarray
 
 
 def write_ensemble_report(
-    ensemble_dir: Path, member_dirs: Sequence[Path], title: str | None = None, varying: Sequence[str] = ()
+    ensemble_dir: Path,
+    member_dirs: Sequence[Path],
+    title: str | None = None,
+    prevalence: float | None = None,
+    varying: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Check the members agree (outside the ``varying`` keys), average their logits, and write the ensemble's files.
+
+    ``prevalence`` (the deployment share of positives for ``operating_points.json``) defaults to the members'
+    ``metrics.prevalence``.
 
     Returns:
         The content of ``ensemble.json``.
@@ -130,6 +140,12 @@ def write_ensemble_report(
         torch.as_tensor(stacked.sample_ids),
     )
     write_roc(ensemble_dir, stacked.scores, stacked.labels, spec, title)
+    ensemble_test = RunScores(stacked.sample_ids, stacked.labels, ensemble_scores.numpy())
+    if prevalence is None:
+        prevalence = next(iter(configs.values())).get("metrics", {}).get("prevalence")
+    summary["calibration"] = write_ensemble_decision_files(
+        ensemble_dir, member_dirs, metrics, ensemble_test, spec.critical_classes, spec.tpr_levels, prevalence, title
+    )
     write_atomically(ensemble_dir / REPORT_FILE, markdown_report(title, summary))
     write_atomically(ensemble_dir / SUMMARY_FILE, json.dumps(summary, indent=2) + "\n")
     return summary

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +12,7 @@ import torch
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from almlit.atomic_files import atomic_file
 from almlit.metrics import binary_auc, binary_roc
 
 ZOOM_TPR_FLOOR = 0.8
@@ -35,16 +35,9 @@ class Curve:
 
 
 def save_figure(figure: Figure, path: Path) -> Path:
-    """Write a figure through a temporary file in the same folder, so a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
-    os.close(handle)
-    try:
-        figure.savefig(temporary, dpi=120)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    """Write a figure through :func:`~almlit.atomic_files.atomic_file`; the suffix of ``path`` picks the format."""
+    with atomic_file(path) as stream:
+        figure.savefig(stream, format=path.suffix.removeprefix(".") or None, dpi=120)
     return path
 
 

@@ -23,6 +23,7 @@ SEED_LEAVES = ("seed", "split_seed")
 PRESENTATION_KEYS = frozenset(
     {
         "run_name",
+        "metrics.prevalence",  # a deployment figure: it changes what operating_points.json reports, not what is trained
         "ckpt_path",
         "data.download",  # whether absent files may be downloaded, not which files are read
         "data.cache_dir",  # where preprocessed MRI volumes are kept (entries are keyed by the files they come from)
@@ -30,7 +31,6 @@ PRESENTATION_KEYS = frozenset(
         "trainer.enable_progress_bar",
         "trainer.enable_model_summary",
         "trainer.log_every_n_steps",
-        "logger._target_",  # the CSV logger class: runs logged by Lightning's own CSVLogger stay the same runs
         # what the pair-coverage report logs and writes (a run folder from before it existed is the same run)
         "callbacks.pair_coverage._target_",
         "callbacks.pair_coverage.warn_below",
@@ -44,6 +44,9 @@ CHECKPOINTING_KEYS = (
     "callbacks.last_checkpoint.",
     "callbacks.carry_over_best.",
 )
+# Where the epoch metrics are logged (CSV, MLflow, ...), in today's layout (``logger.csv.*``, ``logger.mlflow.*``) and
+# in the earlier one of a single CSV logger (``logger._target_``, ``logger.name``): not what is trained.
+LOGGER_KEYS = "logger."
 # Configuration keys of where outputs go (their values are compared nowhere; ``paths.data_dir`` is read through
 # ``data.root``, so overriding it names a sweep job's folder).
 OUTPUT_PATH_KEYS = frozenset({"paths.output_root", "paths.output_dir"})
@@ -142,14 +145,14 @@ def comparable(config: Mapping[str, Any], keep_seeds: bool = False) -> dict[str,
 
     Dropped: the seeds (``seed``, ``*.seed``, ``*.split_seed``) unless ``keep_seeds`` (one run folder resumed must
     match them too), every ``paths.*`` key and every value under the run's own output folder (checkpoint, logger and
-    trainer folders), keys that only change what is printed or how it is computed (:data:`PRESENTATION_KEYS`) and
-    how checkpoints are kept (:data:`CHECKPOINTING_KEYS`).
+    trainer folders), keys that only change what is printed or how it is computed (:data:`PRESENTATION_KEYS`), the
+    loggers (:data:`LOGGER_KEYS`) and how checkpoints are kept (:data:`CHECKPOINTING_KEYS`).
     """
     output_dir = str(config.get("paths", {}).get("output_dir") or "\0")
     seed_keys = () if keep_seeds else seeds(config)
     kept = {}
     for key, value in flatten(config):
-        if key in seed_keys or key.startswith(("paths.", *CHECKPOINTING_KEYS)) or key in PRESENTATION_KEYS:
+        if key in seed_keys or key.startswith(("paths.", LOGGER_KEYS, *CHECKPOINTING_KEYS)) or key in PRESENTATION_KEYS:
             continue
         if isinstance(value, str) and value.startswith(output_dir):
             continue

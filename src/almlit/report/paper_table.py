@@ -10,36 +10,80 @@ from typing import Any
 
 import numpy as np
 
+from almlit.decision.operating_points import OPERATING_POINTS_FILE, load_operating_points
 from almlit.ensemble import run_ensemble
 from almlit.report.bootstrap import bootstrap_draws, percentile_interval
 from almlit.report.ensemble_report import SCORES_FILE, member_dir, write_ensemble_report
 from almlit.report.experiments import Experiment, row_folder
 from almlit.report.figures import Curve
 from almlit.report.folders import RunScores, is_finished, read_scores
-from almlit.report.tables import MEMBER_PREFIX, Cell, Column, Table, baseline_of
+from almlit.report.tables import (
+    DEPLOYED_NOTE,
+    DEPLOYED_SUFFIX,
+    MEMBER_PREFIX,
+    Cell,
+    Column,
+    Table,
+    baseline_of,
+    is_deployed,
+)
 
 
 @dataclass(frozen=True)
 class RowResult:
-    """The ensemble of one row of one setting: ``ensemble.json`` and the averaged test scores."""
+    """The ensemble of one row of one setting: ``ensemble.json``, the averaged test scores and, when the members
+    share a calibration split, the ensemble's ``operating_points.json``."""
 
     summary: dict[str, Any]
     scores: RunScores
+    operating_points: dict[str, Any] | None = None
 
 
 def row_result(
-    experiment: Experiment, row: str, root: Path, members: int, train: bool, extra: Sequence[str]
+    experiment: Experiment,
+    row: str,
+    root: Path,
+    members: int,
+    train: bool,
+    extra: Sequence[str],
+    prevalence: float | None = None,
 ) -> RowResult | None:
-    """The row's ensemble, trained first when ``train``; None when its members are not all finished."""
+    """The row's ensemble, trained first when ``train``; None when its members are not all finished.
+
+    ``prevalence``: the deployment share of positives of its ``operating_points.json`` (default: the members')."""
     folder = row_folder(root, experiment, row, extra)
     title = f"{experiment.title}: {row}"
     if train:
-        _, summary = run_ensemble([*experiment.common, *experiment.rows[row], *extra], members, folder, title)
+        overrides = [*experiment.common, *experiment.rows[row], *extra]
+        if prevalence is not None:
+            overrides.append(f"metrics.prevalence={prevalence}")
+        _, summary = run_ensemble(overrides, members, folder, title)
     elif all(is_finished(member_dir(folder, index)) for index in range(members)):
-        summary = write_ensemble_report(folder, [member_dir(folder, index) for index in range(members)], title)
+        member_dirs = [member_dir(folder, index) for index in range(members)]
+        summary = write_ensemble_report(folder, member_dirs, title, prevalence)
     else:
         return None
-    return RowResult(summary, read_scores(folder / SCORES_FILE))
+    operating_points = load_operating_points(folder) if (folder / OPERATING_POINTS_FILE).is_file() else None
+    return RowResult(summary, read_scores(folder / SCORES_FILE), operating_points)
+
+
+def deployed_metrics(metrics: Sequence[str]) -> list[str]:
+    """``tpr@<t>tpr:deployed`` and ``fpr@<t>tpr:deployed`` for every ``fpr@<t>tpr`` column (binary tables)."""
+    levels = [metric[4:] for metric in metrics if metric.startswith("fpr@") and metric.endswith("tpr")]
+    return [f"{rate}@{level}{DEPLOYED_SUFFIX}" for level in levels for rate in ("tpr", "fpr")]
+
+
+def deployed_cell(result: RowResult, metric: str, published: dict[str, float | None]) -> Cell:
+    """The test TPR or FPR (in %) at the operating point of the row's ensemble for the column's target TPR, with
+    its Clopper-Pearson interval; empty when the ensemble has no operating points."""
+    rate, _, level = metric.removesuffix(DEPLOYED_SUFFIX).partition("@")
+    target = float(level.removesuffix("tpr")) / 100
+    points = (result.operating_points or {}).get("operating_points", [])
+    point = next((point for point in points if abs(point["target_tpr"] - target) < 1e-9 and "test" in point), None)
+    if point is None:
+        return Cell(**published)
+    test = point["test"]
+    return Cell(100 * test[rate], interval=tuple(100 * bound for bound in test[f"{rate}_ci"]), **published)
 
 
 def is_rank_metric(metric: str) -> bool:
@@ -66,6 +110,8 @@ def cell(
     interval and, for an ALM row, the interval of its paired difference to the baseline row."""
     if result is None:
         return Cell(**published)
+    if is_deployed(metric):
+        return deployed_cell(result, metric, published)
     if metric.startswith(MEMBER_PREFIX):
         spread = result.summary["members_summary"][metric.removeprefix(MEMBER_PREFIX)]
         return Cell(100 * spread["mean"], 100 * spread["std"], **published)
@@ -88,14 +134,29 @@ def make_table(
     results: dict[tuple[str, str], RowResult | None],
     paper: dict[tuple[str, str, str], float],
     replicates: int = 0,
+    deployed: bool = False,
 ) -> Table:
-    """The table of ``experiments`` (one per setting, all of one table), rows in the first file's order."""
+    """The table of ``experiments`` (one per setting, all of one table), rows in the first file's order; with
+    ``deployed``, each FPR @ TPR column is followed by the test TPR and FPR at the calibration-chosen threshold."""
     rows = list(dict.fromkeys(row for experiment in experiments for row in experiment.rows))
-    columns = [Column(item.setting, item.title, metric) for item in experiments for metric in item.metrics]
+    metrics = {
+        item.setting: [*item.metrics, *(deployed_metrics(item.metrics) if deployed else [])] for item in experiments
+    }
+    columns = [Column(item.setting, item.title, metric) for item in experiments for metric in metrics[item.setting]]
     table = Table(experiments[0].table, rows, columns)
+    if deployed:
+        missing = [
+            f"{setting}/{row}" for (setting, row), result in results.items() if result and not result.operating_points
+        ]
+        table.notes.append(DEPLOYED_NOTE)
+        if missing:
+            table.notes.append(
+                f"no operating points (members without a shared calibration split; train with --set "
+                f"data.calibration_per_class=N): {', '.join(missing)}"
+            )
     for experiment in experiments:
         draws = {row: row_draws(results.get((experiment.setting, row)), experiment.metrics, replicates) for row in rows}
-        for metric, row in ((metric, row) for metric in experiment.metrics for row in rows):
+        for metric, row in ((metric, row) for metric in metrics[experiment.setting] for row in rows):
             key = (experiment.setting, row)
             baseline = baseline_of(row, rows)
             paired = baseline is not None and same_test_set(

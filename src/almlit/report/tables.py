@@ -27,6 +27,13 @@ from almlit.report.bootstrap import LEVEL
 
 DECIMALS = 1
 MEMBER_PREFIX = "members:"
+# "fpr@98tpr:deployed", "tpr@98tpr:deployed": the test FPR and TPR at the threshold chosen on the calibration split
+DEPLOYED_SUFFIX = ":deployed"
+DEPLOYED_NOTE = (
+    "Deployed: the test TPR and FPR at the threshold chosen on the calibration split for that target TPR "
+    "(operating_points.json), brackets: 95% Clopper-Pearson intervals; the paper's FPR @ TPR picks its threshold on "
+    "the test set itself."
+)
 
 
 @dataclass(frozen=True)
@@ -68,6 +75,7 @@ class Table:
     rows: list[str]
     columns: list[Column]
     cells: dict[tuple[str, Column], Cell] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
 
 def higher_is_better(metric: str) -> bool:
@@ -126,6 +134,8 @@ def metric_title(metric: str) -> str:
     "pAUC @ FPR <= 30%", "TPAUC @ TPR >= 50%, FPR <= 30%" for the partial AUCs."""
     if metric.startswith(MEMBER_PREFIX):
         return f"Avg {metric_title(metric.removeprefix(MEMBER_PREFIX)).removeprefix('Test ')}"
+    if deployed := re.fullmatch(rf"(fpr|tpr)@(\d+)tpr{DEPLOYED_SUFFIX}", metric):
+        return f"{deployed[1].upper()} deployed @ {deployed[2]}% TPR"
     named = {"auc": "Test AUC", "accuracy": "Overall Accuracy"}
     if metric in named:
         return named[metric]
@@ -167,6 +177,11 @@ DIFFERS_NOTE = (
 )
 
 
+def is_deployed(metric: str) -> bool:
+    """A test rate at a calibration-chosen threshold: always shown with its exact interval."""
+    return metric.endswith(DEPLOYED_SUFFIX)
+
+
 def cell_text(cell: Cell, bold: bool, underlined: bool, style: str, show_interval: bool) -> str:
     text = number(cell.value, cell.std)
     if style == "latex":
@@ -201,12 +216,13 @@ def to_markdown(table: Table, paper: bool = False, show_interval: bool = False) 
         for column in table.columns:
             cell = table.cells.get((row, column), Cell())
             bold, underlined = (row in rows for rows in table_marks[column])
-            cells.append(cell_text(cell, bold, underlined, "markdown", show_interval))
+            cells.append(cell_text(cell, bold, underlined, "markdown", show_interval or is_deployed(column.metric)))
             if paper:
                 cells.append(number(cell.paper, cell.paper_std))
         lines.append("| " + " | ".join(cells) + " |")
-    notes = ["", DIFFERS_NOTE] if show_interval else []
-    return "\n".join([*lines, *notes]) + "\n"
+    notes = [DIFFERS_NOTE] if show_interval else []
+    notes += table.notes
+    return "\n".join([*lines, *(line for note in notes for line in ("", note))]) + "\n"
 
 
 def latex_escape(text: str) -> str:
@@ -232,7 +248,7 @@ def to_latex(table: Table, paper: bool = False, show_interval: bool = False) -> 
         for column in table.columns:
             cell = table.cells.get((row, column), Cell())
             bold, underlined = (row in rows for rows in table_marks[column])
-            cells.append(cell_text(cell, bold, underlined, "latex", show_interval))
+            cells.append(cell_text(cell, bold, underlined, "latex", show_interval or is_deployed(column.metric)))
             if paper:
                 cells.append(number(cell.paper, cell.paper_std).replace("±", r"$\pm$").replace("–", "--"))
         lines.append(" & ".join(cells) + r" \\")

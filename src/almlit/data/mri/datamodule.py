@@ -17,6 +17,7 @@ import torch
 
 from almlit.data.fingerprint import files_by_name
 from almlit.data.folds import assign_splits
+from almlit.data.imbalance import CALIBRATION_SPLIT_SEED
 from almlit.data.indexed import Batch, TensorImageDataset
 from almlit.data.loaders import SamplerFactory, TensorDataModule
 from almlit.data.mri.augment3d import VolumeAugment
@@ -31,24 +32,32 @@ def split_cohort(
     split_seed: int,
     folds: int | None = None,
     fold: int | None = None,
+    calibration_fraction: float = 0.0,
 ) -> dict[str, list[Subject]]:
     """The ``train``, ``validation`` and ``test`` subjects: the test cohort, and a stratified hold-out of the rest.
 
     With ``folds=K`` and ``fold=k`` the training cohort forms K stratified folds (drawn with ``split_seed``) and
-    fold k validates instead (see :func:`almlit.data.folds.assign_splits`).
+    fold k validates instead (see :func:`almlit.data.folds.assign_splits`). With ``calibration_fraction`` > 0 a
+    ``calibration`` share of each class of the training cohort is held out first, drawn with
+    :data:`~almlit.data.imbalance.CALIBRATION_SPLIT_SEED` (the same subjects for every seed of an ensemble);
+    validation and training split the rest.
     """
     training_cohort = [subject for subject in subjects if subject.cohort == "train"]
+    splits = {"test": [subject for subject in subjects if subject.cohort == "test"]}
+    if calibration_fraction > 0:
+        labels = np.array([subject.label for subject in training_cohort])
+        held_out, remaining = stratified_hold_out(labels, calibration_fraction, CALIBRATION_SPLIT_SEED)
+        splits["calibration"] = [training_cohort[position] for position in held_out]
+        training_cohort = [training_cohort[position] for position in remaining]
     labels = np.array([subject.label for subject in training_cohort])
     if folds is None and fold is None:
         held_out, remaining = stratified_hold_out(labels, val_fraction, split_seed)
     else:
         positions = assign_splits(labels, ["train"] * len(labels), split_seed=split_seed, folds=folds, fold=fold)
         held_out, remaining = positions["validation"], positions["train"]
-    return {
-        "train": [training_cohort[position] for position in remaining],
-        "validation": [training_cohort[position] for position in held_out],
-        "test": [subject for subject in subjects if subject.cohort == "test"],
-    }
+    splits["train"] = [training_cohort[position] for position in remaining]
+    splits["validation"] = [training_cohort[position] for position in held_out]
+    return splits
 
 
 class MRICohort(TensorDataModule):
@@ -72,6 +81,8 @@ class MRICohort(TensorDataModule):
         folds: K of K-fold cross-validation over the training cohort, or ``None`` for the ``val_fraction`` hold-out.
         fold: the validation fold, 0..K-1.
         test_fraction: share of each class held out for testing when the manifest has no ``cohort`` column.
+        calibration_fraction: share of each class of the training cohort held out to choose operating points on,
+            the same subjects for every seed (0: none, the validation subjects are used).
         flip_axes: axes mirrored at random in training (0 = D, 1 = H, 2 = W, the left-right axis).
         max_shift: largest random shift in voxels ``[D, H, W]`` in training.
         intensity_scale: largest relative change of a channel's scale in training.
@@ -100,6 +111,7 @@ class MRICohort(TensorDataModule):
         test_fraction: float = 0.25,
         folds: int | None = None,
         fold: int | None = None,
+        calibration_fraction: float = 0.0,
         flip_axes: Sequence[int] = (2,),
         max_shift: Sequence[int] = (1, 4, 4),
         intensity_scale: float = 0.1,
@@ -126,7 +138,10 @@ class MRICohort(TensorDataModule):
         for name, fraction in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
             if not 0 < fraction < 1:
                 raise ValueError(f"data.{name} must be in (0, 1), got {fraction}")
+        if not 0 <= calibration_fraction < 1:
+            raise ValueError(f"data.calibration_fraction must be in [0, 1), got {calibration_fraction}")
         self.val_fraction = val_fraction
+        self.calibration_fraction = calibration_fraction
         self.test_fraction = test_fraction
         self.folds, self.fold = folds, fold
         self.augment = VolumeAugment(flip_axes, max_shift, intensity_scale, intensity_shift)
@@ -134,6 +149,7 @@ class MRICohort(TensorDataModule):
         self.split_seed = split_seed
         self._datasets: dict[str, TensorImageDataset] | None = None
         self._num_train_samples: int | None = None
+        self.inference_subjects: list[Subject] = []
 
     def source_files(self) -> dict[str, Path]:
         """The manifest and every file of the chosen sequences it names, by name under ``root`` (absolute paths of
@@ -151,7 +167,9 @@ class MRICohort(TensorDataModule):
         if self._datasets is not None:
             return
         subjects = read_manifest(self.root / self.manifest, self.settings.sequences, self.pattern, self.test_fraction)
-        splits = split_cohort(subjects, self.val_fraction, self.split_seed, self.folds, self.fold)
+        splits = split_cohort(
+            subjects, self.val_fraction, self.split_seed, self.folds, self.fold, self.calibration_fraction
+        )
         self._datasets = {
             name: subject_dataset(members, self.settings, self.cache_dir) for name, members in splits.items()
         }
@@ -159,7 +177,7 @@ class MRICohort(TensorDataModule):
 
     @property
     def datasets(self) -> dict[str, TensorImageDataset]:
-        """The ``train``, ``validation`` and ``test`` datasets, available after ``setup()``."""
+        """The ``train``, ``validation``, ``test`` (and ``calibration``) datasets, available after ``setup()``."""
         if self._datasets is None:
             raise self._not_set_up()
         return self._datasets
@@ -175,6 +193,30 @@ class MRICohort(TensorDataModule):
     @property
     def test_dataset(self) -> TensorImageDataset:
         return self.datasets["test"]
+
+    def setup_inference(self) -> None:
+        """Read a manifest for prediction (labels optional) and preprocess only the subjects to predict: the test
+        cohort of a manifest with a ``cohort`` column, else every subject (:attr:`inference_dataset`)."""
+        if self._datasets is not None:
+            return
+        subjects = read_manifest(
+            self.root / self.manifest, self.settings.sequences, self.pattern, self.test_fraction, True
+        )
+        self.inference_subjects = [subject for subject in subjects if subject.cohort == "test"]
+        self._datasets = {"inference": subject_dataset(self.inference_subjects, self.settings, self.cache_dir)}
+
+    @property
+    def inference_dataset(self) -> TensorImageDataset:
+        """The subjects to predict, after :meth:`setup_inference`."""
+        return self.datasets["inference"]
+
+    @property
+    def calibration_split(self) -> str:
+        return "calibration" if "calibration" in self.datasets else "validation"
+
+    @property
+    def calibration_dataset(self) -> TensorImageDataset:
+        return self.datasets[self.calibration_split]
 
     @property
     def num_classes(self) -> int:
@@ -208,6 +250,34 @@ class MRICohort(TensorDataModule):
     def input_shape(self) -> tuple[int, int, int, int]:
         """``(S, D, H, W)`` of one volume."""
         return len(self.settings.sequences), *self.settings.shape
+
+    def inference_columns(self) -> dict[str, list[str]]:
+        """The manifest's ``subject_id`` of every subject to predict, in :attr:`inference_dataset` order."""
+        return {"subject_id": [subject.subject_id for subject in self.inference_subjects]}
+
+    def preprocessing(self, input_shape: Sequence[int]) -> dict:
+        """How NIfTI files become the network's input, for a program without almlit (``preprocessing.json``).
+
+        The volumes are normalised one by one and resampled (:mod:`almlit.data.mri.preprocess`): there is no fixed
+        mean and std to apply; a program without almlit has to repeat these steps.
+        """
+        settings = self.settings
+        return {
+            "input_shape": list(input_shape),
+            "layout": "NCDHW: batch, sequence, depth (slices, inferior to superior), height, width",
+            "channels": list(settings.sequences),
+            "raw": "one NIfTI volume per sequence",
+            "input_dtype": "float32",
+            "steps": {
+                "normalize": settings.normalize,
+                "percentiles": list(settings.percentiles),
+                "shape": list(settings.shape),
+                "spacing": None if settings.spacing is None else list(settings.spacing),
+            },
+            "formula": "almlit.data.mri.preprocess.preprocess_subject: each volume normalised on its own voxels "
+            "(zscore: (x - mean) / std; percentile: clipped and scaled to [0, 1]), then resampled onto an RAS+ grid "
+            "centred on the first sequence",
+        }
 
     def _not_set_up(self) -> RuntimeError:
         return RuntimeError(f"{type(self).__name__}.setup() must run before its datasets are used")

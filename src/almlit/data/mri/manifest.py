@@ -10,6 +10,8 @@ Layout (``data.root`` is the folder that holds the manifest)::
 * ``subject_id``: unique, non-empty. ``label``: 0 or 1 (1 = positive, the critical class).
 * ``cohort`` (optional): ``train`` or ``test``. Without this column a fixed stratified share of the subjects
   (``test_fraction``, drawn with seed 0 whatever ``split_seed`` is) forms the test set.
+* For prediction (``python -m almlit.predict``) the ``label`` column may be missing, and without a ``cohort``
+  column every subject is one to predict (a new cohort).
 * A column named after a sequence (e.g. ``t2w``) gives that file's path, relative to the manifest's folder or
   absolute. Without it the path is ``pattern.format(subject_id=..., sequence=...)`` relative to the manifest's
   folder, with ``.nii.gz`` or ``.nii`` appended unless the pattern already ends in one of them.
@@ -42,14 +44,14 @@ class Subject(NamedTuple):
     Attributes:
         sample_id: the row index in the manifest (the multiplier bank's index for training subjects).
         subject_id: the manifest's ``subject_id``.
-        label: 0 (negative) or 1 (positive).
+        label: 0 (negative) or 1 (positive); ``None`` when a manifest for prediction has no label column.
         cohort: ``"train"`` or ``"test"``.
         paths: one NIfTI file per sequence, in the order of ``data.sequences``.
     """
 
     sample_id: int
     subject_id: str
-    label: int
+    label: int | None
     cohort: str
     paths: tuple[Path, ...]
 
@@ -107,7 +109,9 @@ def parse_cohort(subject_id: str, text: str) -> str:
     return cohort
 
 
-def read_manifest(path: Path, sequences: Sequence[str], pattern: str, test_fraction: float = 0.25) -> list[Subject]:
+def read_manifest(
+    path: Path, sequences: Sequence[str], pattern: str, test_fraction: float = 0.25, for_prediction: bool = False
+) -> list[Subject]:
     """Read and check a manifest; every file it names must exist (nothing is decoded yet).
 
     Args:
@@ -115,6 +119,8 @@ def read_manifest(path: Path, sequences: Sequence[str], pattern: str, test_fract
         sequences: the sequences to use, in channel order.
         pattern: where a sequence's file is when the manifest has no column for it (see the module docstring).
         test_fraction: share of each class held out for testing when the manifest has no ``cohort`` column.
+        for_prediction: the manifest of data to predict: the ``label`` column may be missing (every label is then
+            ``None``), a manifest without a ``cohort`` column is all test cohort, and a cohort needs no class.
 
     Returns:
         The subjects in manifest order.
@@ -125,7 +131,8 @@ def read_manifest(path: Path, sequences: Sequence[str], pattern: str, test_fract
             cohort, or a cohort without both classes.
     """
     columns, rows = read_table(path)
-    missing = [name for name in ("subject_id", "label") if name not in columns]
+    required = ("subject_id",) if for_prediction else ("subject_id", "label")
+    missing = [name for name in required if name not in columns]
     if missing:
         raise ValueError(f"manifest {path} lacks the column(s) {missing}; it has {columns}")
     if not rows:
@@ -140,19 +147,23 @@ def read_manifest(path: Path, sequences: Sequence[str], pattern: str, test_fract
                 f"manifest {path}: duplicate subject id {subject_id} (lines {seen[subject_id] + 2} and {row_index + 2})"
             )
         seen[subject_id] = row_index
-    labels = np.array([parse_label(row["subject_id"], row["label"]) for row in rows])
+    labeled = "label" in columns
+    labels = [parse_label(row["subject_id"], row["label"]) if labeled else None for row in rows]
     if "cohort" in columns:
         cohorts = [parse_cohort(row["subject_id"], row["cohort"]) for row in rows]
+    elif for_prediction:
+        cohorts = ["test"] * len(rows)
     else:
-        held_out, _ = stratified_hold_out(labels, test_fraction, TEST_SPLIT_SEED, "data.test_fraction")
+        held_out, _ = stratified_hold_out(np.array(labels), test_fraction, TEST_SPLIT_SEED, "data.test_fraction")
         cohorts = np.where(np.isin(np.arange(len(rows)), held_out), "test", "train").tolist()
-    check_cohorts(path, labels, cohorts)
+    if not for_prediction:
+        check_cohorts(path, np.array(labels), cohorts)
     folder = path.parent
     return [
         Subject(
             sample_id=row_index,
             subject_id=row["subject_id"],
-            label=int(labels[row_index]),
+            label=labels[row_index],
             cohort=cohorts[row_index],
             paths=tuple(
                 sequence_path(folder, row["subject_id"], sequence, row.get(sequence), pattern) for sequence in sequences

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from almlit.data.cached import fill_cached
-from almlit.data.indexed import TensorImageDataset
+from almlit.data.indexed import UNKNOWN_LABEL, TensorImageDataset
 from almlit.data.mri.manifest import Subject
 from almlit.data.mri.preprocess import PreprocessSettings, preprocess_subject
 
@@ -56,9 +56,12 @@ def load_volumes(
 def subject_dataset(
     subjects: Sequence[Subject], settings: PreprocessSettings, cache_folder: Path | None
 ) -> TensorImageDataset:
-    """The dataset of ``subjects``: their preprocessed volumes, labels and sample ids (manifest rows)."""
+    """The dataset of ``subjects``: their preprocessed volumes, labels (:data:`UNKNOWN_LABEL` where a manifest for
+    prediction has none) and sample ids (manifest rows)."""
     return TensorImageDataset(
         torch.from_numpy(load_volumes(subjects, settings, cache_folder)),
-        torch.tensor([subject.label for subject in subjects], dtype=torch.long),
+        torch.tensor(
+            [UNKNOWN_LABEL if subject.label is None else subject.label for subject in subjects], dtype=torch.long
+        ),
         torch.tensor([subject.sample_id for subject in subjects], dtype=torch.long),
     )
