@@ -18,3 +18,11 @@ def network_suffix(name: str | None) -> str:
 
 
 OmegaConf.register_new_resolver("almlit.network", network_suffix, replace=True)
+
+
+def spatial_dims(shape: list[int] | None) -> int:
+    """The spatial dimensions of a data set's ``data.shape``: 3 for MRI's ``[D, H, W]``, else 2 (also when unset)."""
+    return 2 if shape is None else len(shape)
+
+
+OmegaConf.register_new_resolver("almlit.spatial_dims", spatial_dims, replace=True)

@@ -12,6 +12,8 @@ Examples:
     python -m almlit.ensemble loss=bce alm=binary data=cifar10 imb=100 members=10
     python -m almlit.ensemble selection=outputs/sweeps/<sweep>/selection.yaml members=10
     python -m almlit.ensemble loss=bce data=cifar10 imb=100 hydra/launcher=joblib hydra.launcher.n_jobs=2
+    python -m almlit.ensemble data=images data.manifest=labels.csv data.positive_classes=[melanoma] \
+        data.group_column=patient_id data.folds=5 members=folds
 """
 
 from __future__ import annotations
@@ -37,10 +39,13 @@ from almlit.data.fingerprint import DataFingerprint, check_same_data, present_fi
 from almlit.errors import USER_ERRORS, one_line_errors
 from almlit.report.ensemble_report import REPORT_FILE, member_dir, write_ensemble_report
 from almlit.report.folders import comparable, differences, is_finished, read_config
+from almlit.report.out_of_fold import out_of_fold_line, write_out_of_fold_report
 from almlit.resume import LAST_CHECKPOINT, describe_differences
 from almlit.run_folder import CONFIG_FILE
 
 DEFAULT_MEMBERS = 10
+FOLD_MEMBERS = "folds"  # members=folds: one member per fold of data.folds
+FOLD_KEY = "data.fold"  # the key that differs between the members of a K-fold ensemble
 OWN_KEYS = ("members", "dir", "selection")
 # Bad input of this command: almlit's argument errors and Hydra's for unknown groups, choices and keys.
 BAD_INPUT = (*USER_ERRORS, HydraException, OmegaConfBaseException)
@@ -88,10 +93,43 @@ def is_launch_override(override: str) -> bool:
     return override_key(override).startswith(("hydra.", "hydra/"))
 
 
-def parse_members(text: str) -> int:
+def parse_members(text: str) -> int | None:
+    """The number of members, or ``None`` for ``members=folds`` (one per fold of ``data.folds``)."""
+    if text == FOLD_MEMBERS:
+        return None
     if not text.isdigit() or int(text) < 1:
-        raise ValueError(f"members must be an integer >= 1, got {text!r}")
+        raise ValueError(f"members must be an integer >= 1 or folds, got {text!r}")
     return int(text)
+
+
+def fold_overrides(overrides: Sequence[str]) -> list[str]:
+    """The overrides of a K-fold ensemble: member k (``seed=k``) validates on fold k; every member draws the same
+    folds (``data.split_seed=0`` unless the overrides set it).
+
+    Raises:
+        ValueError: if the overrides set ``data.fold`` (the ensemble sets it).
+    """
+    keys = {override_key(override) for override in overrides}
+    if FOLD_KEY in keys:
+        raise ValueError(f"{FOLD_KEY} is not allowed with members=folds: member k validates on fold k")
+    pinned = [] if "data.split_seed" in keys else ["data.split_seed=0"]
+    return [*overrides, *pinned, f"{FOLD_KEY}=${{seed}}"]
+
+
+def fold_count(config: DictConfig) -> int:
+    """``data.folds`` of a composed config, the number of members of ``members=folds``.
+
+    Raises:
+        ValueError: if the data has no ``folds`` setting, or it is unset or below 2.
+    """
+    data = config.hydra.runtime.choices.data
+    if "folds" not in config.data:
+        raise ValueError(f"members=folds needs K-fold splits (data.folds=K); data={data} has none (images and mri do)")
+    folds = config.data.folds
+    if folds is None or int(folds) < 2:
+        shown = "null" if folds is None else folds
+        raise ValueError(f"members=folds needs data.folds=K (K >= 2, e.g. data.folds=5), got data.folds={shown}")
+    return int(folds)
 
 
 def check_overrides(overrides: Sequence[str], members: int) -> None:
@@ -139,10 +177,15 @@ def default_dir(config: DictConfig, overrides: Sequence[str]) -> Path:
 
 
 def check_members(
-    ensemble_dir: Path, members: int, expected: dict[str, Any], fingerprint: DataFingerprint | None = None
+    ensemble_dir: Path,
+    members: int,
+    expected: dict[str, Any],
+    fingerprint: DataFingerprint | None = None,
+    varying: Sequence[str] = (),
 ) -> list[int]:
     """Indices of the members still to train; every member folder holding a run, finished or interrupted, must have
-    been trained with ``expected`` (seeds aside) and on the data of ``fingerprint`` (``None``: not compared).
+    been trained with ``expected`` (seeds and the ``varying`` keys aside) and on the data of ``fingerprint``
+    (``None``: not compared).
 
     Raises:
         ValueError: naming the member whose setting differs and how, or whose data differs (both fingerprints).
@@ -152,7 +195,7 @@ def check_members(
     for index in range(members):
         folder = member_dir(ensemble_dir, index)
         if (folder / CONFIG_FILE).is_file():
-            differing = differences(reference, comparable(read_config(folder)))
+            differing = differences(reference, comparable(read_config(folder)), varying)
             if differing:
                 raise ValueError(
                     f"{folder} was trained with another setting: {describe_differences(differing)}; "
@@ -183,26 +226,41 @@ def train_members(overrides: Sequence[str], seeds: Sequence[int], ensemble_dir: 
 
 def run_ensemble(
     overrides: Sequence[str],
-    members: int = DEFAULT_MEMBERS,
+    members: int | None = DEFAULT_MEMBERS,
     ensemble_dir: str | os.PathLike[str] | None = None,
     title: str | None = None,
 ) -> tuple[Path, dict[str, Any]]:
-    """Train the members still missing, then write the ensemble report; returns the folder and ``ensemble.json``."""
+    """Train the members still missing, then write the ensemble report; returns the folder and ``ensemble.json``.
+
+    ``members=None`` trains one member per fold of ``data.folds`` and adds the out-of-fold scores to the report
+    (``ensemble.json`` key ``out_of_fold``, see :func:`almlit.report.out_of_fold.write_out_of_fold_report`).
+    """
+    by_fold = members is None
+    if by_fold:
+        overrides = fold_overrides(overrides)
+        members = fold_count(
+            compose_member([override for override in overrides if not override_key(override) == FOLD_KEY])
+        )
     check_overrides(overrides, members)
     training = [override for override in overrides if not is_launch_override(override)]
     config = compose_member(training)
+    varying = (FOLD_KEY,) if by_fold else ()
     ensemble_dir = Path(ensemble_dir) if ensemble_dir else default_dir(config, training)
     expected = resolve_member(config, member_dir(ensemble_dir, 0))
     fingerprint = present_fingerprint(instantiate(OmegaConf.create(expected["data"])))
-    pending = check_members(ensemble_dir, members, expected, fingerprint)
+    pending = check_members(ensemble_dir, members, expected, fingerprint, varying)
     if pending:
         resuming = sum((member_dir(ensemble_dir, index) / LAST_CHECKPOINT).is_file() for index in pending)
         print(f"training {len(pending)} of {members} members into {ensemble_dir} ({resuming} resuming)", flush=True)
         train_members(overrides, pending, ensemble_dir)
     choices = config.hydra.runtime.choices
     title = title or f"{choices.data} {choices.loss} alm={choices.alm} imb={config.imb}"
+    title += f", one member per fold of {members}" if by_fold else ""
     member_dirs = [member_dir(ensemble_dir, index) for index in range(members)]
-    return ensemble_dir, write_ensemble_report(ensemble_dir, member_dirs, title, config.metrics.prevalence)
+    summary = write_ensemble_report(ensemble_dir, member_dirs, title, config.metrics.prevalence, varying)
+    if by_fold:
+        summary["out_of_fold"] = write_out_of_fold_report(ensemble_dir, member_dirs)
+    return ensemble_dir, summary
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -211,8 +269,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         members = parse_members(own.get("members", str(DEFAULT_MEMBERS)))
         if "selection" in own:
             overrides = merge_overrides(read_selection(own["selection"]), overrides)
-        ensemble_dir, _ = run_ensemble(overrides, members, own.get("dir"))
+        ensemble_dir, summary = run_ensemble(overrides, members, own.get("dir"))
     print((ensemble_dir / REPORT_FILE).read_text())
+    if "out_of_fold" in summary:
+        print(out_of_fold_line(summary["out_of_fold"]))
     print(f"ensemble folder: {ensemble_dir}")
 
 

@@ -716,8 +716,8 @@ NETWORKS = [
         TRAIN,
         ("model.in_channels=3",),
         "the network cannot take a batch of shape [2, 1, 8, 8] from the data (data.channels and model.in_channels"
-        " must agree): Given groups=1, weight of size [32, 3, 3, 3], expected input[2, 1, 8, 8] to have 3 channels,"
-        " but got 1 channels instead",
+        " must agree, data.shape must suit the network's downsampling): Given groups=1, weight of size"
+        " [32, 3, 3, 3], expected input[2, 1, 8, 8] to have 3 channels, but got 1 channels instead",
     ),
     Case(
         "network-weights-missing",
@@ -858,7 +858,28 @@ ARGUMENTS = [
         "almlit.ensemble with members=0",
         "almlit.ensemble",
         ("members=0",),
-        "members must be an integer >= 1, got '0'",
+        "members must be an integer >= 1 or folds, got '0'",
+    ),
+    Case(
+        "ensemble-folds-without-folds",
+        "almlit.ensemble members=folds on data without data.folds",
+        "almlit.ensemble",
+        ("data=images", "members=folds"),
+        "members=folds needs data.folds=K (K >= 2, e.g. data.folds=5), got data.folds=null",
+    ),
+    Case(
+        "ensemble-folds-no-fold-splits",
+        "almlit.ensemble members=folds on a data set without K-fold splits",
+        "almlit.ensemble",
+        ("data=digits", "members=folds"),
+        "members=folds needs K-fold splits (data.folds=K); data=digits has none (images and mri do)",
+    ),
+    Case(
+        "ensemble-folds-fold-set",
+        "almlit.ensemble members=folds with data.fold set",
+        "almlit.ensemble",
+        ("data=images", "data.folds=5", "data.fold=2", "members=folds"),
+        "data.fold is not allowed with members=folds: member k validates on fold k",
     ),
     Case(
         "ensemble-selection-missing",

@@ -22,7 +22,8 @@ def error_of(capsys, *arguments):
     ("arguments", "message"),
     [
         (["seed=3"], "seed=3 is not allowed: member i trains with seed=i"),
-        (["members=0"], "members must be an integer >= 1, got '0'"),
+        (["members=0"], "members must be an integer >= 1 or folds, got '0'"),
+        (["data=images", "data.folds=1", "members=folds"], "members=folds needs data.folds=K (K >= 2, e.g. data"),
         (["+sweep=alm_grid"], "+sweep=alm_grid is not allowed: an ensemble trains one setting"),
         (["data=nope"], "Could not find 'data/nope'"),
         (["selection=missing.yaml"], "selection file missing.yaml not found"),

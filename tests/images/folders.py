@@ -16,6 +16,20 @@ import torch
 from sklearn.datasets import load_digits, load_sample_images
 from torchvision.io import write_jpeg, write_png
 
+# Training overrides for a folder written by write_digit_folder(tmp_path / "digits", ...) with a class "eight".
+DIGIT_FOLDER_RUN = (
+    "data=images",
+    "data.root=digits",
+    "data.positive_classes=[eight]",
+    "data.channels=1",
+    "data.shape=[12,12]",
+    "data.crop_padding=1",
+    "data.hflip=false",  # a mirrored digit is another symbol
+    "optim.lr=0.05",
+    "model=small_cnn",
+    "model.in_channels=1",
+)
+
 
 def digit_images() -> tuple[np.ndarray, np.ndarray]:
     """scikit-learn's digits as uint8 images [1797, 8, 8] (0..16 scaled to 0..255) and their digits [1797]."""

@@ -83,6 +83,8 @@ def test_a_manifest_with_groups_keeps_each_patient_on_one_side(folder, tmp_path)
         assert all(len(names) == 1 for names in sides.values())
         folds.append(set(data.val_dataset.sample_ids.tolist()))
     assert not (folds[0] & folds[1]) and not (folds[1] & folds[2])
+    # the run's data fingerprint covers the manifest and every image it lists, named under the manifest's folder
+    assert data.source_files() == {"labels.csv": manifest, **{row["path"]: root / row["path"] for row in rows}}
 
 
 @pytest.mark.parametrize(

@@ -6,23 +6,14 @@ import json
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from tests.images.folders import write_digit_folder
+from tests.images.folders import DIGIT_FOLDER_RUN, write_digit_folder
 
 
 @pytest.mark.slow
 def test_training_on_an_image_folder_writes_a_run_folder(train, tmp_path):
     files = write_digit_folder(tmp_path / "digits", {"eight": 174, "other": 400}, {"eight": 8, "other": 3})
     result = train(
-        "data=images",
-        "data.root=digits",
-        "data.positive_classes=[eight]",
-        "data.channels=1",
-        "data.shape=[12,12]",
-        "data.crop_padding=1",
-        "data.hflip=false",  # a mirrored digit is another symbol
-        "optim.lr=0.05",
-        "model=small_cnn",
-        "model.in_channels=1",
+        *DIGIT_FOLDER_RUN,
         "trainer.max_epochs=4",
         "hydra.run.dir=run",
     )

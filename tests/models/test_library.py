@@ -1,4 +1,4 @@
-"""Networks of torchvision and timm by name: local weights, the replaced head, the optional-extra refusal."""
+"""Networks of torchvision, timm and MONAI by name: local weights, the replaced head, the optional-extra refusal."""
 
 import importlib
 
@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from almlit.models import library
-from almlit.models.library import timm_network, torchvision_network
+from almlit.models.library import monai_network, timm_network, torchvision_network
 
 
 def saved(path, state):
@@ -47,6 +47,15 @@ def test_weights_that_do_not_fit_are_named(tmp_path):
     other = saved(tmp_path / "squeezenet.pth", torchvision.models.squeezenet1_0().state_dict())
     with pytest.raises(ValueError, match=r"squeezenet.pth does not fit MobileNetV3: \d+ missing keys \['features.0.0"):
         torchvision_network("mobilenet_v3_small", 1, weights=other)
+    two_outputs = {
+        "state_dict": {
+            f"network.{key}": value for key, value in torchvision_network("resnet18", 2).state_dict().items()
+        }
+    }
+    with pytest.raises(
+        ValueError, match=r"best.ckpt does not fit ResNet: .* 2 of another shape \['fc.weight \[2, 512\] vs \[1, 512\]"
+    ):
+        torchvision_network("resnet18", 1, weights=saved(tmp_path / "best.ckpt", two_outputs))
     with pytest.raises(FileNotFoundError, match="model.weights not found: .*none.pth"):
         torchvision_network("mobilenet_v3_small", 1, weights=tmp_path / "none.pth")
     (tmp_path / "text.pth").write_text("not a state dict")
@@ -68,14 +77,16 @@ def test_timm_networks_reset_their_classifier(tmp_path):
         timm_network("resnet_nine", 1)
 
 
-def test_a_missing_extra_is_refused_naming_it(monkeypatch):
+@pytest.mark.parametrize(("extra", "build"), [("timm", timm_network), ("monai", monai_network)])
+def test_a_missing_extra_is_refused_naming_it(monkeypatch, extra, build):
     real_import = importlib.import_module
 
-    def without_timm(name, *args):
-        if name == "timm":
-            raise ModuleNotFoundError("No module named 'timm'")
+    def without_extra(name, *args):
+        if name == extra:
+            raise ModuleNotFoundError(f"No module named '{extra}'")
         return real_import(name, *args)
 
-    monkeypatch.setattr(library.importlib, "import_module", without_timm)
-    with pytest.raises(ValueError, match=r"^model=timm needs the optional extra timm: pip install 'almlit\[timm\]'"):
-        timm_network("resnet18", 1)
+    monkeypatch.setattr(library.importlib, "import_module", without_extra)
+    expected = rf"^model={extra} needs the optional extra {extra}: pip install 'almlit\[{extra}\]' \({extra} is not"
+    with pytest.raises(ValueError, match=expected):
+        build("resnet18", 1)

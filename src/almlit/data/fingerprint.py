@@ -82,6 +82,11 @@ def fingerprint_files(files: Mapping[str, Path]) -> DataFingerprint:
     return DataFingerprint(hashlib.sha256(lines.encode()).hexdigest(), described)
 
 
+def files_by_name(paths: Sequence[Path], root: Path) -> dict[str, Path]:
+    """``paths`` keyed by their path relative to ``root``, or their own path if elsewhere (a ``source_files()``)."""
+    return {str(path.relative_to(root) if path.is_relative_to(root) else path): path for path in paths}
+
+
 def data_fingerprint(datamodule: Any) -> DataFingerprint:
     """The fingerprint of the files ``datamodule.source_files()`` names.
 

@@ -1,4 +1,4 @@
-"""Networks of torchvision and timm by name, with local weights and a head giving ``num_outputs`` scores.
+"""Networks of torchvision, timm and MONAI by name, with local weights and a head giving ``num_outputs`` scores.
 
 Nothing is downloaded: ``weights`` is a local file, either a state dict of the network as its library publishes it
 (e.g. ``torch.save(torchvision.models.resnet18(weights="DEFAULT").state_dict(), "resnet18.pth")`` on a machine with
@@ -8,6 +8,7 @@ internet access) or a Lightning checkpoint of an almlit run (its ``network.*`` e
 from __future__ import annotations
 
 import importlib
+import inspect
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -65,13 +66,27 @@ def replace_head(network: nn.Module, num_outputs: int) -> nn.Module:
 
 
 def load_into(network: nn.Module, state: dict[str, torch.Tensor], path: str | Path) -> None:
-    """Load ``state`` strictly, naming the first missing and unexpected keys when it does not fit."""
-    missing, unexpected = network.load_state_dict(state, strict=False)
-    if missing or unexpected:
+    """Load ``state`` strictly, naming the first missing, unexpected and differently shaped entries when it does not
+    fit (e.g. a checkpoint of a network with another number of outputs).
+
+    Raises:
+        ValueError: ``model.weights <path> does not fit <network>: ...``.
+    """
+    own = network.state_dict()
+    missing = [key for key in own if key not in state]
+    unexpected = [key for key in state if key not in own]
+    reshaped = [
+        f"{key} {list(state[key].shape)} vs {list(value.shape)}"
+        for key, value in own.items()
+        if key in state and state[key].shape != value.shape
+    ]
+    if missing or unexpected or reshaped:
         raise ValueError(
             f"model.weights {path} does not fit {type(network).__name__}: {len(missing)} missing keys"
-            f" {missing[:3]}, {len(unexpected)} unexpected keys {unexpected[:3]}"
+            f" {missing[:3]}, {len(unexpected)} unexpected keys {unexpected[:3]}, {len(reshaped)} of another shape"
+            f" {reshaped[:3]}"
         )
+    network.load_state_dict(state)
 
 
 def with_weights(
@@ -147,6 +162,52 @@ def timm_network(
         return built
 
     return with_weights(network, weights, reset_head)
+
+
+def monai_network(
+    name: str,
+    num_outputs: int,
+    weights: str | Path | None = None,
+    spatial_dims: int = 2,
+    in_channels: int = 3,
+    **kwargs: Any,
+) -> nn.Module:
+    """A MONAI network (``monai.networks.nets.<name>``), 2D or 3D, built with ``num_outputs`` outputs.
+
+    MONAI's classifiers take their sizes under two spellings (``in_channels``/``out_channels`` as DenseNet121,
+    ``n_input_channels``/``num_classes`` as ResNet); the constructor's signature says which.
+
+    Args:
+        name: a class of ``monai.networks.nets``, e.g. ``DenseNet121``, ``EfficientNetBN`` (with
+            ``model.model_name``), ``ResNet`` (with ``model.block``, ``model.layers``, ``model.block_inplanes``).
+        num_outputs: outputs of the network (1 for a binary task, C for C classes).
+        weights: a local state dict or checkpoint of the network as built here (its head gives ``num_outputs``
+            already, see :func:`with_weights`), or ``None``.
+        spatial_dims: 2 for images ``[B, C, H, W]``, 3 for volumes ``[B, C, D, H, W]``.
+        in_channels: input channels (``data.channels``, or the number of MRI sequences).
+        **kwargs: passed to the network's constructor.
+
+    Raises:
+        ValueError: if MONAI is not installed (the ``monai`` extra), the name is not a network of
+            ``monai.networks.nets``, its constructor takes no channel or output count, or the weights do not fit.
+    """
+    nets = optional_module("monai", "monai").networks.nets
+    check_positive_int("num_outputs", num_outputs)
+    builder = getattr(nets, name, None)
+    if not (isinstance(builder, type) and issubclass(builder, nn.Module)):
+        raise ValueError(f"model.name={name} is not a network of monai.networks.nets")
+    parameters = inspect.signature(builder).parameters
+    sizes = {"spatial_dims": spatial_dims}
+    spelled = [(in_channels, ("in_channels", "n_input_channels")), (num_outputs, ("out_channels", "num_classes"))]
+    for value, spellings in spelled:
+        spelling = next((spelling for spelling in spellings if spelling in parameters), None)
+        if spelling is None:
+            raise ValueError(
+                f"model.name={name}: monai.networks.nets.{name} takes none of {', '.join(spellings)}; give it"
+                " through its own config with _target_ (README, Your own data)"
+            )
+        sizes[spelling] = value
+    return with_weights(builder(**sizes, **kwargs), weights, lambda built: built)
 
 
 def optional_module(module: str, extra: str, group: str = "model") -> Any:

@@ -26,7 +26,8 @@ def check_output_shape(network: nn.Module, images: torch.Tensor, num_outputs: in
         num_outputs: scores per sample the loss and metrics expect (1 for binary data, C for C classes).
 
     Raises:
-        ValueError: if the network cannot take the batch (e.g. other input channels) or gives another shape.
+        ValueError: if the network cannot take the batch (other input channels, images too small for its
+            downsampling) or gives another shape.
     """
     was_training = network.training
     network.eval()
@@ -37,7 +38,7 @@ def check_output_shape(network: nn.Module, images: torch.Tensor, num_outputs: in
         reason = str(error).strip().splitlines()[0]
         raise ValueError(
             f"the network cannot take a batch of shape {list(images.shape)} from the data (data.channels and"
-            f" model.in_channels must agree): {reason}"
+            f" model.in_channels must agree, data.shape must suit the network's downsampling): {reason}"
         ) from error
     finally:
         network.train(was_training)

@@ -36,8 +36,9 @@ def member_dir(ensemble_dir: Path, index: int) -> Path:
     return Path(ensemble_dir) / f"member{index}"
 
 
-def check_same_setting(configs: Mapping[str, Mapping[str, Any]]) -> None:
-    """Raise unless every run config agrees with the first one outside seeds, output folders and printing.
+def check_same_setting(configs: Mapping[str, Mapping[str, Any]], varying: Sequence[str] = ()) -> None:
+    """Raise unless every run config agrees with the first one outside seeds, output folders, printing and the
+    ``varying`` keys (``data.fold`` for the members of a K-fold ensemble).
 
     Raises:
         ValueError: naming the first run that differs and the keys where it differs.
@@ -45,7 +46,7 @@ def check_same_setting(configs: Mapping[str, Mapping[str, Any]]) -> None:
     (reference_name, reference), *others = configs.items()
     reference_keys = comparable(reference)
     for name, config in others:
-        differing = differences(reference_keys, comparable(config))
+        differing = differences(reference_keys, comparable(config), varying)
         if differing:
             raise ValueError(
                 f"{name} was trained with another setting than {reference_name}: {'; '.join(differing[:5])}"
@@ -98,9 +99,13 @@ def write_roc(ensemble_dir: Path, stacked_scores: np.ndarray, labels: np.ndarray
 
 
 def write_ensemble_report(
-    ensemble_dir: Path, member_dirs: Sequence[Path], title: str | None = None, prevalence: float | None = None
+    ensemble_dir: Path,
+    member_dirs: Sequence[Path],
+    title: str | None = None,
+    prevalence: float | None = None,
+    varying: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """Check the members agree, average their logits, and write the ensemble's files.
+    """Check the members agree (outside the ``varying`` keys), average their logits, and write the ensemble's files.
 
     ``prevalence`` (the deployment share of positives for ``operating_points.json``) defaults to the members'
     ``metrics.prevalence``.
@@ -114,7 +119,7 @@ def write_ensemble_report(
     """
     ensemble_dir = Path(ensemble_dir)
     configs = {path.name: read_config(path) for path in member_dirs}
-    check_same_setting(configs)
+    check_same_setting(configs, varying)
     check_same_data_across(member_dirs)
     metrics = [read_metrics(path) for path in member_dirs]
     spec = MetricSpec.from_run(next(iter(configs.values())), metrics[0])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -160,9 +160,10 @@ def comparable(config: Mapping[str, Any], keep_seeds: bool = False) -> dict[str,
     return kept
 
 
-def differences(reference: Mapping[str, Any], other: Mapping[str, Any]) -> list[str]:
-    """``key (reference value vs other value)`` for every key of two :func:`comparable` configs that differs."""
-    keys = sorted(set(reference) | set(other))
+def differences(reference: Mapping[str, Any], other: Mapping[str, Any], varying: Sequence[str] = ()) -> list[str]:
+    """``key (reference value vs other value)`` for every key of two :func:`comparable` configs that differs,
+    outside the ``varying`` keys."""
+    keys = sorted((set(reference) | set(other)) - set(varying))
     missing = "<absent>"
     return [
         f"{key} ({reference.get(key, missing)!r} vs {other.get(key, missing)!r})"

@@ -18,6 +18,7 @@ import torch
 
 from almlit.data.base import DatasetSplits, ImageDataModule
 from almlit.data.class_counts import check_splits
+from almlit.data.fingerprint import files_by_name
 from almlit.data.folds import assign_splits
 from almlit.data.images.decode import DecodeSettings, channel_statistics, load_images
 from almlit.data.images.layout import ImageRecord, class_ids, list_class_folders, read_image_manifest
@@ -101,6 +102,8 @@ class ImageFolderData(ImageDataModule):
                 f" (multi-class), got positive_classes={positive_classes} and critical_classes={critical_classes}"
             )
         self.records = read_records(root, manifest, group_column)
+        self.manifest = None if manifest is None else Path(manifest)
+        self.folder = self.manifest.parent if self.manifest is not None else Path(root)
         self.source = f"the manifest {manifest}" if manifest is not None else f"the image folder {root}"
         self.source_classes = sorted({record.class_name for record in self.records})
         source_labels = np.array([self.source_classes.index(record.class_name) for record in self.records])
@@ -182,6 +185,12 @@ class ImageFolderData(ImageDataModule):
             self.description, {name: self.labels[members] for name, members in splits.items()}, self.class_names
         )
         return splits
+
+    def source_files(self) -> dict[str, Path]:
+        """The manifest, if any, and every image it or the folder lists, by path under their folder (the run's data
+        fingerprint covers them)."""
+        paths = [record.path for record in self.records]
+        return files_by_name([self.manifest, *paths] if self.manifest is not None else paths, self.folder)
 
     @property
     def description(self) -> str:

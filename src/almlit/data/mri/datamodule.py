@@ -16,6 +16,7 @@ from typing import cast
 import numpy as np
 import torch
 
+from almlit.data.fingerprint import files_by_name
 from almlit.data.folds import assign_splits
 from almlit.data.imbalance import CALIBRATION_SPLIT_SEED
 from almlit.data.indexed import Batch, TensorImageDataset
@@ -161,7 +162,7 @@ class MRICohort(TensorDataModule):
         """
         subjects = read_manifest(self.root / self.manifest, self.settings.sequences, self.pattern, self.test_fraction)
         paths = [self.root / self.manifest, *(path for subject in subjects for path in subject.paths)]
-        return {str(path.relative_to(self.root) if path.is_relative_to(self.root) else path): path for path in paths}
+        return files_by_name(paths, self.root)
 
     def setup(self, stage: str | None = None) -> None:
         """Read the manifest, check every file exists, split, and preprocess every subject (once)."""
