@@ -236,7 +236,7 @@ def run_ensemble(
     (``ensemble.json`` key ``out_of_fold``, see :func:`almlit.report.out_of_fold.write_out_of_fold_report`).
     """
     by_fold = members is None
-    if by_fold:
+    if members is None:
         overrides = fold_overrides(overrides)
         members = fold_count(
             compose_member([override for override in overrides if not override_key(override) == FOLD_KEY])

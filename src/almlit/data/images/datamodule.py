@@ -103,7 +103,8 @@ class ImageFolderData(ImageDataModule):
             )
         self.records = read_records(root, manifest, group_column)
         self.manifest = None if manifest is None else Path(manifest)
-        self.folder = self.manifest.parent if self.manifest is not None else Path(root)
+        assert self.manifest is not None or root is not None  # read_records refuses neither being given
+        self.folder = self.manifest.parent if self.manifest is not None else Path(root)  # type: ignore[arg-type]
         self.source = f"the manifest {manifest}" if manifest is not None else f"the image folder {root}"
         self.source_classes = sorted({record.class_name for record in self.records})
         source_labels = np.array([self.source_classes.index(record.class_name) for record in self.records])
