@@ -97,8 +97,8 @@ def build_loggers(node: DictConfig | None) -> list[Logger]:
         return []
     if "_target_" in node:
         raise ValueError(
-            f"logger must name its loggers (logger.csv._target_=..., logger.mlflow._target_=...), got one logger "
-            f"logger._target_={node._target_}"
+            f"logger must name its loggers (logger.csv._target_=..., logger.mlflow._target_=...), got one unnamed "
+            f"logger whose _target_ is {node._target_}"
         )
     return [instantiate(child) for child in node.values() if child is not None]
 
