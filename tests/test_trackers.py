@@ -87,7 +87,9 @@ def test_loggers_are_named_nodes_and_add_to_the_csv_logger():
     assert list(composed().logger) == ["csv"]
     assert list(composed("logger=mlflow").logger) == ["csv", "mlflow"]
     assert list(composed("logger=[mlflow,tensorboard]").logger) == ["csv", "mlflow", "tensorboard"]
-    with pytest.raises(ValueError, match=r"^logger must name its loggers .*got one unnamed logger whose _target_ is x.Y$"):
+    with pytest.raises(
+        ValueError, match=r"^logger must name its loggers .*got one unnamed logger whose _target_ is x.Y$"
+    ):
         build_loggers(OmegaConf.create({"_target_": "x.Y"}))
     assert build_loggers(None) == []
 
