@@ -964,6 +964,21 @@ def mri_run(folder: Path) -> None:
 
 PREDICT = "almlit.predict"
 
+
+def started_run(folder: Path) -> None:
+    """``run/``: a run folder whose training started (its config.yaml) but never finished (no COMPLETE)."""
+    (folder / "run").mkdir()
+    (folder / "run" / "config.yaml").write_text("seed: 0\n")
+
+
+def finished_run_below(folder: Path) -> None:
+    """``outputs/runs/run/``: a finished run folder (config.yaml and COMPLETE) two levels below ``outputs``."""
+    run = folder / "outputs" / "runs" / "run"
+    run.mkdir(parents=True)
+    (run / "config.yaml").write_text("seed: 0\n")
+    (run / "COMPLETE").write_text("")
+
+
 TRAINED_MODELS = [
     Case(
         "predict-missing-folder",
@@ -979,7 +994,24 @@ TRAINED_MODELS = [
         ("run",),
         "run is not a finished run (no COMPLETE marker): it was interrupted or is still training; rerun its command "
         "to resume it",
-        setup=lambda folder: (folder / "run").mkdir(),
+        setup=started_run,
+    ),
+    Case(
+        "predict-not-a-run-folder",
+        "almlit.predict on the folder above the run folders",
+        PREDICT,
+        ("outputs",),
+        "outputs is not a run folder (it has no config.yaml); it holds 1 finished run folder(s) below it, e.g. "
+        "outputs/runs/run",
+        setup=finished_run_below,
+    ),
+    Case(
+        "predict-a-checkpoint-file",
+        "almlit.predict on a checkpoint file instead of its run folder",
+        PREDICT,
+        ("last.ckpt",),
+        "last.ckpt is a file, not a run folder (the folder holding config.yaml and metrics.json)",
+        setup=lambda folder: (folder / "last.ckpt").write_bytes(b""),
     ),
     Case(
         "predict-other-data-kind",

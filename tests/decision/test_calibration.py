@@ -53,6 +53,17 @@ def test_separable_scores_keep_finite_parameters():
     assert 0.5 < probability < 0.9  # the smoothed targets (3/4 for positives, 1/5 for negatives) keep it moderate
 
 
+def test_scores_ranked_worse_than_chance_get_the_constant_map_not_a_decreasing_one():
+    # positives score lower than negatives: the unconstrained fit would have a negative slope, so a higher logit
+    # (a positive decision at logit >= threshold) would get a lower probability
+    logits, targets = np.array([-2.0, -1.0, 1.0, 2.0, 3.0]), np.array([1, 1, 0, 0, 0])
+    calibration = fit_platt(logits, targets)
+    # smoothed labels by hand: positives (2 + 1) / (2 + 2) = 3/4, negatives 1 / (3 + 2) = 1/5; their mean is 0.42
+    assert calibration["slope"] == 0.0
+    assert calibration["intercept"] == pytest.approx(np.log(0.42 / 0.58))
+    assert calibrated_probability(logits, calibration) == pytest.approx(np.full(5, 0.42))
+
+
 def test_ece_against_a_naive_loop():
     rng = np.random.default_rng(2)
     probabilities = np.r_[rng.random(500), 1.0, 0.0]

@@ -1,6 +1,7 @@
 """``almlit.export``: the ONNX model against PyTorch on real batches, and preprocessing.json applied by hand."""
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -46,6 +47,10 @@ def test_ensemble_onnx_from_raw_digits_by_hand(tmp_path, capsys):
         clear = np.abs(expected - point["threshold"]) > 1e-4
         assert np.array_equal(decisions[clear], (expected >= point["threshold"])[clear])
     assert len(run_onnx(tmp_path / "export" / "model.onnx", inputs[:1])) == 1  # any batch size
+    umask = os.umask(0)
+    os.umask(umask)
+    for name in ("model.onnx", "preprocessing.json", "operating_points.json"):  # the umask's mode, as any result
+        assert (tmp_path / "export" / name).stat().st_mode & 0o777 == 0o666 & ~umask, name
 
 
 @pytest.mark.slow

@@ -53,7 +53,11 @@ def check_prevalence(prevalence: float | None, name: str = "`prevalence`") -> No
 
 
 def fit_platt(logits: np.ndarray, targets: np.ndarray) -> dict:
-    """Fit Platt scaling sigmoid(a * z + b) to calibration logits z and 0/1 labels.
+    """Fit Platt scaling sigmoid(a * z + b), a >= 0, to calibration logits z and 0/1 labels.
+
+    The slope is kept non-negative so that calibrated probabilities never run against the decisions
+    ``logit >= threshold``: when the unconstrained fit's slope is negative (scores that rank worse than chance),
+    the constrained maximum-likelihood fit is the constant map, a = 0 and b = logit of the mean smoothed label.
 
     Args:
         logits: 1-D finite calibration scores (logits).
@@ -87,10 +91,16 @@ def fit_platt(logits: np.ndarray, targets: np.ndarray) -> dict:
 
     result = optimize.minimize(negative_log_likelihood, np.zeros(2), jac=True, method="BFGS")
     slope = result.x[0] / scale
+    intercept = result.x[1] - slope * centre
+    if slope < 0:
+        # The fit is restricted to non-decreasing maps, so that a higher logit never gets a lower probability (the
+        # decisions are logit >= threshold): scores that rank the calibration split worse than chance get the
+        # constrained maximum-likelihood fit, slope 0 and the (smoothed) calibration prevalence for every logit.
+        slope, intercept = 0.0, special.logit(soft_targets.mean())
     return {
         "method": "platt",
         "slope": float(slope),
-        "intercept": float(result.x[1] - slope * centre),
+        "intercept": float(intercept),
         "calibration_prevalence": positives / (positives + negatives),
         "positives": positives,
         "negatives": negatives,

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import io
-import os
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from almlit.atomic_files import write_atomically
 from almlit.deploy.trained import MeanLogit
 
 INPUT_NAME = "input"
@@ -42,24 +42,21 @@ def export_onnx(model: MeanLogit, input_shape: Sequence[int], path: Path) -> Non
     model.channels_last = False  # the memory layout changes nothing in the graph's results
     example = torch.zeros(2, *input_shape)
     batch = torch.export.Dim("batch", min=1)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
-    os.close(handle)
-    try:
-        with contextlib.redirect_stdout(io.StringIO()):  # the exporter reports its steps on stdout
-            torch.onnx.export(
-                model,
-                (example,),
-                temporary,
-                dynamo=True,
-                input_names=[INPUT_NAME],
-                output_names=[OUTPUT_NAME],
-                dynamic_shapes={"inputs": {0: batch}},
-                external_data=False,
-                verbose=False,
-            )
-        os.replace(temporary, path)
-    finally:
-        Path(temporary).unlink(missing_ok=True)
+    # the exporter writes to a path of its own: a scratch folder, then the one atomic write (the umask's mode)
+    with tempfile.TemporaryDirectory() as scratch, contextlib.redirect_stdout(io.StringIO()):
+        exported = Path(scratch) / path.name  # the exporter reports its steps on stdout
+        torch.onnx.export(
+            model,
+            (example,),
+            str(exported),
+            dynamo=True,
+            input_names=[INPUT_NAME],
+            output_names=[OUTPUT_NAME],
+            dynamic_shapes={"inputs": {0: batch}},
+            external_data=False,
+            verbose=False,
+        )
+        write_atomically(path, exported.read_bytes())
 
 
 def onnx_logits(path: Path, inputs: np.ndarray) -> np.ndarray:

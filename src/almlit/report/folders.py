@@ -93,8 +93,17 @@ def require_finished(run_dir: Path) -> None:
     Raises:
         FileNotFoundError: naming the folder and why it is not usable.
     """
-    if not Path(run_dir).is_dir():
+    run_dir = Path(run_dir)
+    if not run_dir.exists():
         raise FileNotFoundError(f"run folder {run_dir} not found")
+    if not run_dir.is_dir():
+        raise FileNotFoundError(
+            f"{run_dir} is a file, not a run folder (the folder holding {CONFIG_FILE} and {METRICS_FILE})"
+        )
+    if not (run_dir / CONFIG_FILE).is_file():
+        runs = finished_runs(run_dir)
+        below = f"; it holds {len(runs)} finished run folder(s) below it, e.g. {runs[0]}" if runs else ""
+        raise FileNotFoundError(f"{run_dir} is not a run folder (it has no {CONFIG_FILE}){below}")
     if not is_finished(run_dir):
         raise FileNotFoundError(
             f"{run_dir} is not a finished run (no {COMPLETE_FILE} marker): it was interrupted or is still training; "
