@@ -243,7 +243,7 @@ def test_ddp_training_run_equals_the_single_process_run_with_the_doubled_batch(t
     common = (
         f"hydra.searchpath=[file://{tmp_path / 'conf'}]",
         "model=linear_probe",
-        "+data.crop_padding=0",
+        "data.crop_padding=0",
         "trainer.max_epochs=3",
         "trainer.accelerator=cpu",
     )

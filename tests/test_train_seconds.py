@@ -7,6 +7,7 @@ resuming from the checkpoint of the first epoch and training the second epoch ag
 """
 
 import json
+import os
 import signal
 import time
 from pathlib import Path
@@ -18,6 +19,7 @@ import torch
 from lightning.pytorch.callbacks import ModelCheckpoint, Timer
 from lightning.pytorch.demos.boring_classes import BoringModel
 
+from tests.conftest import REPO_ROOT
 from tests.test_resume import COMMON, STEPS_PER_EPOCH, kill_at, load, run_dir, train_in
 
 BATCHES_PER_EPOCH = 3
@@ -107,7 +109,9 @@ class SlowUntilMarker(L.Callback):
 
 
 @pytest.mark.slow
-def test_killed_and_resumed_run_reports_both_sessions_training_time(tmp_path):
+def test_killed_and_resumed_run_reports_both_sessions_training_time(tmp_path, monkeypatch):
+    # the training subprocesses import the slow-down callback of this module from tests/
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(REPO_ROOT / "src"), str(REPO_ROOT)]))
     slow = [
         "+callbacks.slow._target_=tests.test_train_seconds.SlowUntilMarker",
         "+callbacks.slow.seconds=0.2",

@@ -230,6 +230,13 @@ CONFIGS = [
         exit_code=1,
     ),
     Case(
+        "classes-not-a-list",
+        "a class id given without the brackets of a list",
+        TRAIN,
+        ("data.positive_classes=8",),
+        "data.positive_classes must be a list of class ids, e.g. data.positive_classes=[8], got 8",
+    ),
+    Case(
         "imb-below-1",
         "imb below 1",
         TRAIN,

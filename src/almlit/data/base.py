@@ -56,6 +56,8 @@ def check_class_ids(name: str, classes: Sequence[int], num_classes: int) -> tupl
     Raises:
         ValueError: naming ``data.<name>`` and its value.
     """
+    if isinstance(classes, (int, str)) or not hasattr(classes, "__iter__"):
+        raise ValueError(f"data.{name} must be a list of class ids, e.g. data.{name}=[{classes}], got {classes!r}")
     classes = tuple(classes)
     if not classes:
         raise ValueError(f"data.{name} must not be empty")
