@@ -42,11 +42,14 @@ from almlit.report.folders import comparable, differences, is_finished, read_con
 from almlit.report.out_of_fold import out_of_fold_line, write_out_of_fold_report
 from almlit.resume import LAST_CHECKPOINT, describe_differences
 from almlit.run_folder import CONFIG_FILE
+from almlit.stacking import check_stack_size, stack_groups
+from almlit.stacking.run import train_stack
 
 DEFAULT_MEMBERS = 10
 FOLD_MEMBERS = "folds"  # members=folds: one member per fold of data.folds
 FOLD_KEY = "data.fold"  # the key that differs between the members of a K-fold ensemble
-OWN_KEYS = ("members", "dir", "selection")
+STACK_KEY = "ensemble.stack"  # members trained as one batched model per stack (almlit.stacking)
+OWN_KEYS = ("members", "dir", "selection", STACK_KEY)
 # Bad input of this command: almlit's argument errors and Hydra's for unknown groups, choices and keys.
 BAD_INPUT = (*USER_ERRORS, HydraException, OmegaConfBaseException)
 
@@ -144,8 +147,8 @@ def check_overrides(overrides: Sequence[str], members: int) -> None:
             raise ValueError(f"{override} is not allowed: an ensemble trains one setting (pick one with almlit.select)")
 
 
-def compose_member(overrides: Sequence[str], config_name: str = "train") -> DictConfig:
-    """The training config of a member (seed 0), with its ``hydra`` node, composed as ``almlit.train`` would.
+def compose_member(overrides: Sequence[str], config_name: str = "train", seed: int = 0) -> DictConfig:
+    """The training config of a member (seed ``seed``), with its ``hydra`` node, composed as ``almlit.train`` would.
 
     ``config_name="bench"`` composes the same config with the benchmark's ``bench`` node (conf/bench.yaml).
 
@@ -153,7 +156,7 @@ def compose_member(overrides: Sequence[str], config_name: str = "train") -> Dict
         hydra.errors.HydraException: for unknown groups, choices or keys (Hydra's message).
     """
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-        return compose(config_name, overrides=[*overrides, "seed=0"], return_hydra_config=True)
+        return compose(config_name, overrides=[*overrides, f"seed={seed}"], return_hydra_config=True)
 
 
 def resolve_member(config: DictConfig, run_dir: Path) -> dict[str, Any]:
@@ -224,13 +227,34 @@ def train_members(overrides: Sequence[str], seeds: Sequence[int], ensemble_dir: 
         sys.exit(result.returncode)
 
 
+def train_stacked_members(training: Sequence[str], seeds: Sequence[int], ensemble_dir: Path, stack: int) -> None:
+    """Train the members ``seeds`` in stacks of at most ``stack`` (:mod:`almlit.stacking`), one stack after another.
+
+    A member that was trained alone and can resume (its ``checkpoints/last.ckpt``) resumes alone instead.
+    """
+    resumable = [seed for seed in seeds if (member_dir(ensemble_dir, seed) / LAST_CHECKPOINT).is_file()]
+    if resumable:
+        train_members(training, resumable, ensemble_dir)
+    for group in stack_groups([seed for seed in seeds if seed not in resumable], stack):
+        run_dirs = [member_dir(ensemble_dir, seed) for seed in group]
+        configs = [
+            resolve_member(compose_member(training, seed=seed), run_dir)
+            for seed, run_dir in zip(group, run_dirs, strict=True)
+        ]
+        train_stack(configs, run_dirs, [[*training, f"seed={seed}"] for seed in group])
+
+
 def run_ensemble(
     overrides: Sequence[str],
     members: int | None = DEFAULT_MEMBERS,
     ensemble_dir: str | os.PathLike[str] | None = None,
     title: str | None = None,
+    stack: int = 1,
 ) -> tuple[Path, dict[str, Any]]:
     """Train the members still missing, then write the ensemble report; returns the folder and ``ensemble.json``.
+
+    ``stack > 1`` trains them as stacks of at most ``stack`` members, each stack one batched model
+    (:mod:`almlit.stacking`); the member folders are the same.
 
     ``members=None`` trains one member per fold of ``data.folds`` and adds the out-of-fold scores to the report
     (``ensemble.json`` key ``out_of_fold``, see :func:`almlit.report.out_of_fold.write_out_of_fold_report`).
@@ -252,7 +276,10 @@ def run_ensemble(
     if pending:
         resuming = sum((member_dir(ensemble_dir, index) / LAST_CHECKPOINT).is_file() for index in pending)
         print(f"training {len(pending)} of {members} members into {ensemble_dir} ({resuming} resuming)", flush=True)
-        train_members(overrides, pending, ensemble_dir)
+        if stack > 1:
+            train_stacked_members(training, pending, ensemble_dir, stack)
+        else:
+            train_members(overrides, pending, ensemble_dir)
     choices = config.hydra.runtime.choices
     title = title or f"{choices.data} {choices.loss} alm={choices.alm} imb={config.imb}"
     title += f", one member per fold of {members}" if by_fold else ""
@@ -269,7 +296,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         members = parse_members(own.get("members", str(DEFAULT_MEMBERS)))
         if "selection" in own:
             overrides = merge_overrides(read_selection(own["selection"]), overrides)
-        ensemble_dir, summary = run_ensemble(overrides, members, own.get("dir"))
+        stack = check_stack_size(own.get(STACK_KEY, "1"))
+        ensemble_dir, summary = run_ensemble(overrides, members, own.get("dir"), stack=stack)
     print((ensemble_dir / REPORT_FILE).read_text())
     if "out_of_fold" in summary:
         print(out_of_fold_line(summary["out_of_fold"]))

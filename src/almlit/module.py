@@ -155,7 +155,16 @@ class ALMClassifier(L.LightningModule):
             The loss to minimise and its named terms (for logging).
         """
         images, targets, sample_ids = batch
-        outputs, targets, sample_ids = gather_batch(self(images), targets, sample_ids)
+        return self.objective(*gather_batch(self(images), targets, sample_ids))
+
+    def objective(self, outputs: Tensor, targets: Tensor, sample_ids: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+        """Eq. 5 on the network's outputs ``[B, K]`` for a batch, and the multiplier update, as in
+        :meth:`training_loss` (which computes the outputs; a stacked run computes them for all of its members at once,
+        :mod:`almlit.stacking`).
+
+        Returns:
+            The loss to minimise and its named terms (for logging).
+        """
         base_loss = self.loss(outputs, targets)
         if self.constraint is None:
             if self.pair_coverage is not None:  # a pairwise loss on binary data: its positives are the 1s

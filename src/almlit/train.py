@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import shutil
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 import hydra
 import lightning as L
@@ -143,24 +143,56 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any] | None:
             trainer.fit(module, datamodule=datamodule, ckpt_path=start.ckpt_path)
     except (Preempted, SIGTERMException) as stop:
         stop_after_preemption(stop, str(run_dir / LAST_CHECKPOINT))
-    train_seconds = timer.time_elapsed("train")  # every session's, up to its last checkpoint, and this one's
-    final_penalty = float(module.penalty)  # before the best checkpoint's state is loaded for the test
     checkpoint = best_checkpoint_callback(trainer)
+    assert checkpoint.best_model_score is not None  # set with best_model_path
+    fitted = FitOutcome(
+        best_checkpoint=checkpoint.best_model_path,
+        best_score=float(checkpoint.best_model_score),
+        epochs_trained=trainer.current_epoch,
+        train_seconds=timer.time_elapsed("train"),  # every session's, up to its last checkpoint, and this one's
+        final_penalty=float(module.penalty),  # before the best checkpoint's state is loaded for the test
+    )
+    return test_and_write(cfg, run_dir, resolved, trainer, module, datamodule, fitted)
+
+
+class FitOutcome(NamedTuple):
+    """What training left for the test: the best checkpoint (by the monitored metric, Lightning's float32 score),
+    the epochs trained, the training seconds and mu at the end."""
+
+    best_checkpoint: str
+    best_score: float
+    epochs_trained: int
+    train_seconds: float
+    final_penalty: float
+
+
+def test_and_write(
+    cfg: DictConfig,
+    run_dir: Path,
+    resolved: dict[str, Any],
+    trainer: L.Trainer,
+    module: ALMClassifier,
+    datamodule: TensorDataModule,
+    fitted: FitOutcome,
+) -> dict[str, Any]:
+    """Test the best checkpoint, score the calibration split with it, write the run folder; returns ``metrics.json``.
+
+    Shared by ``almlit.train`` and the members of a stacked run (:mod:`almlit.stacking`).
+    """
     with out_of_memory_advice("test", {"eval_batch_size": datamodule.eval_batch_size}):
-        trainer.test(module, datamodule=datamodule, ckpt_path=checkpoint.best_model_path, verbose=False)
+        trainer.test(module, datamodule=datamodule, ckpt_path=fitted.best_checkpoint, verbose=False)
         # the calibration split (or validation), scored by the same best checkpoint: operating points are chosen on it
-        trainer.predict(module, datamodule=datamodule, ckpt_path=checkpoint.best_model_path, return_predictions=False)
+        trainer.predict(module, datamodule=datamodule, ckpt_path=fitted.best_checkpoint, return_predictions=False)
     # float64, as computed: Lightning's logged values (trainer.test's results, best_model_score) are float32
-    assert checkpoint.best_model_score is not None  # set with best_model_path, which the test just loaded
-    best_val = module.computed["val"].get(cfg.monitor.removeprefix("val/"), float(checkpoint.best_model_score))
+    best_val = module.computed["val"].get(cfg.monitor.removeprefix("val/"), fitted.best_score)
     metrics = {
         "test": module.computed["test"],
         "best_val": {cfg.monitor: best_val},
         "critical_classes": list(datamodule.critical_classes),
-        "best_checkpoint": str(Path(checkpoint.best_model_path).relative_to(run_dir.resolve())),
-        "epochs_trained": trainer.current_epoch,
-        "train_seconds": round(train_seconds, 2),
-        "final_penalty": final_penalty,
+        "best_checkpoint": str(Path(fitted.best_checkpoint).relative_to(run_dir.resolve())),
+        "epochs_trained": fitted.epochs_trained,
+        "train_seconds": round(fitted.train_seconds, 2),
+        "final_penalty": fitted.final_penalty,
         "class_counts": {"train": list(datamodule.class_counts)},
         "input_shape": list(datamodule.input_shape),  # of one sample: what almlit.predict and almlit.export accept
         "seeds": seeds(resolved),

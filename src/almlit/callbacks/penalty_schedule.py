@@ -83,17 +83,21 @@ class PenaltySchedule(L.Callback):
         value = trainer.callback_metrics.get(self.monitor)
         if value is None:
             return
-        metric = float(value)
-        self.epochs_seen += 1
-        cap = self.cap(pl_module)
         module = cast("ALMClassifier", pl_module)  # mu is the ALM module's buffer
+        self.update(module, float(value))
+        module.log("alm/mu", module.penalty, on_epoch=True)
+
+    def update(self, module: ALMClassifier, metric: float) -> None:
+        """One epoch's decision on the validation ``metric``: grow the module's mu or not (a stacked run calls it for
+        each member, :mod:`almlit.stacking`)."""
+        self.epochs_seen += 1
+        cap = self.cap(module)
         grow = should_grow(self.rule, self.epochs_seen, metric, self.previous_metric, self.drop_tolerance)
         if grow and not self.frozen:
             with torch.no_grad():
                 module.penalty.mul_(self.growth).clamp_(max=cap)
         self.frozen = self.frozen or float(module.penalty) >= cap or metric >= self.metric_ceiling
         self.previous_metric = metric
-        module.log("alm/mu", module.penalty, on_epoch=True)
 
     def state_dict(self) -> dict[str, Any]:
         return {"epochs_seen": self.epochs_seen, "previous_metric": self.previous_metric, "frozen": self.frozen}

@@ -1,0 +1,152 @@
+"""The training loop of a stack: every epoch, each active member's batches go through one batched forward pass,
+each member steps its own optimiser, validates, and takes its own decisions (best checkpoint, mu, early stopping).
+
+It reproduces what Lightning's fit loop and almlit's callbacks do for a run trained alone: the order of an epoch
+comes from the member's sampler at ``(seed, epoch)``, its augmentation from its generator at ``(seed, epoch)``, one
+optimiser step per batch, validation after the epoch's last batch, then (``on_train_epoch_end``, in Lightning's
+callback order) early stopping, the mu schedule, the best checkpoint and the learning-rate schedule. A member that
+stopped leaves the active set: nothing touches its state again.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+
+import torch
+from torch import Tensor
+
+from almlit.data.epoch_seeding import AUGMENT_STREAM, epoch_generator
+from almlit.errors import NonFiniteLossError
+from almlit.stacking.decisions import as_logged, checkpoint_improves
+from almlit.stacking.forward import StackedForward
+from almlit.stacking.members import StackMember
+
+
+def epoch_batches(member: StackMember, epoch: int, batch_size: int) -> list[Tensor]:
+    """The member's training positions of ``epoch`` cut into batches (the last one may be shorter)."""
+    member.sampler.set_epoch(epoch)
+    order = torch.as_tensor(list(iter(member.sampler)), dtype=torch.long)
+    return list(order.split(batch_size))
+
+
+def train_epoch(
+    members: Sequence[StackMember], forward: StackedForward, images: Tensor, epoch: int, batch_size: int
+) -> None:
+    """One epoch of the ``members`` (all active, with epochs of equal length) through the batched forward pass.
+
+    Raises:
+        NonFiniteLossError: naming the member, when its loss or a term of it became NaN or inf in this epoch.
+    """
+    device = images.device
+    batches = [epoch_batches(member, epoch, batch_size) for member in members]
+    generators = [epoch_generator(member.seed, epoch, AUGMENT_STREAM, device) for member in members]
+    networks = [member.module.network for member in members]
+    finite = torch.ones(len(members), dtype=torch.bool, device=device)
+    loss_sums = torch.zeros(len(members), dtype=torch.float64, device=device)
+    for member in members:
+        member.module.train()
+    for step in range(len(batches[0])):
+        inputs, targets, sample_ids = [], [], []
+        for member, member_batches, generator in zip(members, batches, generators, strict=True):
+            positions = member_batches[step].to(device)
+            ids = member.train_ids[positions]
+            inputs.append(member.augment(images[ids], train=True, generator=generator))
+            targets.append(member.train_labels[positions])
+            sample_ids.append(ids)
+        outputs = forward(networks, torch.stack(inputs))
+        total = outputs.new_zeros(())
+        for index, member in enumerate(members):
+            loss, terms = member.module.objective(outputs[index], targets[index], sample_ids[index])
+            values = torch.stack([loss.detach(), *(term.detach().reshape(()) for term in terms.values())])
+            finite[index] &= torch.isfinite(values).all()
+            loss_sums[index] += loss.detach()
+            total = total + loss
+        for member in members:
+            member.optimizer.zero_grad()
+        total.backward()  # member k's leaves receive the gradient of member k's loss only
+        for member in members:
+            member.optimizer.step()
+            member.global_step += 1
+    for index, (member, ok) in enumerate(zip(members, finite.tolist(), strict=True)):
+        if not ok:
+            raise NonFiniteLossError(
+                f"the training loss of stacked member {member.run_dir} became NaN or inf in epoch {epoch}; "
+                "lower its optim.lr or alm.penalty_init"
+            )
+        member.history.append({"epoch": epoch, "train/loss": float(loss_sums[index]) / len(batches[0])})
+
+
+@torch.no_grad()
+def validate(member: StackMember, images: Tensor, eval_batch_size: int) -> dict[str, float]:
+    """The member's validation metrics (float64) on its own validation images, its network in eval mode."""
+    module = member.module
+    module.eval()
+    for start in range(0, len(member.val_ids), eval_batch_size):
+        ids = member.val_ids[start : start + eval_batch_size]
+        scores = module.evaluation_scores(member.augment(images[ids], train=False))
+        module.val_metrics.update(scores, member.val_labels[start : start + eval_batch_size])
+    computed = {name: value.item() for name, value in module.val_metrics.compute().items()}
+    module.val_metrics.reset()
+    module.computed["val"] = computed
+    module.train()
+    return computed
+
+
+def end_epoch(member: StackMember, epoch: int, computed: dict[str, float]) -> None:
+    """The member's decisions after its validation, in the order of its callbacks in a run trained alone."""
+    metric = as_logged(computed[member.monitor.removeprefix("val/")])
+    should_stop, _ = member.early_stopping._evaluate_stopping_criteria(torch.tensor(metric))  # Lightning's rule
+    if member.module.pair_coverage is not None:
+        member.module.pair_coverage.reset()
+    if member.schedule is not None:
+        member.schedule.update(member.module, metric)
+    best = None if member.best is None else member.best.score
+    if checkpoint_improves(metric, best, member.checkpoint.mode):
+        member.keep_best(epoch, metric, computed)
+    if member.scheduler is not None:
+        member.scheduler.step()
+    member.epochs_trained = epoch + 1
+    member.history[-1] |= {member.monitor: metric, "alm/mu": float(member.module.penalty)}
+    member.stopped = bool(should_stop)
+
+
+def fit_stack(
+    members: Sequence[StackMember],
+    images: Tensor,
+    max_epochs: int,
+    batch_size: int,
+    eval_batch_size: int,
+    report: Callable[[str], None] = print,
+) -> None:
+    """Train the members until each has stopped early or ``max_epochs`` passed.
+
+    Args:
+        members: the members, on the device of ``images``.
+        images: the shared training images ``[N, C, H, W]`` indexed by sample id (:func:`shared_images`).
+        max_epochs: ``trainer.max_epochs``.
+        batch_size: the members' training batch size.
+        eval_batch_size: their validation batch size.
+        report: receives one progress line per epoch.
+    """
+    forward = StackedForward(members[0].module.network)
+    for epoch in range(max_epochs):
+        active = [member for member in members if not member.stopped]
+        if not active:
+            break
+        started = time.perf_counter()
+        train_epoch(active, forward, images, epoch, batch_size)
+        for member in active:
+            end_epoch(member, epoch, validate(member, images, eval_batch_size))
+        seconds = time.perf_counter() - started
+        for member in active:
+            member.train_seconds += seconds
+        scores = " ".join(
+            "-" if member.stopped and member not in active else f"{member.history[-1][member.monitor]:.3f}"
+            for member in members
+        )
+        stopped = sum(member.stopped for member in members)
+        report(
+            f"stack of {len(members)}: epoch {epoch + 1}/{max_epochs} ({seconds:.1f} s), "
+            f"{members[0].monitor} {scores}, {stopped} stopped"
+        )
