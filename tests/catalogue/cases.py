@@ -889,6 +889,29 @@ ARGUMENTS = [
         "data.fold is not allowed with members=folds: member k validates on fold k",
     ),
     Case(
+        "ensemble-stack-zero",
+        "almlit.ensemble with ensemble.stack=0",
+        "almlit.ensemble",
+        ("members=2", "ensemble.stack=0"),
+        "ensemble.stack must be an integer >= 1 (members trained as one model), got '0'",
+    ),
+    Case(
+        "ensemble-stack-unsupported-callback",
+        "almlit.ensemble stacking members whose loss adds a callback a stack does not run (LDAM-DRW's reweighting)",
+        "almlit.ensemble",
+        ("loss=ldam_drw", "members=2", "ensemble.stack=2", "dir=ens"),
+        "a stacked run cannot reproduce callbacks.deferred_reweighting of ens/member0; train it without "
+        "ensemble.stack (or remove the setting)",
+    ),
+    Case(
+        "ensemble-stack-mixed-precision",
+        "almlit.ensemble stacking members in mixed precision (a stack trains in float32)",
+        "almlit.ensemble",
+        ("members=2", "ensemble.stack=2", "trainer.precision=bf16-mixed", "dir=ens"),
+        "a stacked run cannot reproduce trainer.precision=bf16-mixed of ens/member0; train it without "
+        "ensemble.stack (or remove the setting)",
+    ),
+    Case(
         "ensemble-selection-missing",
         "almlit.ensemble with a selection file that does not exist",
         "almlit.ensemble",

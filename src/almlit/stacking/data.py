@@ -30,7 +30,9 @@ def shared_images(datasets: Sequence[TensorImageDataset], num_samples: int) -> T
         ids = dataset.sample_ids
         seen = filled[ids]
         if not torch.equal(images[ids[seen]], dataset.images[seen]):
-            raise ValueError("stacked members must draw their images from one source split: a sample id names two images")
+            raise ValueError(
+                "stacked members must draw their images from one source split: a sample id names two images"
+            )
         images[ids] = dataset.images
         filled[ids] = True
     return images

@@ -26,10 +26,14 @@ def stacked_state(networks: Sequence[nn.Module]) -> tuple[State, State]:
     The parameters are stacked differentiably (gradients flow back to each network's own leaves); the buffers are
     copies, updated in place by the forward pass and returned with :func:`write_back_buffers`.
     """
-    parameters = {name: torch.stack([dict(net.named_parameters())[name] for net in networks]) for name, _ in
-                  networks[0].named_parameters()}
-    buffers = {name: torch.stack([dict(net.named_buffers())[name] for net in networks]) for name, _ in
-               networks[0].named_buffers()}
+    parameters = {
+        name: torch.stack([dict(net.named_parameters())[name] for net in networks])
+        for name, _ in networks[0].named_parameters()
+    }
+    buffers = {
+        name: torch.stack([dict(net.named_buffers())[name] for net in networks])
+        for name, _ in networks[0].named_buffers()
+    }
     return parameters, buffers
 
 

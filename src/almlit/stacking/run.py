@@ -10,6 +10,7 @@ from typing import Any
 
 import torch
 from omegaconf import OmegaConf
+from torch import Tensor
 
 from almlit.data.fingerprint import write_fingerprint
 from almlit.errors import out_of_memory_advice
@@ -47,6 +48,44 @@ def prepare_folder(run_dir: Path) -> None:
     shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
 
 
+def prepare_stack(
+    configs: Sequence[dict[str, Any]], run_dirs: Sequence[Path], overrides: Sequence[Sequence[str]]
+) -> tuple[list[StackMember], Tensor]:
+    """Check and build the members of one stack, on its device, with their images held once.
+
+    Each member folder receives its ``config.yaml``, ``.hydra/overrides.yaml`` and ``data_fingerprint.json`` as a run
+    trained alone does when it starts.
+
+    Returns:
+        The members and the shared training images (:func:`~almlit.stacking.data.shared_images`).
+
+    Raises:
+        ValueError: if the members cannot share one model (:func:`check_stackable`, :func:`check_equal_epochs`).
+    """
+    check_stackable(configs, [str(run_dir) for run_dir in run_dirs])
+    for run_dir in run_dirs:
+        prepare_folder(run_dir)
+    members, datasets, num_samples = [], [], 1
+    for config, run_dir in zip(configs, run_dirs, strict=True):
+        member, datamodule = build_member(OmegaConf.create(config), run_dir)
+        members.append(member)
+        datasets += [datamodule.train_dataset, datamodule.val_dataset]
+        num_samples = datamodule.num_train_samples
+    check_equal_epochs(members)
+    device = stack_device(str(configs[0]["trainer"]["accelerator"]))
+    images = shared_images(datasets, num_samples).to(device)
+    for member, member_overrides in zip(members, overrides, strict=True):
+        write_config(member.run_dir, member.config)
+        write_overrides(member.run_dir, member_overrides)
+        write_fingerprint(member.run_dir, member.fingerprint)
+        member.module.to(device)
+        member.augment.to(device)
+        member.train_ids, member.train_labels, member.val_ids, member.val_labels = (
+            tensor.to(device) for tensor in (member.train_ids, member.train_labels, member.val_ids, member.val_labels)
+        )
+    return members, images  # the members' own copies of the images went with their data modules
+
+
 def train_stack(
     configs: Sequence[dict[str, Any]],
     run_dirs: Sequence[Path],
@@ -62,33 +101,17 @@ def train_stack(
         report: receives the progress lines.
 
     Raises:
-        ValueError: if the members cannot share one model (:func:`check_stackable`, :func:`check_equal_epochs`).
+        ValueError: if the members cannot share one model (see :func:`prepare_stack`).
     """
-    check_stackable(configs, [str(run_dir) for run_dir in run_dirs])
-    for run_dir in run_dirs:
-        prepare_folder(run_dir)
-    members, datasets = [], []
-    for config, run_dir in zip(configs, run_dirs, strict=True):
-        member, datamodule = build_member(OmegaConf.create(config), run_dir)
-        members.append(member)
-        datasets += [datamodule.train_dataset, datamodule.val_dataset]
-        num_samples = datamodule.num_train_samples
-    check_equal_epochs(members)
-    device = stack_device(str(configs[0]["trainer"]["accelerator"]))
-    images = shared_images(datasets, num_samples).to(device)
-    del datasets  # the members' own copies of the images: from here on each indexes the shared tensor
-    for member, member_overrides in zip(members, overrides, strict=True):
-        write_config(member.run_dir, member.config)
-        write_overrides(member.run_dir, member_overrides)
-        write_fingerprint(member.run_dir, member.fingerprint)
-        member.module.to(device)
-        member.augment.to(device)
-        member.train_ids, member.train_labels, member.val_ids, member.val_labels = (
-            tensor.to(device) for tensor in (member.train_ids, member.train_labels, member.val_ids, member.val_labels)
-        )
+    members, images = prepare_stack(configs, run_dirs, overrides)
     data = configs[0]["data"]
-    batch_sizes = {"batch_size": data["batch_size"], "eval_batch_size": data["eval_batch_size"]}
-    with out_of_memory_advice("fit", batch_sizes):
-        fit_stack(members, images, int(configs[0]["trainer"]["max_epochs"]), data["batch_size"],
-                  data["eval_batch_size"], report)
+    with out_of_memory_advice("fit", {"batch_size": data["batch_size"], "eval_batch_size": data["eval_batch_size"]}):
+        fit_stack(
+            members,
+            images,
+            int(configs[0]["trainer"]["max_epochs"]),
+            data["batch_size"],
+            data["eval_batch_size"],
+            report,
+        )
     return [finish_member(member, config) for member, config in zip(members, configs, strict=True)]
