@@ -43,7 +43,7 @@ from almlit.report.out_of_fold import out_of_fold_line, write_out_of_fold_report
 from almlit.resume import LAST_CHECKPOINT, describe_differences
 from almlit.run_folder import CONFIG_FILE
 from almlit.stacking import check_stack_size, stack_groups
-from almlit.stacking.run import train_stack
+from almlit.stacking.run import train_stacks
 
 DEFAULT_MEMBERS = 10
 FOLD_MEMBERS = "folds"  # members=folds: one member per fold of data.folds
@@ -241,7 +241,7 @@ def train_stacked_members(training: Sequence[str], seeds: Sequence[int], ensembl
             resolve_member(compose_member(training, seed=seed), run_dir)
             for seed, run_dir in zip(group, run_dirs, strict=True)
         ]
-        train_stack(configs, run_dirs, [[*training, f"seed={seed}"] for seed in group])
+        train_stacks(configs, run_dirs, [[*training, f"seed={seed}"] for seed in group])
 
 
 def run_ensemble(

@@ -22,7 +22,7 @@ ENSEMBLE = ([], [], [])  # members that differ by their seed only
 GRID = (  # a hyper-parameter grid as one stack: loss, ALM and optimiser settings differ too
     ["alm.penalty_init=1e-3", "optim.lr=0.05"],
     ["alm.penalty_init=1e-2", "optim.lr=0.02"],
-    ["alm.constraint.margin=0.5", "alm.schedule.growth=3", "optim.weight_decay=0", "loss=focal"],
+    ["alm.constraint.margin=0.5", "alm.schedule.growth=3", "optim.weight_decay=0", "loss=s_fl"],
 )
 
 

@@ -3,6 +3,8 @@ one ordinary run folder per member."""
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -105,7 +107,8 @@ def train_stack(
     """
     members, images = prepare_stack(configs, run_dirs, overrides)
     data = configs[0]["data"]
-    with out_of_memory_advice("fit", {"batch_size": data["batch_size"], "eval_batch_size": data["eval_batch_size"]}):
+    advice = {"batch_size": data["batch_size"], "eval_batch_size": data["eval_batch_size"]}
+    with out_of_memory_advice("fit", advice) if len(members) == 1 else contextlib.nullcontext():
         fit_stack(
             members,
             images,
@@ -115,3 +118,32 @@ def train_stack(
             report,
         )
     return [finish_member(member, config) for member, config in zip(members, configs, strict=True)]
+
+
+def train_stacks(
+    configs: Sequence[dict[str, Any]],
+    run_dirs: Sequence[Path],
+    overrides: Sequence[Sequence[str]],
+    report: Callable[[str], None] = print,
+) -> list[dict[str, Any]]:
+    """:func:`train_stack`, split in two halves (again and again) while the stack does not fit in the device's memory.
+
+    A stack of one member that does not fit is refused with the batch sizes to lower (as a run trained alone).
+    """
+    try:
+        return train_stack(configs, run_dirs, overrides, report)
+    except torch.OutOfMemoryError:
+        if len(configs) == 1:  # pragma: no cover - train_stack turns a single member's error into advice
+            raise
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+    half = (len(configs) + 1) // 2
+    report(
+        f"a stack of {len(configs)} members does not fit in memory: training it as stacks of {half} and "
+        f"{len(configs) - half}"
+    )
+    return [
+        *train_stacks(configs[:half], run_dirs[:half], overrides[:half], report),
+        *train_stacks(configs[half:], run_dirs[half:], overrides[half:], report),
+    ]
