@@ -2,7 +2,8 @@
 
 For the composed configuration it measures, in one process and side by side: training throughput of the base
 loss alone and of base loss + ALM, validation throughput, the batched data pipeline against a per-sample
-torchvision one, achieved GFLOP/s against the measured matmul GFLOP/s, peak memory and one Lightning epoch.
+torchvision one, achieved GFLOP/s against the measured matmul GFLOP/s, peak memory, one Lightning epoch and the
+stacked rows (K members trained as one batched model against K separate runs, ``bench.stack``).
 It prints a table and writes the numbers as JSON (``bench.output``). Options: conf/bench.yaml.
 """
 
@@ -31,6 +32,7 @@ from almlit.benchmark.measure import (
 from almlit.benchmark.pipelines import augmented_batches, batched_epoch, per_sample_epoch
 from almlit.benchmark.report import check_targets, format_table, write_json
 from almlit.benchmark.settings import BenchSettings, bench_settings
+from almlit.benchmark.stacked import stacked_rows
 from almlit.benchmark.synthetic import build_datamodule, wants_synthetic
 from almlit.benchmark.training import (
     bench_module,
@@ -123,6 +125,7 @@ def run_bench(
     progress("data pipelines, batched and per-sample")
     batched = images_per_second(batched_epoch(datamodule, device), settings)
     per_sample = images_per_second(per_sample_epoch(datamodule, device), settings)
+    stacked = stacked_rows(cfg, datamodule, batches, step_seconds["alm"], settings, progress)
     progress("one Lightning epoch")
     epoch_seconds, epoch_batches = time_epoch(cfg.trainer, modules["alm"], datamodule, settings)
 
@@ -177,6 +180,7 @@ def run_bench(
         },
         "memory": {"cpu_max_rss_mib": max_rss_mib(), "cuda_max_allocated_mib": cuda_max_allocated_mib(device)},
         "epoch": {"seconds": epoch_seconds, "train_batches": epoch_batches},
+        "stacking": stacked,
     }
     results["targets"] = check_targets(results)
     return results

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from almlit.atomic_files import write_atomically
+from almlit.benchmark.stacked import stacked_lines
 
 # (section, ratio, comparison, limit): the targets of issue 6, checked on ratios measured in one run. Training /
 # matmul is shown without a target: it is no fraction of a ceiling (oneDNN's convolutions outrun the CPU's float32
@@ -104,7 +105,7 @@ def format_table(results: dict[str, Any]) -> str:
         "  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True)) + "  " + row[3]
         for row in rows
     ]
-    return "\n".join([*header_lines(results), "", *lines])
+    return "\n".join([*header_lines(results), "", *lines, *stacked_lines(results.get("stacking", []))])
 
 
 def write_json(results: dict[str, Any], path: Path) -> None:

@@ -33,6 +33,7 @@ class BenchSettings:
         probe_seconds: how long to probe for the largest batch size.
         matmul_size: side of the square ``torch.mm`` that measures the reference GFLOP/s.
         synthetic: ``auto`` (random pixels when the data files are absent), ``true`` or ``false``.
+        stack: the stack sizes K of the stacked rows (:mod:`almlit.benchmark.stacked`); empty: none.
     """
 
     device: torch.device
@@ -49,6 +50,7 @@ class BenchSettings:
     probe_seconds: float
     matmul_size: int
     synthetic: str
+    stack: tuple[int, ...] = ()
 
     @property
     def autocast_dtype(self) -> torch.dtype | None:
@@ -128,4 +130,16 @@ def bench_settings(node: Mapping[str, Any]) -> BenchSettings:
         probe_seconds=probe_seconds,
         matmul_size=_positive_int("matmul_size", node["matmul_size"]),
         synthetic=SYNTHETIC[synthetic],
+        stack=stack_sizes(node.get("stack") or ()),
     )
+
+
+def stack_sizes(values: Any) -> tuple[int, ...]:
+    """``bench.stack``: a list of stack sizes, each an int >= 1.
+
+    Raises:
+        ValueError: naming the option and the value.
+    """
+    if isinstance(values, (str, int)) or not hasattr(values, "__iter__"):
+        raise ValueError(f"bench.stack must be a list of stack sizes (ints >= 1), e.g. [1,2,4], got {values!r}")
+    return tuple(_positive_int("stack", value) for value in values)

@@ -18,6 +18,7 @@ from torch import Tensor
 
 from almlit.data.epoch_seeding import AUGMENT_STREAM, epoch_generator
 from almlit.errors import NonFiniteLossError
+from almlit.module import ALMClassifier
 from almlit.stacking.decisions import as_logged, checkpoint_improves
 from almlit.stacking.forward import StackedForward
 from almlit.stacking.members import StackMember
@@ -28,6 +29,37 @@ def epoch_batches(member: StackMember, epoch: int, batch_size: int) -> list[Tens
     member.sampler.set_epoch(epoch)
     order = torch.as_tensor(list(iter(member.sampler)), dtype=torch.long)
     return list(order.split(batch_size))
+
+
+def stacked_step(
+    modules: Sequence[ALMClassifier],
+    optimizers: Sequence[torch.optim.Optimizer],
+    forward: StackedForward,
+    images: Tensor,
+    targets: Sequence[Tensor],
+    sample_ids: Sequence[Tensor],
+) -> list[tuple[Tensor, dict[str, Tensor]]]:
+    """One optimisation step of K members on their K batches: one batched forward pass, each member's objective
+    (Eq. 5, and its multiplier update), one backward pass of the summed losses, each member's optimiser step.
+
+    Args:
+        modules: the members' modules; ``optimizers``: their optimisers, in the same order.
+        forward: the stack's batched forward pass.
+        images: ``[K, B, C, H, W]``, member k's batch at ``k``; ``targets``, ``sample_ids``: K tensors ``[B]``.
+
+    Returns:
+        Each member's loss and named terms.
+    """
+    outputs = forward([module.network for module in modules], images)
+    results = [
+        module.objective(outputs[index], targets[index], sample_ids[index]) for index, module in enumerate(modules)
+    ]
+    for optimizer in optimizers:
+        optimizer.zero_grad()
+    torch.stack([loss for loss, _ in results]).sum().backward()  # member k's leaves get member k's gradient only
+    for optimizer in optimizers:
+        optimizer.step()
+    return results
 
 
 def train_epoch(
@@ -41,7 +73,8 @@ def train_epoch(
     device = images.device
     batches = [epoch_batches(member, epoch, batch_size) for member in members]
     generators = [epoch_generator(member.seed, epoch, AUGMENT_STREAM, device) for member in members]
-    networks = [member.module.network for member in members]
+    modules = [member.module for member in members]
+    optimizers = [member.optimizer for member in members]
     finite = torch.ones(len(members), dtype=torch.bool, device=device)
     loss_sums = torch.zeros(len(members), dtype=torch.float64, device=device)
     for member in members:
@@ -54,19 +87,12 @@ def train_epoch(
             inputs.append(member.augment(images[ids], train=True, generator=generator))
             targets.append(member.train_labels[positions])
             sample_ids.append(ids)
-        outputs = forward(networks, torch.stack(inputs))
-        total = outputs.new_zeros(())
-        for index, member in enumerate(members):
-            loss, terms = member.module.objective(outputs[index], targets[index], sample_ids[index])
+        results = stacked_step(modules, optimizers, forward, torch.stack(inputs), targets, sample_ids)
+        for index, (loss, terms) in enumerate(results):
             values = torch.stack([loss.detach(), *(term.detach().reshape(()) for term in terms.values())])
             finite[index] &= torch.isfinite(values).all()
             loss_sums[index] += loss.detach()
-            total = total + loss
         for member in members:
-            member.optimizer.zero_grad()
-        total.backward()  # member k's leaves receive the gradient of member k's loss only
-        for member in members:
-            member.optimizer.step()
             member.global_step += 1
     for index, (member, ok) in enumerate(zip(members, finite.tolist(), strict=True)):
         if not ok:
