@@ -19,6 +19,7 @@ from almlit.benchmark.measure import count_flops, interleaved_samples
 from almlit.benchmark.pipelines import PILImageDataset, normalisation_of, per_sample_transform
 from almlit.benchmark.report import format_table, write_json
 from almlit.benchmark.settings import bench_settings
+from almlit.benchmark.stacked import stacked_batches
 from almlit.benchmark.synthetic import build_datamodule, wants_synthetic
 from almlit.benchmark.training import training_step_flops
 from almlit.data import BatchAugment, TensorImageDataset
@@ -29,7 +30,7 @@ from almlit.train import CONFIG_DIR
 from tests.fakes import write_fake_cifar
 
 TINY = ["data=digits", "model.width=4", "bench.device=cpu", "bench.steps=1", "bench.warmup_steps=1"]
-TINY += ["bench.step_repeats=3", "bench.repeats=2", "bench.matmul_size=128"]
+TINY += ["bench.step_repeats=3", "bench.repeats=2", "bench.matmul_size=128", "bench.stack=[1,3]"]
 SECTIONS = {
     "setting": {"model", "data", "loss", "alm", "imb", "synthetic", "device", "device_name", "threads", "precision"},
     "training": {"base_seconds_per_step", "alm_seconds_per_step", "base_images_per_s", "alm_images_per_s"},
@@ -77,8 +78,27 @@ def test_results_hold_every_field_and_ratios_are_quotients_of_the_rates(tmp_path
     # digits: 25 validation images of each of the ten digits (nine negative, one positive)
     assert setting["validation_images"] == 10 * 25
     assert results["epoch"]["train_batches"] == -(-setting["train_images"] // 64)
+    assert [row["members"] for row in results["stacking"]] == [1, 3]
+    for row in results["stacking"]:
+        assert row["stacked_images_per_s"] == pytest.approx(row["members"] * 64 / row["seconds_per_step"])
+        assert row["separate_images_per_s"] == pytest.approx(training["alm_images_per_s"])
+        assert row["stacked_over_separate"] == pytest.approx(row["stacked_images_per_s"] / row["separate_images_per_s"])
     table = format_table(results)
     assert "ALM step time / base" in table and "SYNTHETIC" not in table
+    assert "stacked members (ensemble.stack=K)" in table and "K=3 " in table
+
+
+def test_each_member_of_a_stacked_bench_step_gets_its_own_batch():
+    batches = [
+        (torch.full((2, 1), float(index)), torch.full((2,), index), torch.full((2,), 10 * index)) for index in range(3)
+    ]
+    stacked = stacked_batches(batches, 2)
+    assert len(stacked) == 3
+    for position, (images, targets, ids) in enumerate(stacked):
+        for member in range(2):  # the naive choice: the batch `member` places after the position, cycling
+            chosen = (position + member) % 3
+            assert torch.equal(images[member], batches[chosen][0])
+            assert torch.equal(targets[member], batches[chosen][1]) and torch.equal(ids[member], batches[chosen][2])
 
 
 def test_default_output_path():
@@ -190,6 +210,8 @@ def test_interleaved_samples_alternate_the_order():
         ("bench.precision=64-true", "bench.precision must be one of ['32-true', 'bf16-mixed', '16-mixed']"),
         ("bench.repeats=0", "bench.repeats must be an int >= 1, got 0"),
         ("bench.synthetic=maybe", "bench.synthetic must be auto, true or false, got 'maybe'"),
+        ("bench.stack=4", "bench.stack must be a list of stack sizes >= 1, e.g. [1,2,4], got 4"),
+        ("bench.stack=[2,0]", "bench.stack must be an int >= 1, got 0"),
     ],
 )
 def test_bad_options_are_named(option, message):

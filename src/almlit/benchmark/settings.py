@@ -141,5 +141,5 @@ def stack_sizes(values: Any) -> tuple[int, ...]:
         ValueError: naming the option and the value.
     """
     if isinstance(values, (str, int)) or not hasattr(values, "__iter__"):
-        raise ValueError(f"bench.stack must be a list of stack sizes (ints >= 1), e.g. [1,2,4], got {values!r}")
+        raise ValueError(f"bench.stack must be a list of stack sizes >= 1, e.g. [1,2,4], got {values!r}")
     return tuple(_positive_int("stack", value) for value in values)
