@@ -30,8 +30,29 @@ def plan(row, group, members=2, max_epochs=10, table="t1", setting="s1", constra
     return RowPlan(table, setting, row, members, max_epochs, group, constrained)
 
 
-def timing(seconds, batches=4, gflop=0.5, row="s1: A"):
-    return EpochTiming(seconds=seconds, train_batches=batches, train_images=100, gflop_per_step=gflop, measured_row=row)
+def timing(seconds, batches=4, gflop=0.5, row="s1: A", stack=None, speedup=None):
+    return EpochTiming(
+        seconds=seconds,
+        train_batches=batches,
+        train_images=100,
+        gflop_per_step=gflop,
+        measured_row=row,
+        stack=stack,
+        stacked_speedup=speedup,
+    )
+
+
+def test_a_stacked_projection_divides_each_groups_epochs_by_its_speedup():
+    plans = [plan("A", "g1"), plan("C", "g2", max_epochs=5)]  # 2 x 10 epochs at 3 s, 2 x 5 epochs at 7 s
+    timings = {"g1": timing(3.0, stack=4, speedup=2.0), "g2": timing(7.0, stack=4, speedup=3.5)}
+    (cost,) = table_costs(plans, timings)
+    assert cost.seconds == pytest.approx(20 * 3 + 10 * 7)
+    assert cost.stacked_seconds == pytest.approx(20 * 3 / 2.0 + 10 * 7 / 3.5)
+    text = markdown([cost], timings, "a CPU")
+    assert "| with ensemble.stack=4 (at most) |" in text and "| t1 | s1 | 2 | 4 | 30 | 2 min | 1 min |" in text
+    assert "| s1: A | 100 | 4 | 0.5 | 3.0 s | 2.00x |" in text
+    (unstacked,) = table_costs(plans, {"g1": timing(3.0, stack=4, speedup=2.0), "g2": timing(7.0)})
+    assert unstacked.stacked_seconds is None  # a group without a stacked measurement: no projection
 
 
 def test_table_costs_add_members_times_epochs_times_each_groups_epoch():
@@ -118,6 +139,19 @@ def test_the_command_counts_runs_epochs_and_flops_of_a_real_experiment(tmp_path,
     with FlopCounterMode(display=False) as counter:
         network(images).sum().backward()
     assert epoch["gflop_per_step"] * 1e9 == pytest.approx(counter.get_total_flops(), rel=0.01)
+
+
+def test_the_command_projects_the_cost_with_stacks_from_a_measured_stacked_step(tmp_path, capsys):
+    experiment = tmp_path / "tiny.yaml"
+    experiment.write_text(EXPERIMENT)
+    settings = ["trainer.max_epochs=7", "bench.device=cpu", "bench.step_repeats=2", "bench.steps=1"]
+    main([str(experiment), "--set", *settings, "--stack", "2", "--output", str(tmp_path / "out")])
+    numbers = json.loads((tmp_path / "out" / "cost.json").read_text())
+    (epoch,) = numbers["epochs"]
+    (table,) = numbers["tables"]
+    assert epoch["stack"] == 2 and epoch["stacked_speedup"] > 0
+    assert table["stacked_seconds"] == pytest.approx(42 * epoch["seconds"] / epoch["stacked_speedup"])
+    assert "with ensemble.stack=2 (at most)" in capsys.readouterr().out
 
 
 def test_a_bad_override_is_one_line_and_writes_nothing(tmp_path, monkeypatch, capsys):

@@ -13,6 +13,7 @@ Examples:
     python -m almlit.cost experiments/table1_cifar10_imb100.yaml experiments/table1_cifar10_imb200.yaml
     python -m almlit.cost experiments/table*_cifar*.yaml --set bench.device=cuda trainer.precision=bf16-mixed
     python -m almlit.cost experiments/table3_mri.yaml --set data.root=/hospital/prostate
+    python -m almlit.cost experiments/table1_cifar10_imb100.yaml --stack 10   # and with ensemble.stack=10
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import itertools
 import json
 import logging
+import statistics
 import sys
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
@@ -34,13 +37,24 @@ from omegaconf import DictConfig, OmegaConf
 from almlit.atomic_files import write_atomically
 from almlit.bench import device_name
 from almlit.benchmark.cost import EpochTiming, RowPlan, markdown, representatives, table_costs, timing_key
+from almlit.benchmark.pipelines import augmented_batches
 from almlit.benchmark.settings import BenchSettings, bench_settings
+from almlit.benchmark.stacked import stacked_rows
 from almlit.benchmark.synthetic import build_datamodule, wants_synthetic
-from almlit.benchmark.training import bench_module, on_device, time_epoch, training_step_flops
+from almlit.benchmark.training import (
+    bench_module,
+    on_device,
+    time_epoch,
+    time_training_steps,
+    train_step,
+    training_step_flops,
+)
 from almlit.ensemble import BAD_INPUT, compose_member, resolve_member
 from almlit.errors import one_line_errors
 from almlit.report.experiments import Experiment, load_experiment
+from almlit.stacking import check_stack_size
 
+STACK_BATCHES = 20  # distinct pre-augmented batches the stacked and single steps cycle through
 WARMUP_BATCHES = 2  # an untimed short epoch first: compilation, cuDNN autotuning, allocator
 
 
@@ -49,6 +63,13 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("experiments", nargs="+", type=Path, help="experiment files (experiments/*.yaml)")
     parser.add_argument(
         "--set", nargs="+", default=[], metavar="OVERRIDE", help="overrides for every row: bench.device=cuda, ..."
+    )
+    parser.add_argument(
+        "--stack",
+        type=int,
+        default=None,
+        metavar="K",
+        help="also project the cost with ensembles trained in stacks of K",
     )
     parser.add_argument("--output", type=Path, default=Path("outputs/cost"), help="where cost.md and cost.json go")
     return parser.parse_args(argv)
@@ -96,8 +117,22 @@ def quiet_lightning() -> Iterator[None]:
         logger.setLevel(level)
 
 
-def measure_epoch(config: DictConfig, settings: BenchSettings, measured_row: str) -> EpochTiming:
-    """One timed Lightning epoch of the configured run, after an untimed warm-up, and the FLOPs of a batch."""
+def stacked_speedup(config: DictConfig, datamodule: Any, settings: BenchSettings, stack: int) -> float:
+    """Members x images per second of a training step of a stack of ``stack`` over one network's (base loss + ALM)."""
+    batches = list(itertools.islice(augmented_batches(datamodule, settings.device), STACK_BATCHES))
+    batches = [batch for batch in batches if len(batch[0]) == len(batches[0][0])]
+    module = on_device(bench_module(config, datamodule, constrained=True, compile=False), settings.device)
+    samples, _ = time_training_steps({"separate": train_step(module, settings)}, batches, settings)
+    separate = statistics.median(samples["separate"])
+    rows = stacked_rows(config, datamodule, batches, separate, dataclasses.replace(settings, stack=(stack,)))
+    return rows[0]["stacked_over_separate"]
+
+
+def measure_epoch(
+    config: DictConfig, settings: BenchSettings, measured_row: str, stack: int | None = None
+) -> EpochTiming:
+    """One timed Lightning epoch of the configured run, after an untimed warm-up, and the FLOPs of a batch; with
+    ``stack``, the speed-up of a stack of that many members too."""
     datamodule = build_datamodule(config.data, wants_synthetic(config.data, settings.synthetic))
     images, labels, sample_ids = next(iter(datamodule.train_dataloader()))
     flops = training_step_flops(
@@ -116,13 +151,19 @@ def measure_epoch(config: DictConfig, settings: BenchSettings, measured_row: str
         train_images=len(datamodule.train_dataset),
         gflop_per_step=flops / 1e9,
         measured_row=measured_row,
+        stack=stack,
+        stacked_speedup=None if stack is None else stacked_speedup(config, datamodule, settings, stack),
     )
 
 
 def estimate(
-    experiments: Sequence[Experiment], extra: Sequence[str], progress: Callable[[str], None] = lambda message: None
+    experiments: Sequence[Experiment],
+    extra: Sequence[str],
+    progress: Callable[[str], None] = lambda message: None,
+    stack: int | None = None,
 ) -> dict[str, Any]:
-    """Plans, measured epochs and per-table costs of ``experiments`` with the overrides ``extra``."""
+    """Plans, measured epochs and per-table costs of ``experiments`` with the overrides ``extra`` (and, with
+    ``stack``, with every ensemble trained in stacks of that many members)."""
     plans, configs = plan_rows(experiments, extra)
     chosen = representatives(plans)
     timings, settings = {}, None
@@ -132,7 +173,7 @@ def estimate(
         if settings.threads is not None:
             torch.set_num_threads(settings.threads)
         progress(f"timing one epoch of {plan.setting}: {plan.row} ({number} of {len(chosen)})")
-        timings[group] = measure_epoch(config, settings, f"{plan.setting}: {plan.row}")
+        timings[group] = measure_epoch(config, settings, f"{plan.setting}: {plan.row}", stack)
     assert settings is not None  # an experiment file has at least one row
     device = f"{device_name(settings.device)} ({settings.device.type}, {settings.precision})"
     return {"device": device, "plans": plans, "timings": timings, "costs": table_costs(plans, timings)}
@@ -160,7 +201,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parse_arguments(argv)
     with one_line_errors(BAD_INPUT):
         experiments = [load_experiment(path) for path in args.experiments]
-        result = estimate(experiments, args.set, lambda message: print(f"cost: {message} ...", file=sys.stderr))
+        stack = None if args.stack is None else check_stack_size(args.stack, "--stack")
+        progress = lambda message: print(f"cost: {message} ...", file=sys.stderr)  # noqa: E731
+        result = estimate(experiments, args.set, progress, stack)
         text = write_outputs(result, args.output)
     print(text)
     print(f"written: {args.output / 'cost.md'}, {args.output / 'cost.json'}")

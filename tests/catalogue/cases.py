@@ -949,6 +949,14 @@ ARGUMENTS = [
         "experiment file missing.yaml not found",
     ),
     Case(
+        "cost-stack-zero",
+        "almlit.cost projecting stacks of 0 members",
+        "almlit.cost",
+        ("digits.yaml", "--stack", "0"),
+        "--stack must be an integer >= 1 (members trained as one model), got 0",
+        setup=digits_experiment,
+    ),
+    Case(
         "cost-bad-device",
         "almlit.cost on a device that is not a choice",
         "almlit.cost",

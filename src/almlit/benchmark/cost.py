@@ -49,6 +49,9 @@ class EpochTiming:
         train_images: images in the training set.
         gflop_per_step: forward + backward FLOPs of one training batch, in GFLOP.
         measured_row: ``"<setting>: <row>"``, the row whose config was timed.
+        stack: K of the stacked measurement (``--stack K``), or ``None``.
+        stacked_speedup: members x images per second of a training step of a stack of K over one network's
+            (:mod:`almlit.benchmark.stacked`), or ``None``.
     """
 
     seconds: float
@@ -56,6 +59,8 @@ class EpochTiming:
     train_images: int
     gflop_per_step: float
     measured_row: str
+    stack: int | None = None
+    stacked_speedup: float | None = None
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,8 @@ class TableCost:
         epochs: epochs if no run stops early (early stopping makes it fewer).
         seconds: ``epochs`` x the epoch time of each row's group.
         pflop: training arithmetic of those epochs (forward + backward of every training batch), in PFLOP.
+        stacked_seconds: ``seconds`` with every ensemble trained in stacks (each epoch's time divided by its group's
+            ``stacked_speedup``), or ``None`` when not measured.
     """
 
     table: str
@@ -79,6 +86,7 @@ class TableCost:
     epochs: int
     seconds: float
     pflop: float
+    stacked_seconds: float | None = None
 
 
 def timing_key(config: Mapping[str, Any]) -> str:
@@ -113,7 +121,8 @@ def table_costs(plans: Sequence[RowPlan], timings: Mapping[str, EpochTiming]) ->
         timing = timings[plan.group]
         epochs = plan.members * plan.max_epochs
         cost = costs.setdefault(
-            plan.table, {"settings": [], "rows": 0, "runs": 0, "epochs": 0, "seconds": 0.0, "pflop": 0.0}
+            plan.table,
+            {"settings": [], "rows": 0, "runs": 0, "epochs": 0, "seconds": 0.0, "pflop": 0.0, "stacked_seconds": 0.0},
         )
         if plan.setting not in cost["settings"]:
             cost["settings"].append(plan.setting)
@@ -122,6 +131,10 @@ def table_costs(plans: Sequence[RowPlan], timings: Mapping[str, EpochTiming]) ->
         cost["epochs"] += epochs
         cost["seconds"] += epochs * timing.seconds
         cost["pflop"] += epochs * timing.train_batches * timing.gflop_per_step / 1e6
+        if cost["stacked_seconds"] is not None and timing.stacked_speedup is not None:
+            cost["stacked_seconds"] += epochs * timing.seconds / timing.stacked_speedup
+        else:
+            cost["stacked_seconds"] = None
     return [
         TableCost(table=table, **{**values, "settings": tuple(values["settings"])}) for table, values in costs.items()
     ]
@@ -138,27 +151,40 @@ def duration(seconds: float) -> str:
 
 def markdown(costs: Sequence[TableCost], timings: Mapping[str, EpochTiming], device: str) -> str:
     """The tables' cost and the measured epochs behind it, as Markdown."""
+    stacks = {timing.stack for timing in timings.values()}
+    stacked = None not in stacks and all(cost.stacked_seconds is not None for cost in costs)
+    stacked_header = f" with ensemble.stack={stacks.pop()} (at most) |" if stacked else ""
     lines = [
         f"Cost on {device}, if no run stops early (early stopping makes it less):",
         "",
-        "| table | settings | rows | runs | epochs (at most) | training time (at most) | training PFLOP |",
-        "|---|---|---:|---:|---:|---:|---:|",
+        "| table | settings | rows | runs | epochs (at most) | training time (at most) |"
+        f"{stacked_header} training PFLOP |",
+        "|---|---|---:|---:|---:|---:|" + ("---:|" if stacked else "") + "---:|",
     ]
     for cost in costs:
+        stacked_cell = f" {duration(cost.stacked_seconds or 0.0)} |" if stacked else ""
         lines.append(
             f"| {cost.table} | {', '.join(cost.settings)} | {cost.rows} | {cost.runs} | {cost.epochs} "
-            f"| {duration(cost.seconds)} | {cost.pflop:.1f} |"
+            f"| {duration(cost.seconds)} |{stacked_cell} {cost.pflop:.1f} |"
         )
     lines += [
         "",
         "Measured epochs (one per group of rows that train the same network on the same batches):",
         "",
-        "| timed row | training images | batches | GFLOP / batch | epoch |",
-        "|---|---:|---:|---:|---:|",
+        "| timed row | training images | batches | GFLOP / batch | epoch |"
+        + (" stack / separate |" if stacked else ""),
+        "|---|---:|---:|---:|---:|" + ("---:|" if stacked else ""),
     ]
     for timing in timings.values():
+        speedup = f" {timing.stacked_speedup:.2f}x |" if stacked else ""
         lines.append(
             f"| {timing.measured_row} | {timing.train_images} | {timing.train_batches} "
-            f"| {timing.gflop_per_step:.1f} | {timing.seconds:.1f} s |"
+            f"| {timing.gflop_per_step:.1f} | {timing.seconds:.1f} s |{speedup}"
         )
+    if stacked:
+        lines += [
+            "",
+            "Stacked: each epoch's time divided by the measured members x images/s of a stacked training step over "
+            "one network's step (validation and start-up scale alike here: a projection, not a measured run).",
+        ]
     return "\n".join(lines) + "\n"

@@ -34,15 +34,15 @@ TRAINER_DEFAULTS: Mapping[str, Any] = {
 }
 
 
-def check_stack_size(stack: Any) -> int:
-    """The number of members per stack, from ``ensemble.stack`` (an int >= 1).
+def check_stack_size(stack: Any, name: str = "ensemble.stack") -> int:
+    """The number of members per stack, from ``ensemble.stack`` (or the option ``name``): an int >= 1.
 
     Raises:
         ValueError: naming the value and what is allowed.
     """
     text = str(stack)
     if isinstance(stack, bool) or not text.isdigit() or int(text) < 1:
-        raise ValueError(f"ensemble.stack must be an integer >= 1 (members trained as one model), got {stack!r}")
+        raise ValueError(f"{name} must be an integer >= 1 (members trained as one model), got {stack!r}")
     return int(text)
 
 
