@@ -8,10 +8,16 @@ cluster). A finished member (its ``COMPLETE`` marker exists) is never trained ag
 preempted) resumes from its ``checkpoints/last.ckpt`` (see :mod:`almlit.resume`); a member folder trained with
 another setting is an error. Writes the ensemble report (:mod:`almlit.report.ensemble_report`) into ``<dir>``.
 
+``ensemble.stack=K`` trains the members in stacks of at most K, each stack one batched model in this process
+(:mod:`almlit.stacking`): the same member folders, every member with its own data, state and decisions; a stack that
+does not fit in the device's memory is trained as halves. A member left unfinished by a killed stack is trained again
+from its start; one left by a run trained alone resumes alone from its ``checkpoints/last.ckpt``.
+
 Examples:
     python -m almlit.ensemble loss=bce alm=binary data=cifar10 imb=100 members=10
     python -m almlit.ensemble selection=outputs/sweeps/<sweep>/selection.yaml members=10
     python -m almlit.ensemble loss=bce data=cifar10 imb=100 hydra/launcher=joblib hydra.launcher.n_jobs=2
+    python -m almlit.ensemble data=cifar10 imb=100 loss=bce alm=binary members=10 ensemble.stack=10
     python -m almlit.ensemble data=images data.manifest=labels.csv data.positive_classes=[melanoma] \
         data.group_column=patient_id data.folds=5 members=folds
 """

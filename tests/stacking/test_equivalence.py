@@ -15,6 +15,13 @@ from almlit.stacking.loop import fit_stack
 from almlit.stacking.run import prepare_stack, train_stack
 from tests.stacking.stack_runs import best_state, member_config, test_scores, train_alone
 
+
+def hardest_positives(run_dir):
+    """``hardest_positives.csv`` of a run folder: lambda by sample id."""
+    rows = (run_dir / "hardest_positives.csv").read_text().splitlines()[1:]
+    return {int(row.split(",")[0]): float(row.split(",")[2]) for row in rows}
+
+
 SCORE_TOLERANCE = 5e-5
 MULTIPLIER_TOLERANCE = 5e-6
 SEEDS = (0, 1, 2)
@@ -48,6 +55,10 @@ def test_a_stack_of_three_equals_the_three_trained_alone(tmp_path, settings):
         banks = best_state(stack_dir, mine)["bank.multipliers"], best_state(alone_dir, theirs)["bank.multipliers"]
         torch.testing.assert_close(*banks, rtol=0, atol=MULTIPLIER_TOLERANCE)
         assert (stack_dir / "COMPLETE").is_file() and (stack_dir / "operating_points.json").is_file()
+        hardest = [hardest_positives(folder) for folder in (stack_dir, alone_dir)]  # lambda at the end of training
+        assert hardest[0].keys() == hardest[1].keys()
+        for sample_id, value in hardest[1].items():
+            assert hardest[0][sample_id] == pytest.approx(value, abs=MULTIPLIER_TOLERANCE)
 
 
 @pytest.mark.slow

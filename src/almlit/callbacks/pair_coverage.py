@@ -108,10 +108,18 @@ class PairCoverageReport(L.Callback):
             return
         pl_module = cast("ALMClassifier", pl_module)
         assert pl_module.bank is not None  # setup finds constrained samples only when there is a bank
-        rows = hardest_positives(pl_module.bank.multipliers, *self.constrained, self.top)
-        text = io.StringIO()
-        writer = csv.writer(text)
-        writer.writerow(["sample_id", "label", "lambda"])
-        writer.writerows((sample_id, label, repr(value)) for sample_id, label, value in rows)
-        self.output_dir.mkdir(parents=True, exist_ok=True)
-        write_atomically(self.output_dir / HARDEST_POSITIVES_FILE, text.getvalue())
+        write_hardest_positives(self.output_dir, pl_module.bank.multipliers, self.constrained, self.top)
+
+
+def write_hardest_positives(
+    output_dir: Path, multipliers: torch.Tensor, constrained: tuple[torch.Tensor, torch.Tensor], top: int
+) -> None:
+    """``hardest_positives.csv``: the ``top`` constrained samples ``(sample_ids, labels)`` with the largest lambda
+    (columns ``sample_id,label,lambda``), written atomically into ``output_dir``."""
+    rows = hardest_positives(multipliers, *constrained, top)
+    text = io.StringIO()
+    writer = csv.writer(text)
+    writer.writerow(["sample_id", "label", "lambda"])
+    writer.writerows((sample_id, label, repr(value)) for sample_id, label, value in rows)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    write_atomically(output_dir / HARDEST_POSITIVES_FILE, text.getvalue())

@@ -10,7 +10,9 @@ from typing import Any
 import lightning as L
 from hydra.utils import instantiate
 
+from almlit.alm.coverage import constrained_samples
 from almlit.atomic_files import write_atomically
+from almlit.callbacks.pair_coverage import write_hardest_positives
 from almlit.checkpoint_io import AtomicCheckpointIO
 from almlit.csv_logger import METRICS_FILE as LOG_FILE
 from almlit.stacking.members import StackMember
@@ -47,6 +49,20 @@ def write_training_log(member: StackMember) -> None:
     write_atomically(member.run_dir / "logs" / LOG_FILE, text.getvalue())
 
 
+def write_member_hardest_positives(member: StackMember) -> None:
+    """``hardest_positives.csv`` from the member's multipliers at the end of its training, as its
+    ``callbacks.pair_coverage`` writes it for a run trained alone (nothing without a bank or with
+    ``hardest_positives: 0``)."""
+    node = member.config.callbacks.get("pair_coverage")
+    bank = member.module.bank
+    if node is None or bank is None or not node.get("hardest_positives") or node.get("output_dir") is None:
+        return
+    critical = member.module.hparams["critical_classes"]
+    constrained = constrained_samples(member.train_labels.cpu(), member.train_ids.cpu(), critical)
+    if len(constrained[0]):
+        write_hardest_positives(Path(node.output_dir), bank.multipliers, constrained, int(node.hardest_positives))
+
+
 def finish_member(member: StackMember, resolved: dict[str, Any]) -> dict[str, Any]:
     """Test the member's best checkpoint on its own data and write its run folder as ``almlit.train`` does.
 
@@ -55,6 +71,7 @@ def finish_member(member: StackMember, resolved: dict[str, Any]) -> dict[str, An
     """
     best_path = save_best_checkpoint(member)
     write_training_log(member)
+    write_member_hardest_positives(member)
     config = member.config
     datamodule = instantiate(config.data)
     datamodule.prepare_data()

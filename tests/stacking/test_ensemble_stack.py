@@ -1,0 +1,35 @@
+"""``python -m almlit.ensemble ... ensemble.stack=K`` as a user runs it: ordinary member folders, the ensemble report,
+finished members reused, an unfinished stack member trained again."""
+
+import json
+
+import pytest
+import yaml
+
+from tests.conftest import QUIET, run_module
+
+TINY = ["model.width=4", "trainer.max_epochs=2", "members=3", "ensemble.stack=2", "dir=ens"]
+
+
+@pytest.mark.slow
+def test_stacked_members_are_ordinary_member_folders_and_a_rerun_trains_only_the_unfinished(tmp_path):
+    first = run_module("almlit.ensemble", *QUIET, *TINY, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "training 3 of 3 members" in first.stdout
+    assert "stack of 2: epoch 2/2" in first.stdout and "stack of 1: epoch 2/2" in first.stdout  # stacks of 2 and 1
+    for seed in range(3):
+        member = tmp_path / "ens" / f"member{seed}"
+        metrics = json.loads((member / "metrics.json").read_text())
+        assert metrics["seeds"]["seed"] == seed and metrics["epochs_trained"] == 2
+        assert (member / metrics["best_checkpoint"]).is_file() and (member / "COMPLETE").is_file()
+        assert yaml.safe_load((member / ".hydra" / "overrides.yaml").read_text())[-1] == f"seed={seed}"
+        assert yaml.safe_load((member / "config.yaml").read_text())["seed"] == seed
+    assert (tmp_path / "ens" / "ensemble.json").is_file() and "member2 (seed 2)" in first.stdout
+
+    (tmp_path / "ens" / "member1" / "COMPLETE").unlink()  # as if the stack had been killed before member1 ended
+    second = run_module("almlit.ensemble", *QUIET, *TINY, cwd=tmp_path)
+    assert second.returncode == 0, second.stderr
+    assert "training 1 of 3 members" in second.stdout and "stack of 1: epoch 2/2" in second.stdout
+    assert "stack of 2" not in second.stdout
+    third = run_module("almlit.ensemble", *QUIET, *TINY, cwd=tmp_path)
+    assert third.returncode == 0 and "training" not in third.stdout  # all finished: only the report
