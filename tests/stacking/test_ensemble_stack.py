@@ -32,4 +32,4 @@ def test_stacked_members_are_ordinary_member_folders_and_a_rerun_trains_only_the
     assert "training 1 of 3 members" in second.stdout and "stack of 1: epoch 2/2" in second.stdout
     assert "stack of 2" not in second.stdout
     third = run_module("almlit.ensemble", *QUIET, *TINY, cwd=tmp_path)
-    assert third.returncode == 0 and "training" not in third.stdout  # all finished: only the report
+    assert third.returncode == 0 and "members into" not in third.stdout  # all finished: only the report
