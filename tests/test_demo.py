@@ -29,3 +29,11 @@ def test_the_quick_start_names_its_machine_and_says_what_repeats():
     text = " ".join(quick_start.split())
     assert f'`lscpu` model name "{model}"' in text and f"PyTorch {version}" in text
     assert "reproducible on one machine, not across CPU models" in text
+
+
+def test_a_stack_below_one_is_refused(capsys):
+    from almlit.demo import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--stack", "0"])
+    assert exit_info.value.code == 2 and "--stack must be >= 1, got 0" in capsys.readouterr().err

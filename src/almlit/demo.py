@@ -1,7 +1,9 @@
 """``python -m almlit.demo`` (``make demo``): BCE vs ALM + BCE on the embedded digits data.
 
-Trains the baseline and its constrained version with the same seeds through the real entry point
-(``python -m almlit.train``), one run folder each under ``outputs/demo/``, then prints their test
+Trains the baseline and its constrained version with the same seeds, one run folder each under ``outputs/demo/``:
+by default all of them as one stacked model (``--stack 6``, :mod:`almlit.stacking`: each run keeps its own data,
+state and decisions, and equals the run trained alone up to float32 rounding), or each through the real entry point
+``python -m almlit.train`` in its own process (``--stack 1``). Then prints their test
 metrics side by side, and the test TPR and FPR at the thresholds each run chose on its validation split
 (``operating_points.json``) beside the paper's oracle FPR @ TPR, whose threshold is chosen on the test set itself.
 """
@@ -36,13 +38,43 @@ DEPLOYED_LEVELS = (0.98, 0.95, 0.90)
 WIDTH = 14
 
 
+def run_folder(name: str, seed: int, output_root: Path) -> Path:
+    """``<output_root>/<setting>_seed<seed>``."""
+    return output_root / f"{name.replace(' + ', '_').lower()}_seed{seed}"
+
+
 def train(name: str, overrides: list[str], seed: int, output_root: Path) -> dict:
     """One run of ``python -m almlit.train``; its metrics.json, with its operating points under ``"deployed"``."""
-    run_dir = output_root / f"{name.replace(' + ', '_').lower()}_seed{seed}"
+    run_dir = run_folder(name, seed, output_root)
     command = [sys.executable, "-m", "almlit.train", *COMMON, *overrides, f"seed={seed}", f"hydra.run.dir={run_dir}"]
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
         sys.exit(f"almlit: error: the {name} run (seed {seed}) failed:\n{result.stderr.strip()}")
+    return read_run(run_dir)
+
+
+def train_stacked(seeds: int, output_root: Path, stack: int) -> dict[str, list[dict]]:
+    """Every run of every setting, those not finished yet trained in stacks of at most ``stack`` (one process)."""
+    from almlit.ensemble import compose_member, resolve_member  # here: --help needs no torch
+    from almlit.report.folders import is_finished
+    from almlit.stacking.run import train_stacks
+
+    jobs = [(name, overrides, seed) for seed in range(seeds) for name, overrides in SETTINGS.items()]
+    pending = [job for job in jobs if not is_finished(run_folder(job[0], job[2], output_root))]
+    for start in range(0, len(pending), stack):
+        group = pending[start : start + stack]
+        print(f"training {', '.join(f'{name} seed {seed}' for name, _, seed in group)} as one stack ...", flush=True)
+        run_dirs = [run_folder(name, seed, output_root) for name, _, seed in group]
+        configs = [
+            resolve_member(compose_member([*COMMON, *overrides], seed=seed), run_dir)
+            for (_, overrides, seed), run_dir in zip(group, run_dirs, strict=True)
+        ]
+        train_stacks(configs, run_dirs, [[*COMMON, *overrides, f"seed={seed}"] for _, overrides, seed in group])
+    return {name: [read_run(run_folder(name, seed, output_root)) for seed in range(seeds)] for name in SETTINGS}
+
+
+def read_run(run_dir: Path) -> dict:
+    """A finished run folder's metrics.json, with its operating points under ``"deployed"``."""
     metrics = json.loads((run_dir / "metrics.json").read_text())
     metrics["deployed"] = {point["target_tpr"]: point for point in load_operating_points(run_dir)["operating_points"]}
     return metrics
@@ -110,12 +142,19 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=3, help="runs per setting (split and init seeds 0..n-1)")
     parser.add_argument("--output-root", type=Path, default=Path("outputs/demo"))
+    parser.add_argument(
+        "--stack", type=int, default=6, help="runs trained as one stacked model (1: each run in its own process)"
+    )
     args = parser.parse_args(argv)
     if args.seeds < 1:
         parser.error(f"--seeds must be >= 1, got {args.seeds}")
+    if args.stack < 1:
+        parser.error(f"--stack must be >= 1, got {args.stack}")
     started = time.perf_counter()
     results: dict[str, list[dict]] = {name: [] for name in SETTINGS}
-    for seed in range(args.seeds):
+    if args.stack > 1:
+        results = train_stacked(args.seeds, args.output_root, args.stack)
+    for seed in range(args.seeds if args.stack == 1 else 0):
         for name, overrides in SETTINGS.items():
             print(f"training {name:<10} seed {seed} ...", flush=True)
             results[name].append(train(name, overrides, seed, args.output_root))

@@ -69,6 +69,8 @@ def finish_member(member: StackMember, resolved: dict[str, Any]) -> dict[str, An
     Returns:
         Its ``metrics.json``.
     """
+    from almlit.cost import quiet_lightning  # here: almlit.cost imports almlit.ensemble, which imports this module
+
     best_path = save_best_checkpoint(member)
     write_training_log(member)
     write_member_hardest_positives(member)
@@ -76,9 +78,10 @@ def finish_member(member: StackMember, resolved: dict[str, Any]) -> dict[str, An
     datamodule = instantiate(config.data)
     datamodule.prepare_data()
     datamodule.setup("fit")
-    trainer = instantiate(
-        config.trainer, logger=False, callbacks=[], enable_progress_bar=False, enable_model_summary=False
-    )
+    with quiet_lightning():  # no accelerator and checkpoint-loading lines per member
+        trainer = instantiate(
+            config.trainer, logger=False, callbacks=[], enable_progress_bar=False, enable_model_summary=False
+        )
     assert member.best is not None  # saved above
     fitted = FitOutcome(
         best_checkpoint=str(best_path.resolve()),
@@ -87,4 +90,5 @@ def finish_member(member: StackMember, resolved: dict[str, Any]) -> dict[str, An
         train_seconds=member.train_seconds,
         final_penalty=float(member.module.penalty),
     )
-    return test_and_write(config, member.run_dir, resolved, trainer, member.module, datamodule, fitted)
+    with quiet_lightning():
+        return test_and_write(config, member.run_dir, resolved, trainer, member.module, datamodule, fitted)
