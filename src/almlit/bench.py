@@ -125,7 +125,7 @@ def run_bench(
     progress("data pipelines, batched and per-sample")
     batched = images_per_second(batched_epoch(datamodule, device), settings)
     per_sample = images_per_second(per_sample_epoch(datamodule, device), settings)
-    stacked = stacked_rows(cfg, datamodule, batches, step_seconds["alm"], settings, progress)
+    stacked = stacked_rows(cfg, datamodule, batches, settings, progress)
     progress("one Lightning epoch")
     epoch_seconds, epoch_batches = time_epoch(cfg.trainer, modules["alm"], datamodule, settings)
 

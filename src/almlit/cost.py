@@ -24,7 +24,6 @@ import dataclasses
 import itertools
 import json
 import logging
-import statistics
 import sys
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
@@ -41,14 +40,7 @@ from almlit.benchmark.pipelines import augmented_batches
 from almlit.benchmark.settings import BenchSettings, bench_settings
 from almlit.benchmark.stacked import stacked_rows
 from almlit.benchmark.synthetic import build_datamodule, wants_synthetic
-from almlit.benchmark.training import (
-    bench_module,
-    on_device,
-    time_epoch,
-    time_training_steps,
-    train_step,
-    training_step_flops,
-)
+from almlit.benchmark.training import bench_module, on_device, time_epoch, training_step_flops
 from almlit.ensemble import BAD_INPUT, compose_member, resolve_member
 from almlit.errors import one_line_errors
 from almlit.report.experiments import Experiment, load_experiment
@@ -118,13 +110,10 @@ def quiet_lightning() -> Iterator[None]:
 
 
 def stacked_speedup(config: DictConfig, datamodule: Any, settings: BenchSettings, stack: int) -> float:
-    """Members x images per second of a training step of a stack of ``stack`` over one network's (base loss + ALM)."""
+    """Members x images per second of a training step of a stack of ``stack`` over that of as many separate runs."""
     batches = list(itertools.islice(augmented_batches(datamodule, settings.device), STACK_BATCHES))
     batches = [batch for batch in batches if len(batch[0]) == len(batches[0][0])]
-    module = on_device(bench_module(config, datamodule, constrained=True, compile=False), settings.device)
-    samples, _ = time_training_steps({"separate": train_step(module, settings)}, batches, settings)
-    separate = statistics.median(samples["separate"])
-    rows = stacked_rows(config, datamodule, batches, separate, dataclasses.replace(settings, stack=(stack,)))
+    rows = stacked_rows(config, datamodule, batches, dataclasses.replace(settings, stack=(stack,)))
     return rows[0]["stacked_over_separate"]
 
 

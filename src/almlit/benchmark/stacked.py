@@ -1,9 +1,10 @@
 """The benchmark's stacked rows: K members trained as one batched model (:mod:`almlit.stacking`) against K separate
 runs one after another, in members x images per second.
 
-A separate run trains one network per step, so K of them one after another train at the single network's rate
-whatever K is; a stack of K trains K batches per step (:func:`almlit.stacking.loop.stacked_step`, the step of
-``ensemble.stack``). Both are timed on the same pre-augmented batches, as the benchmark's other training rows.
+K separate runs in turn take K single-network steps (each member its own optimiser and batch) where a stack of K
+takes one step of all K (:func:`almlit.stacking.loop.stacked_step`, the step of ``ensemble.stack``). Both are timed
+on the same pre-augmented batches, in interleaved repeats, as the benchmark's other training rows. Start-up and
+Lightning's per-step work, which a stack also saves, are not in these rows (an end-to-end ratio is in the README).
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ import torch
 from omegaconf import DictConfig
 
 from almlit.benchmark.settings import BenchSettings
-from almlit.benchmark.training import bench_module, on_device, optimizer_of, time_training_steps
+from almlit.benchmark.training import bench_module, on_device, optimizer_of, time_training_steps, train_step
 from almlit.data import ImageDataModule
 from almlit.data.indexed import Batch
+from almlit.module import ALMClassifier
 from almlit.stacking.forward import StackedForward
 from almlit.stacking.loop import stacked_step
 
@@ -40,9 +42,13 @@ def stacked_batches(batches: Sequence[Batch], members: int) -> list[StackedBatch
     return stacked
 
 
-def stack_step(cfg: DictConfig, datamodule: ImageDataModule, members: int, settings: BenchSettings) -> Callable:
-    """One step of a stack of ``members`` freshly built members of the configured run (base loss + ALM)."""
-    modules = [on_device(bench_module(cfg, datamodule, True, compile=False), settings.device) for _ in range(members)]
+def members(cfg: DictConfig, datamodule: ImageDataModule, count: int, settings: BenchSettings) -> list[ALMClassifier]:
+    """``count`` freshly built members of the configured run (base loss + ALM) on the device."""
+    return [on_device(bench_module(cfg, datamodule, True, compile=False), settings.device) for _ in range(count)]
+
+
+def stack_step(modules: Sequence[ALMClassifier]) -> Callable[[StackedBatch], None]:
+    """One step of ``modules`` as one stack (:func:`almlit.stacking.loop.stacked_step`)."""
     optimizers = [optimizer_of(module) for module in modules]
     forward = StackedForward(modules[0].network)
 
@@ -52,45 +58,62 @@ def stack_step(cfg: DictConfig, datamodule: ImageDataModule, members: int, setti
     return step
 
 
+def separate_steps(modules: Sequence[ALMClassifier], settings: BenchSettings) -> Callable[[StackedBatch], None]:
+    """One step of each of ``modules`` on its own batch, one after another: K separate runs in turn."""
+    steps = [train_step(module, settings) for module in modules]
+
+    def step(batch: StackedBatch) -> None:
+        images, targets, sample_ids = batch
+        for index, member_step in enumerate(steps):
+            member_step((images[index], targets[index], sample_ids[index]))
+
+    return step
+
+
 def stacked_rows(
     cfg: DictConfig,
     datamodule: ImageDataModule,
     batches: Sequence[Batch],
-    separate_seconds: float,
     settings: BenchSettings,
     progress: Callable[[str], None] = lambda message: None,
 ) -> list[dict[str, Any]]:
-    """Members x images per second of a stack of K, for each K of ``settings.stack``, against separate runs.
+    """Members x images per second of a stack of K against K separate runs in turn, for each K of ``settings.stack``.
+
+    Both variants train K freshly built members on the same K batches per step, timed in interleaved repeats
+    (:func:`~almlit.benchmark.training.time_training_steps`), so a change of the machine's load hits both alike.
 
     Args:
         cfg: the composed config.
         datamodule: its data (the networks' input shape).
         batches: pre-augmented training batches ``(images, targets, sample_ids)`` of one size, on the device.
-        separate_seconds: the median seconds of one training step of one network (base loss + ALM).
         settings: the benchmark's settings (device, repeats, stack sizes).
         progress: called before each stack size.
 
     Returns:
-        One row per K: ``members``, ``seconds_per_step``, ``stacked_images_per_s``, ``separate_images_per_s``,
-        ``stacked_over_separate``.
+        One row per K: ``members``, ``stacked_seconds_per_step``, ``separate_seconds_per_step`` (K steps),
+        ``stacked_images_per_s``, ``separate_images_per_s``, ``stacked_over_separate``.
     """
     batch_size = len(batches[0][0])
     rows = []
-    for members in settings.stack:
-        progress(f"stack of {members}")
-        step = stack_step(cfg, datamodule, members, settings)
-        samples, _ = time_training_steps({"stack": step}, stacked_batches(batches, members), settings)
-        seconds = statistics.median(samples["stack"])
+    for count in settings.stack:
+        progress(f"stack of {count} and {count} separate runs")
+        steps = {
+            "stacked": stack_step(members(cfg, datamodule, count, settings)),
+            "separate": separate_steps(members(cfg, datamodule, count, settings), settings),
+        }
+        samples, _ = time_training_steps(steps, stacked_batches(batches, count), settings)
+        stacked, separate = (statistics.median(samples[name]) for name in ("stacked", "separate"))
         rows.append(
             {
-                "members": members,
-                "seconds_per_step": seconds,
-                "stacked_images_per_s": members * batch_size / seconds,
-                "separate_images_per_s": batch_size / separate_seconds,
-                "stacked_over_separate": separate_seconds * members / seconds,
+                "members": count,
+                "stacked_seconds_per_step": stacked,
+                "separate_seconds_per_step": separate,
+                "stacked_images_per_s": count * batch_size / stacked,
+                "separate_images_per_s": count * batch_size / separate,
+                "stacked_over_separate": separate / stacked,
             }
         )
-        del step
+        del steps
     return rows
 
 
