@@ -43,6 +43,6 @@ def best_state(run_dir: Path, metrics: dict[str, Any]) -> dict[str, torch.Tensor
     return torch.load(run_dir / metrics["best_checkpoint"], map_location="cpu", weights_only=False)["state_dict"]
 
 
-def test_scores(run_dir: Path) -> torch.Tensor:
+def saved_test_scores(run_dir: Path) -> torch.Tensor:
     """A run folder's test scores (float64)."""
     return torch.as_tensor(read_scores(run_dir / SCORES_FILE).scores)
