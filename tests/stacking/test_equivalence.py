@@ -49,7 +49,8 @@ def test_a_stack_of_three_equals_the_three_trained_alone(tmp_path, settings):
     for mine, theirs, stack_dir, alone_dir in zip(stacked, alone, stack_dirs, alone_dirs, strict=True):
         for key in ("best_checkpoint", "epochs_trained", "final_penalty", "class_counts", "seeds"):
             assert mine[key] == theirs[key], key
-        torch.testing.assert_close(saved_test_scores(stack_dir), saved_test_scores(alone_dir), rtol=0, atol=SCORE_TOLERANCE)
+        scores = saved_test_scores(stack_dir), saved_test_scores(alone_dir)
+        torch.testing.assert_close(*scores, rtol=0, atol=SCORE_TOLERANCE)
         for name, value in theirs["test"].items():
             assert mine["test"][name] == pytest.approx(value, abs=1e-3), name  # ranks equal up to a near-tie
         banks = best_state(stack_dir, mine)["bank.multipliers"], best_state(alone_dir, theirs)["bank.multipliers"]
