@@ -124,8 +124,10 @@ def build_member(config: DictConfig, run_dir: Path) -> tuple[StackMember, ImageD
         scheduler=scheduler,
         schedule=None if config.alm.schedule is None else instantiate(config.alm.schedule),
         early_stopping=instantiate(callbacks.early_stopping)
-        if callbacks.get("early_stopping") is not None
-        else EarlyStopping(config.monitor, patience=config.trainer.max_epochs + 1, mode="max"),
+        if callbacks.get("early_stopping") is not None  # callbacks.early_stopping=null: a patience never reached
+        else EarlyStopping(
+            config.monitor, patience=config.trainer.max_epochs + 1, mode=callbacks.model_checkpoint.mode
+        ),
         checkpoint=instantiate(callbacks.model_checkpoint),
         augment=copy.deepcopy(datamodule.augment),
         sampler=datamodule.training_sampler(train.labels),
