@@ -49,7 +49,6 @@ from almlit.report.out_of_fold import out_of_fold_line, write_out_of_fold_report
 from almlit.resume import LAST_CHECKPOINT, describe_differences
 from almlit.run_folder import CONFIG_FILE
 from almlit.stacking import check_stack_size, stack_groups
-from almlit.stacking.run import train_stacks
 
 DEFAULT_MEMBERS = 10
 FOLD_MEMBERS = "folds"  # members=folds: one member per fold of data.folds
@@ -238,6 +237,8 @@ def train_stacked_members(training: Sequence[str], seeds: Sequence[int], ensembl
 
     A member that was trained alone and can resume (its ``checkpoints/last.ckpt``) resumes alone instead.
     """
+    from almlit.stacking.run import train_stacks  # here: torch only for commands that train (select imports this)
+
     resumable = [seed for seed in seeds if (member_dir(ensemble_dir, seed) / LAST_CHECKPOINT).is_file()]
     if resumable:
         train_members(training, resumable, ensemble_dir)
