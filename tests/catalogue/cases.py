@@ -19,13 +19,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from almlit.benchmark.synthetic import write_random_cifar
 from almlit.ensemble import compose_member, member_dir, resolve_member
-from tests.deploy.runs import MRI_RUN
-from tests.deploy.runs import write_run as write_trained_run
-from tests.experiments.helpers import binary_config, write_run
-from tests.fakes import RunsCode, rewrite_cifar_file, without_class, write_fake_cifar
-from tests.images import folders as image_folders
-from tests.mri.cohorts import (
+from tests.helpers import image_folders
+from tests.helpers.cifar_files import rewrite_cifar_file, without_class
+from tests.helpers.mri_files import (
     SHAPE,
     axis_aligned_affine,
     build_cohort,
@@ -33,6 +31,9 @@ from tests.mri.cohorts import (
     write_nifti,
     write_oriented_nifti,
 )
+from tests.helpers.network_runs import MRI_RUN, write_network_run
+from tests.helpers.pickles import RunsCode
+from tests.helpers.scored_runs import binary_config, write_scored_run
 
 
 def nothing(folder: Path) -> None:
@@ -75,7 +76,7 @@ LONG_TAIL = ("data=cifar10_lt", *FAKE_CIFAR, "data.val_per_class=5", "imb=5")
 
 def fake_cifar10(folder: Path) -> Path:
     """Random images in the CIFAR10 pickle layout under ``cifar/``: 30 training and 5 test images per class."""
-    return write_fake_cifar(folder / "cifar", "cifar10", train_per_class=30, test_per_class=5)
+    return write_random_cifar(folder / "cifar", "cifar10", train_per_class=30, test_per_class=5)
 
 
 def truncated_cifar(folder: Path) -> None:
@@ -177,7 +178,9 @@ def two_digits_runs(folder: Path, monitors: tuple[str, str], margins: tuple[floa
     """Two finished runs under ``sweep/`` with the given monitored metrics and margins."""
     for index, (monitor, margin) in enumerate(zip(monitors, margins, strict=True)):
         config = binary_config(margin=margin, monitor=monitor)
-        write_run(folder / "sweep" / f"{index}_run", config, np.array([0.1, 0.9]), np.array([0, 1]), overrides=[])
+        write_scored_run(
+            folder / "sweep" / f"{index}_run", config, np.array([0.1, 0.9]), np.array([0, 1]), overrides=[]
+        )
 
 
 def digits_experiment(folder: Path) -> None:
@@ -197,13 +200,13 @@ def ensemble_member_of_another_setting(folder: Path) -> None:
     """Member 0 of ``ensemble/``, finished, trained at imb=50 (as ``almlit.ensemble imb=50`` would have)."""
     run_dir = member_dir(folder / "ensemble", 0)
     config = resolve_member(compose_member(["imb=50"]), run_dir)
-    write_run(run_dir, config, np.array([0.1, 0.9]), np.array([0, 1]))
+    write_scored_run(run_dir, config, np.array([0.1, 0.9]), np.array([0, 1]))
 
 
 def finished_on_other_digits(folder: Path) -> None:
     """``run/``: a finished digits run whose stored data fingerprint is not that of scikit-learn's digits file."""
     run_dir = (folder / "run").resolve()
-    write_run(run_dir, resolve_member(compose_member([]), run_dir), np.array([0.1, 0.9]), np.array([0, 1]))
+    write_scored_run(run_dir, resolve_member(compose_member([]), run_dir), np.array([0.1, 0.9]), np.array([0, 1]))
     stored = {"digest": "0" * 64, "files": {"digits.csv.gz": [57523, "0" * 64]}}
     (run_dir / "data_fingerprint.json").write_text(json.dumps(stored))
 
@@ -960,13 +963,13 @@ ARGUMENTS = [
 
 def digits_run(folder: Path) -> None:
     """A finished digits run (untrained network) under ``run/``."""
-    write_trained_run(folder / "run")
+    write_network_run(folder / "run")
 
 
 def mri_run(folder: Path) -> None:
     """A finished MRI run on two sequences (untrained network) under ``run/`` and its cohort under ``cohort/``."""
     build_cohort(folder / "cohort")
-    write_trained_run(folder / "run", MRI_RUN, input_shape=(2, 4, 6, 6))
+    write_network_run(folder / "run", MRI_RUN, input_shape=(2, 4, 6, 6))
 
 
 PREDICT = "almlit.predict"

@@ -8,12 +8,12 @@ each), to show that the in-process runs are faithful to the real command (exit s
 import pytest
 
 from tests.catalogue.cases import CASES, CATEGORIES
-from tests.catalogue.entry_points import run_in_process, run_in_subprocess
 from tests.catalogue.render import DOC, with_table
+from tests.helpers.commands import run_in_process, run_in_subprocess
 
 
 def check(case, outcome, folder):
-    assert outcome.code == case.exit_code, outcome.stderr
+    assert outcome.returncode == case.exit_code, outcome.stderr
     lines = outcome.stderr.strip().splitlines()
     if case.exit_code == 2:
         assert lines[-1] == f"almlit: error: {case.message}".replace("{dir}", str(folder)), outcome.stderr

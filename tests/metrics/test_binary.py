@@ -7,13 +7,13 @@ import torch
 from sklearn.metrics import roc_auc_score
 
 from almlit.metrics import BinaryRankMetrics
-from tests.metrics.test_functional import CASES, counted_fpr_at_false_negatives, make_case, sklearn_fpr_at_tpr
+from tests.helpers.ranking_references import SCORE_CASES, counted_fpr_at_false_negatives, make_case, sklearn_fpr_at_tpr
 
 TPR_LEVELS = (0.98, 0.95, 0.92, 0.90)
 BUDGETS = (0, 2)
 
 
-@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("case", SCORE_CASES)
 def test_accumulated_batches_match_references_on_concatenation(case: str) -> None:
     scores, targets = make_case(case)
     metric = BinaryRankMetrics(tpr_levels=TPR_LEVELS, false_negatives=BUDGETS)

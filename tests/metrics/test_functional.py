@@ -6,47 +6,14 @@ import torch
 from sklearn.metrics import roc_auc_score, roc_curve
 
 from almlit.metrics.functional import binary_auc, binary_roc, fpr_at_false_negatives, fpr_at_tpr
+from tests.helpers.ranking_references import (
+    SCORE_CASES,
+    counted_fpr_at_false_negatives,
+    make_case,
+    sklearn_fpr_at_tpr,
+)
 
 TPR_LEVELS = (0.5, 0.9, 0.92, 0.95, 0.98, 1.0)
-
-
-def make_case(name: str, size: int = 300, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-    """Scores and targets (about 1 positive in 5) for the named scenario."""
-    rng = np.random.default_rng(seed)
-    targets = (rng.random(size) < 0.2).astype(np.int64)
-    targets[:2] = [0, 1]
-    separated = rng.normal(size=size) + 1.5 * targets
-    scores = {
-        "continuous": separated,
-        # Rounding to 0.5 creates large groups of tied scores that mix both classes.
-        "ties": np.round(2 * separated) / 2,
-        # Distinct in float64, but all equal to 1.0 after a float32 sigmoid.
-        "large_logits": 40 + 1e-6 * np.argsort(np.argsort(separated)),
-    }[name]
-    return torch.from_numpy(scores), torch.from_numpy(targets)
-
-
-CASES = ("continuous", "ties", "large_logits")
-
-
-def sklearn_fpr_at_tpr(scores: torch.Tensor, targets: torch.Tensor, tpr_levels: tuple[float, ...]) -> list[float]:
-    """For each level, the lowest FPR over the points of sklearn's ROC curve that reach it."""
-    fpr, tpr, _ = roc_curve(targets.numpy(), scores.numpy(), drop_intermediate=False)
-    return [min(f for f, t in zip(fpr, tpr, strict=True) if t >= level) for level in tpr_levels]
-
-
-def counted_fpr_at_false_negatives(
-    scores: torch.Tensor, targets: torch.Tensor, budgets: tuple[int, ...]
-) -> list[float]:
-    """For each budget k, the lowest FPR over thresholds that leave at most k positives below them."""
-    pairs = list(zip(scores.tolist(), targets.tolist(), strict=True))
-    negatives = sum(1 for _, label in pairs if label == 0)
-    points = []
-    for threshold in [float("inf"), *sorted({score for score, _ in pairs})]:
-        missed = sum(1 for score, label in pairs if label == 1 and score < threshold)
-        false_alarms = sum(1 for score, label in pairs if label == 0 and score >= threshold)
-        points.append((missed, false_alarms / negatives))
-    return [min(fpr for missed, fpr in points if missed <= budget) for budget in budgets]
 
 
 def test_large_logit_case_ties_under_float32_sigmoid() -> None:
@@ -55,7 +22,7 @@ def test_large_logit_case_ties_under_float32_sigmoid() -> None:
     assert torch.unique(torch.sigmoid(scores.float())).numel() == 1
 
 
-@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("case", SCORE_CASES)
 def test_roc_matches_sklearn(case: str) -> None:
     scores, targets = make_case(case)
     expected = roc_curve(targets.numpy(), scores.numpy(), drop_intermediate=False)
@@ -64,7 +31,7 @@ def test_roc_matches_sklearn(case: str) -> None:
         np.testing.assert_allclose(actual.numpy(), reference, rtol=0, atol=1e-12)
 
 
-@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("case", SCORE_CASES)
 def test_auc_matches_sklearn(case: str) -> None:
     scores, targets = make_case(case)
     auc = binary_auc(scores, targets)
@@ -72,7 +39,7 @@ def test_auc_matches_sklearn(case: str) -> None:
     assert auc.item() == pytest.approx(roc_auc_score(targets.numpy(), scores.numpy()), abs=1e-12)
 
 
-@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("case", SCORE_CASES)
 def test_fpr_at_tpr_matches_loop_over_sklearn_roc(case: str) -> None:
     scores, targets = make_case(case)
     actual = fpr_at_tpr(scores, targets, TPR_LEVELS)
@@ -80,7 +47,7 @@ def test_fpr_at_tpr_matches_loop_over_sklearn_roc(case: str) -> None:
     np.testing.assert_allclose(actual.numpy(), sklearn_fpr_at_tpr(scores, targets, TPR_LEVELS), rtol=0, atol=1e-12)
 
 
-@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("case", SCORE_CASES)
 def test_fpr_at_false_negatives_matches_counting_loop(case: str) -> None:
     scores, targets = make_case(case)
     positives = int(targets.sum())
