@@ -85,6 +85,7 @@ def test_bad_input_gets_one_line_and_leaves_nothing(train_command, tmp_path, ove
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.slow  # a subprocess; the catalogue's cifar-* rows check these messages in process in the fast suite
 def test_garbage_cifar_file_is_named(train_command, tmp_path):
     folder = write_random_cifar(tmp_path / "cifar", "cifar10", train_per_class=12, test_per_class=2)
     (folder / "data_batch_3").write_bytes(b"not a pickle")
