@@ -13,6 +13,7 @@ import numpy as np
 from omegaconf import OmegaConf
 
 from almlit.run_folder import COMPLETE_FILE, CONFIG_FILE, METRICS_FILE
+from almlit.runs.moved_targets import normalise_target
 
 # Keys that may differ between runs of one setting: the seeds that make ensemble members (or sweep repeats)
 # different, where a run was written, and how it was computed or printed without changing its result. The rule: a
@@ -149,8 +150,22 @@ def seeds(config: Mapping[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in flatten(config) if key.rsplit(".", 1)[-1] in SEED_LEAVES}
 
 
+def resolved_targets(value: Any) -> Any:
+    """``value`` with every ``_target_`` (in nested mappings and lists) replaced by the defining path of what it names
+    (:func:`~almlit.runs.moved_targets.normalise_target`): two paths to one class are one setting."""
+    if isinstance(value, Mapping):
+        return {
+            key: normalise_target(item) if key == "_target_" and isinstance(item, str) else resolved_targets(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [resolved_targets(item) for item in value]
+    return value
+
+
 def comparable(config: Mapping[str, Any], keep_seeds: bool = False) -> dict[str, Any]:
-    """The keys of a resolved run config that decide what is trained, flattened.
+    """The keys of a resolved run config that decide what is trained, flattened, each ``_target_`` as the class or
+    function it names (:func:`resolved_targets`: a class that moved is the same class).
 
     Dropped: the seeds (``seed``, ``*.seed``, ``*.split_seed``) unless ``keep_seeds`` (one run folder resumed must
     match them too), every ``paths.*`` key and every value under the run's own output folder (checkpoint, logger and
@@ -160,7 +175,7 @@ def comparable(config: Mapping[str, Any], keep_seeds: bool = False) -> dict[str,
     output_dir = str(config.get("paths", {}).get("output_dir") or "\0")
     seed_keys = () if keep_seeds else seeds(config)
     kept = {}
-    for key, value in flatten(config):
+    for key, value in flatten(resolved_targets(config)):
         if key in seed_keys or key.startswith(("paths.", LOGGER_KEYS, *CHECKPOINTING_KEYS)) or key in PRESENTATION_KEYS:
             continue
         if isinstance(value, str) and value.startswith(output_dir):

@@ -1,0 +1,32 @@
+"""Where the classes and functions that earlier layouts named in a ``_target_`` live now.
+
+A run folder's ``config.yaml`` keeps the ``_target_`` paths of the version that trained it; run identity (see
+:func:`almlit.report.folders.comparable`) compares what a path resolves to, so a run trained before a class moved is
+still the same run. A path that no longer imports is looked up here first.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+# old dotted path (no longer importable) -> the dotted path of the same class or function today
+MOVED_TARGETS: dict[str, str] = {}
+
+
+def normalise_target(target: str) -> str:
+    """The defining ``module.qualname`` of the object an almlit ``_target_`` names, moved paths followed.
+
+    Paths outside ``almlit`` and paths that import nothing (after :data:`MOVED_TARGETS`) are returned as given, so
+    they compare as strings; only almlit's own modules are imported.
+
+    Example: ``almlit.callbacks.PenaltySchedule`` -> ``almlit.callbacks.penalty_schedule.PenaltySchedule``.
+    """
+    path = MOVED_TARGETS.get(target, target)
+    module_name, _, name = path.rpartition(".")
+    if not module_name.startswith("almlit"):
+        return path
+    try:
+        found = getattr(importlib.import_module(module_name), name)
+    except (ImportError, AttributeError):
+        return path
+    return f"{found.__module__}.{found.__qualname__}"
