@@ -14,10 +14,11 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from almlit.ensemble import check_members, compose_member, resolve_member
-from almlit.report.folders import comparable, differences, read_config, read_metrics, read_scores
-from almlit.resume import LAST_CHECKPOINT, plan_start
+from almlit.report.ensemble_members import check_members, compose_member, resolve_member
+from almlit.runs.identity import comparable, differences
 from almlit.runs.moved_targets import MOVED_TARGETS, normalise_target
+from almlit.runs.reader import read_config, read_metrics, read_scores
+from almlit.runs.resume import LAST_CHECKPOINT, plan_start
 from tests.conftest import QUIET, run_module
 
 FIXTURES = Path(__file__).parent / "fixtures" / "c2ad181"

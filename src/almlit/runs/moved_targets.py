@@ -1,7 +1,7 @@
 """Where the classes and functions that earlier layouts named in a ``_target_`` live now.
 
 A run folder's ``config.yaml`` keeps the ``_target_`` paths of the version that trained it; run identity (see
-:func:`almlit.report.folders.comparable`) compares what a path resolves to, so a run trained before a class moved is
+:func:`almlit.runs.identity.comparable`) compares what a path resolves to, so a run trained before a class moved is
 still the same run. A path that no longer imports is looked up here first.
 """
 
@@ -10,7 +10,17 @@ from __future__ import annotations
 import importlib
 
 # old dotted path (no longer importable) -> the dotted path of the same class or function today
-MOVED_TARGETS: dict[str, str] = {}
+MOVED_TARGETS: dict[str, str] = {
+    "almlit.benchmark.probes.DeviceProbe": "almlit.callbacks.probes.DeviceProbe",
+    "almlit.benchmark.probes.SignalAtStep": "almlit.callbacks.probes.SignalAtStep",
+    "almlit.checkpoint_io.AtomicCheckpointIO": "almlit.runs.checkpoint_io.AtomicCheckpointIO",
+    "almlit.continuation.CarryOverBest": "almlit.callbacks.CarryOverBest",
+    "almlit.csv_logger.ResumableCSVLogger": "almlit.runs.csv_logger.ResumableCSVLogger",
+    "almlit.preemption.StopOnSignal": "almlit.callbacks.StopOnSignal",
+    "almlit.resume.KeepEarlyStop": "almlit.callbacks.KeepEarlyStop",
+    "almlit.schedules.warmup_step_schedule": "almlit.optim.schedules.warmup_step_schedule",
+    "almlit.trackers.mlflow_logger": "almlit.runs.trackers.mlflow_logger",
+}
 
 
 def normalise_target(target: str) -> str:

@@ -18,11 +18,8 @@ import os
 import signal
 import subprocess
 import sys
-import threading
-from types import FrameType
-from typing import Any, NoReturn
+from typing import NoReturn
 
-import lightning as L
 from lightning.fabric.plugins.environments import SLURMEnvironment
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
@@ -36,43 +33,6 @@ class Preempted(Exception):
     def __init__(self, signum: int) -> None:
         super().__init__(f"stopped by {signal.Signals(signum).name}")
         self.signum = signum
-
-
-class StopOnSignal(L.Callback):
-    """Raise :class:`Preempted` at the end of the batch during which one of ``signals`` arrived.
-
-    Args:
-        signals: names of the signals to stop on.
-    """
-
-    def __init__(self, signals: tuple[str, ...] = ("SIGTERM", "SIGUSR1")) -> None:
-        self.signals = tuple(signal_number(name) for name in signals)
-        self.received: int | None = None
-        self._previous: dict[int, Any] = {}
-
-    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if threading.current_thread() is not threading.main_thread():
-            return
-        for signum in self.signals:
-            self._previous[signum] = signal.signal(signum, self._record)
-
-    def _record(self, signum: int, frame: FrameType | None) -> None:
-        self.received = signum
-
-    def _stop_if_signalled(self) -> None:
-        if self.received is not None:
-            raise Preempted(self.received)
-
-    def on_train_batch_end(self, *args: Any) -> None:
-        self._stop_if_signalled()
-
-    def on_validation_batch_end(self, *args: Any) -> None:
-        self._stop_if_signalled()
-
-    def teardown(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
-        for signum, handler in self._previous.items():
-            signal.signal(signum, handler)
-        self._previous = {}
 
 
 def signal_number(name: str) -> int:
