@@ -1,6 +1,7 @@
 """Stopping when the machine is taken away (SIGTERM) or SLURM warns that the time limit is near (SIGUSR1).
 
-The run stops at the end of the training or validation batch under way and saves nothing there: it resumes from its
+The run stops at the end of the training or validation batch under way (:class:`almlit.callbacks.StopOnSignal` raises
+:class:`Preempted` there) and saves nothing there: it resumes from its
 last epoch-end checkpoint (``checkpoints/last.ckpt``) and replays the interrupted epoch, whose batch order and
 augmentation depend only on ``(seed, epoch)`` (:mod:`almlit.data.epoch_seeding`), so the resumed run ends exactly
 where an uninterrupted one does. A mid-epoch checkpoint could not promise that: the augmentation generator of the
@@ -8,7 +9,7 @@ epoch and the metrics accumulated so far are not in it. Under SLURM the job then
 (``scontrol requeue``) when the signal was the requeue signal (``#SBATCH --signal=USR1@120``); SIGTERM alone (a
 ``scancel``, or a preemption that SLURM requeues by itself) only stops it.
 
-Installed before Lightning registers its own handlers, the SIGUSR1 handler here also keeps Lightning's SLURM plugin
+Installed before Lightning registers its own handlers, the callback's SIGUSR1 handler also keeps Lightning's SLURM plugin
 from saving an ``hpc_ckpt_*.ckpt`` in the middle of a training step.
 """
 
