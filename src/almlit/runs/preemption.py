@@ -9,8 +9,8 @@ epoch and the metrics accumulated so far are not in it. Under SLURM the job then
 (``scontrol requeue``) when the signal was the requeue signal (``#SBATCH --signal=USR1@120``); SIGTERM alone (a
 ``scancel``, or a preemption that SLURM requeues by itself) only stops it.
 
-Installed before Lightning registers its own handlers, the callback's SIGUSR1 handler also keeps Lightning's SLURM plugin
-from saving an ``hpc_ckpt_*.ckpt`` in the middle of a training step.
+Installed before Lightning registers its own handlers, the callback's SIGUSR1 handler also keeps Lightning's SLURM
+plugin from saving an ``hpc_ckpt_*.ckpt`` in the middle of a training step.
 """
 
 from __future__ import annotations
