@@ -21,20 +21,13 @@ class PenaltySchedule(L.Callback):
     synchronised when computed), so every process takes the same decision and mu stays equal.
 
     Args:
-        growth, rule, max_penalty, drop_tolerance, metric_ceiling: see :class:`~almlit.alm.penalty.PenaltyGrowth`.
         monitor: the validation metric logged by the module.
+        rule: the rule's settings, ``alm.schedule.*`` (``growth``, ``rule``, ``max_penalty``, ``drop_tolerance``,
+            ``metric_ceiling``; see :class:`~almlit.alm.penalty.PenaltyGrowth`).
     """
 
-    def __init__(
-        self,
-        growth: float = 2.0,
-        rule: str = "official",
-        max_penalty: float | None = None,
-        drop_tolerance: float = 0.05,
-        monitor: str = "val/auc",
-        metric_ceiling: float = 1.0,
-    ) -> None:
-        self.growth_rule = PenaltyGrowth(growth, rule, max_penalty, drop_tolerance, metric_ceiling)
+    def __init__(self, monitor: str = "val/auc", **rule: Any) -> None:
+        self.growth_rule = PenaltyGrowth(**rule)
         self.monitor = monitor
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
