@@ -13,8 +13,8 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from almlit.ensemble import compose_member, resolve_member
-from almlit.resume import check_same_run, is_new_folder, plan_start
+from almlit.report.ensemble_members import compose_member, resolve_member
+from almlit.runs.resume import check_same_run, is_new_folder, plan_start
 from tests.helpers.file_tree import file_states
 from tests.helpers.interrupted_runs import DETERMINISTIC_DIGITS, STEPS_PER_EPOCH, kill_at, load, run_dir, train_in
 

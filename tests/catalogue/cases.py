@@ -20,7 +20,8 @@ import numpy as np
 import torch
 
 from almlit.benchmark.synthetic import write_random_cifar
-from almlit.ensemble import compose_member, member_dir, resolve_member
+from almlit.report.ensemble_members import compose_member, resolve_member
+from almlit.report.ensemble_report import member_dir
 from tests.helpers import image_folders
 from tests.helpers.cifar_files import rewrite_cifar_file, without_class
 from tests.helpers.mri_files import (

@@ -16,7 +16,7 @@ STEPS_PER_EPOCH = 16
 def kill_at(step: int, name: str) -> list[str]:
     """Overrides adding the test callback that sends ``name`` to the run after ``step`` (once: see its marker)."""
     return [
-        "+callbacks.kill._target_=almlit.benchmark.probes.SignalAtStep",
+        "+callbacks.kill._target_=almlit.callbacks.probes.SignalAtStep",
         f"+callbacks.kill.step={step}",
         f"+callbacks.kill.name={name}",
         "+callbacks.kill.marker=killed.marker",
