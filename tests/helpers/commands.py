@@ -9,6 +9,8 @@ command line itself (its exit status, the one line on stderr, argument parsing, 
 from __future__ import annotations
 
 import contextlib
+import importlib
+import importlib.util
 import io
 import logging
 import os
@@ -46,65 +48,17 @@ def train_main(arguments: list[str]) -> None:
         main()
 
 
-def select_main(arguments: list[str]) -> None:
-    from almlit.select import main
-
-    main(arguments)
-
-
-def report_main(arguments: list[str]) -> None:
-    from almlit.report.__main__ import main
-
-    main(arguments)
-
-
-def ensemble_main(arguments: list[str]) -> None:
-    from almlit.ensemble import main
-
-    main(arguments)
+def command_main(module: str) -> Callable[[list[str]], None]:
+    """The function ``python -m <module>`` runs on its arguments: ``almlit.train``'s Hydra main through
+    ``sys.argv``, the others' ``main(arguments)`` (a package's in its ``__main__``, as ``python -m`` finds it)."""
+    if module == "almlit.train":
+        return train_main
+    spec = importlib.util.find_spec(module)
+    if spec is None:
+        raise ModuleNotFoundError(module)
+    return importlib.import_module(f"{module}.__main__" if spec.submodule_search_locations else module).main
 
 
-def cost_main(arguments: list[str]) -> None:
-    from almlit.cost import main
-
-    main(arguments)
-
-
-def members_main(arguments: list[str]) -> None:
-    from almlit.benchmark.members import main
-
-    main(arguments)
-
-
-def cohort_main(arguments: list[str]) -> None:
-    from almlit.make_mri_cohort import main
-
-    main(arguments)
-
-
-def predict_main(arguments: list[str]) -> None:
-    from almlit.predict import main
-
-    main(arguments)
-
-
-def export_main(arguments: list[str]) -> None:
-    from almlit.export import main
-
-    main(arguments)
-
-
-MAINS: dict[str, Callable[[list[str]], None]] = {
-    "almlit.train": train_main,
-    "almlit.select": select_main,
-    "almlit.report": report_main,
-    "almlit.ensemble": ensemble_main,
-    "almlit.make_mri_cohort": cohort_main,
-    "almlit.cost": cost_main,
-    "almlit.benchmark.members": members_main,
-    "almlit.predict": predict_main,
-    "almlit.export": export_main,
-}
 # what the training runs of these tests add to every command line: quiet output, the run folder at ./run
 EXTRA = {"almlit.train": [*QUIET, "hydra.run.dir=run"]}
 
@@ -162,7 +116,7 @@ def main_in_process(module: str, arguments: list[str], cwd: Path, monkeypatch, u
         logging_to(stdout),
     ):
         try:
-            MAINS[module](arguments)
+            command_main(module)(arguments)
         except SystemExit as exit_:
             code = 0 if exit_.code is None else exit_.code
     return Outcome(code, stdout.getvalue(), stderr.getvalue())
