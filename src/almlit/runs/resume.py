@@ -41,7 +41,7 @@ HYDRA_FILES = frozenset({".hydra", "train.log"})
 # Sweep job folders (conf/hydra/default.yaml, conf/sweep/*.yaml): hydra.sweep.subdir: ${almlit.job_folder:...}
 JOB_FOLDER_RESOLVER = "almlit.job_folder"
 # Overrides left out of a job folder's name: those outside a run's identity (where outputs are written, what is
-# printed; see almlit.runs.reader) -- run_name stays: it is how a user asks for a run of its own.
+# printed; see almlit.runs.identity) -- run_name stays: it is how a user asks for a run of its own.
 UNNAMED_KEYS = (PRESENTATION_KEYS - {"run_name"}) | OUTPUT_PATH_KEYS
 DEFAULT_JOB_FOLDER = "default"
 UNSAFE_CHARACTERS = re.compile(r"[^A-Za-z0-9._,=+@~-]")
