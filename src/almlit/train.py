@@ -31,7 +31,7 @@ from almlit.data.loaders import TensorDataModule
 from almlit.decision.calibration import check_prevalence
 from almlit.decision.operating_points import OPERATING_POINTS_FILE, load_operating_points
 from almlit.errors import TrainingFailure, one_line_errors, out_of_memory_advice
-from almlit.models.output_check import check_output_shape, first_batch
+from almlit.models.output_check import check_output_shape, check_task, first_batch
 from almlit.module import ALMClassifier
 from almlit.preemption import Preempted, stop_after_preemption
 from almlit.report.folders import seeds
@@ -51,11 +51,14 @@ def build_module(cfg: DictConfig, datamodule: TensorDataModule) -> ALMClassifier
     constraint = instantiate_with_data(cfg.alm.constraint, critical_classes=tuple(datamodule.critical_classes))
     if constraint is not None:
         constraint.check_compatible(datamodule.num_classes)
-    network = instantiate(cfg.model)
+    network = instantiate(cfg.model)  # before the loss, as ever: a seeded run draws the same initial weights
+    loss = instantiate_with_data(cfg.loss, class_counts=datamodule.class_counts)
+    normed_head = bool(cfg.model.get("normed_head", False))
+    check_task(cfg.num_classes, cfg.num_outputs, datamodule.num_classes, loss, normed_head)
     check_output_shape(network, first_batch(datamodule), cfg.num_outputs)
     return ALMClassifier(
         network=network,
-        loss=instantiate_with_data(cfg.loss, class_counts=datamodule.class_counts),
+        loss=loss,
         optimizer=instantiate(cfg.optim),
         constraint=constraint,
         num_train_samples=datamodule.num_train_samples,
