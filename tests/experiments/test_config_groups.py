@@ -21,7 +21,8 @@ from hydra import compose, initialize_config_dir
 from almlit.config import CONFIG_DIR
 from almlit.ensemble import resolve_member
 from almlit.report.experiments import load_experiment
-from almlit.report.folders import comparable, differences
+from almlit.report.folders import PRESENTATION_KEYS, comparable, differences
+from almlit.resume import job_folder_name
 from tests.conftest import REPO_ROOT
 
 ON_MAIN = json.loads((Path(__file__).parent / "configs_on_main.json").read_text())
@@ -38,7 +39,8 @@ RECIPES = {
     "lt10_ce_m1": ("data=cifar10_lt imb=100 loss=ce alm=m1", ["experiment=cifar10_lt", "imb=100", "loss=ce", "alm=m1"]),
     "lt100_ldam_m2": (
         "data=cifar100_lt imb=200 loss=ldam alm=m2 data.critical_classes=[99]",
-        ["experiment=cifar100_lt", "imb=200", "loss=ldam", "model.normed_head=true", "alm=m2", "data.critical_classes=[99]"],
+        ["experiment=cifar100_lt", "imb=200", "loss=ldam", "model.normed_head=true", "alm=m2"]
+        + ["data.critical_classes=[99]"],
     ),
     "lt10_cb_ce_m2": (
         "data=cifar10_lt imb=100 loss=cb_ce alm=m2 data.critical_classes=[8,9]",
@@ -218,9 +220,7 @@ def test_a_member_written_by_main_is_the_same_run():
 def group_options():
     root = Path(CONFIG_DIR)
     return sorted(
-        path.relative_to(root)
-        for path in root.glob("*/*.yaml")
-        if path.parent.name not in GLOBAL_GROUPS | {"hydra"}
+        path.relative_to(root) for path in root.glob("*/*.yaml") if path.parent.name not in GLOBAL_GROUPS | {"hydra"}
     )
 
 
@@ -233,7 +233,7 @@ def test_a_group_option_writes_only_its_own_group(option):
     group = option.parent.name
     for entry in (yaml.safe_load(text) or {}).get("defaults", []):
         if isinstance(entry, dict):
-            (key, _), = entry.items()
+            ((key, _),) = entry.items()
             assert group == "data" and key == "override /model@_global_.model", entry
         else:
             assert entry == "_self_" or (Path(CONFIG_DIR) / group / f"{entry}.yaml").is_file(), entry
@@ -277,3 +277,11 @@ def test_alm_m2_is_m1_with_the_other_variant():
 
 def test_debug_smoke_is_the_makefiles_old_smoke_set():
     assert changed(resolved(["data=cifar10", *SMOKE_BEFORE.split()]), resolved(["data=cifar10", *SMOKE])) == {}
+
+
+def test_debug_quiet_sets_presentation_keys_only_and_names_no_folder():
+    """debug=quiet is left out of a sweep job's folder name, as the keys it sets are (they change nothing trained)."""
+    quiet = changed(resolved([]), resolved(["debug=quiet"]))
+    assert set(quiet) == {"trainer.enable_progress_bar", "trainer.enable_model_summary"} <= PRESENTATION_KEYS
+    assert job_folder_name(["debug=quiet", "alm.penalty_init=1e-05"]) == "alm.penalty_init=1e-05"
+    assert job_folder_name(["debug=smoke", "alm.penalty_init=1e-05"]) == "alm.penalty_init=1e-05,debug=smoke"

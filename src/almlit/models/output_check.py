@@ -89,6 +89,7 @@ def check_task(num_classes: int, num_outputs: int, data_classes: int, loss: nn.M
         head = " on the cosine head (its scale multiplies cosine similarities)" if ldam else ""
         raise ValueError(
             f"{loss_name} scores {data_classes}-class data with {expected} output(s){head}, but the config has"
-            f" num_outputs={num_outputs}" + (f" and model.normed_head={normed_head}" if ldam else "")
+            f" num_outputs={num_outputs}"
+            + (f" and model.normed_head={str(normed_head).lower()}" if ldam else "")
             + f"; add {' '.join(fixes)}"
         )
