@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from almlit.ensemble import compose_member, member_dir, resolve_member
+from almlit.report.ensemble_members import compose_member, resolve_member
+from almlit.report.ensemble_report import member_dir
 from tests.deploy.runs import MRI_RUN
 from tests.deploy.runs import write_run as write_trained_run
 from tests.experiments.helpers import binary_config, write_run

@@ -3,11 +3,11 @@
 configs_on_main.json holds the resolved configs (flattened ``key: value``) that main's configs gave at commit c2ad181,
 before the experiment/ and debug/ groups: every row of every experiments/*.yaml file (``common``: the setting's
 alphabetically first row as a difference from ``python -m almlit.train`` without overrides; ``rows``: each row as a
-difference from that one) and
-the recipes below, each composed with the overrides of that day (the first entry of :data:`RECIPES`). They were
-composed by :func:`almlit.ensemble.compose_member` and resolved by :func:`almlit.ensemble.resolve_member` into
-``/RUN``, as the members of a table are. A run folder written by main holds such a resolved config, so equal values
-mean that folder is found and accepted as the same run.
+difference from that one) and the recipes below, each composed with the overrides of that day (the first entry of
+:data:`RECIPES`). They were composed and resolved into ``/RUN`` as the members of a table are (``compose_member``
+and ``resolve_member``, now in :mod:`almlit.report.ensemble_members`). A run folder written by main holds such a
+resolved config, so equal values mean that folder is found and accepted as the same run. A ``_target_`` compares
+by what it names, as run identity does (:mod:`almlit.runs.moved_targets`): classes moved since c2ad181 are the same.
 """
 
 import json
@@ -19,10 +19,10 @@ import yaml
 from hydra import compose, initialize_config_dir
 
 from almlit.config import CONFIG_DIR
-from almlit.ensemble import resolve_member
+from almlit.report.ensemble_members import resolve_member
 from almlit.report.experiments import load_experiment
-from almlit.report.folders import PRESENTATION_KEYS, comparable, differences
-from almlit.resume import job_folder_name
+from almlit.runs.identity import PRESENTATION_KEYS, comparable, differences, resolved_targets
+from almlit.runs.resume import job_folder_name
 from tests.conftest import REPO_ROOT
 
 ON_MAIN = json.loads((Path(__file__).parent / "configs_on_main.json").read_text())
@@ -145,9 +145,15 @@ def resolved(overrides, config_dir=CONFIG_DIR):
     return flat(resolve_member(config, Path("/RUN")))
 
 
+def same(key, expected, got):
+    """Equal values, every ``_target_`` in them (a list of plugins holds some) as what it names: moved is the same."""
+    leaf = key.rsplit(".", 1)[-1]
+    return resolved_targets({leaf: expected}) == resolved_targets({leaf: got})
+
+
 def changed(expected, got):
     return {key: (expected.get(key, ABSENT), got.get(key, ABSENT)) for key in set(expected) | set(got)
-            if expected.get(key, ABSENT) != got.get(key, ABSENT)}  # fmt: skip
+            if not same(key, expected.get(key, ABSENT), got.get(key, ABSENT))}  # fmt: skip
 
 
 def check_row(setting, row):
@@ -195,7 +201,7 @@ def test_every_table_row_resolves_as_on_main(setting, row):
 
 
 def test_a_member_written_by_main_is_the_same_run():
-    """The comparison a run folder's config goes through (almlit.resume.check_same_run): no difference."""
+    """The comparison a run folder's config goes through (almlit.runs.resume.check_same_run): no difference."""
     on_main = row_on_main("table4_cifar10_lt_imb100", "ALM-m1 + LDAM")
     experiment = load_experiment(REPO_ROOT / "experiments" / "table4_cifar10_lt_imb100.yaml")
     today = resolved([*experiment.common, *experiment.rows["ALM-m1 + LDAM"]])

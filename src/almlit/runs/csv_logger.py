@@ -24,7 +24,7 @@ from lightning.fabric.loggers.logger import rank_zero_experiment
 from lightning.pytorch.loggers import CSVLogger
 from lightning.pytorch.utilities.rank_zero import rank_zero_only
 
-from almlit.atomic_files import write_atomically
+from almlit.runs.atomic_files import write_atomically
 
 METRICS_FILE = "metrics.csv"
 # Lightning's warning that it will delete the old log: not what this logger does.

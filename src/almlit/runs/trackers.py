@@ -5,7 +5,7 @@ node; ``logger=mlflow`` or ``logger=[mlflow,tensorboard]`` add trackers to the C
 ``logs/metrics.csv``. A tracker (MLflow) gets the resolved configuration as parameters before training
 (:func:`log_config`), the epoch metrics as Lightning logs them, and the finished run folder's files at the end
 (:func:`log_run_folder`). None of this changes what is trained: the ``logger`` keys are no part of a run's identity
-(:mod:`almlit.report.folders`).
+(:mod:`almlit.runs.reader`).
 """
 
 from __future__ import annotations
@@ -20,10 +20,9 @@ from lightning.pytorch.loggers import Logger, MLFlowLogger
 from lightning.pytorch.utilities.rank_zero import rank_zero_only
 from omegaconf import DictConfig
 
-from almlit.decision import OPERATING_POINTS_FILE
-from almlit.models.library import optional_module
-from almlit.report.folders import flatten
-from almlit.run_folder import CONFIG_FILE, METRICS_FILE
+from almlit.errors import optional_module
+from almlit.runs.folder import CONFIG_FILE, METRICS_FILE, OPERATING_POINTS_FILE
+from almlit.runs.identity import flatten
 
 # MLflow's tracking URI schemes (https://mlflow.org/docs/latest/tracking.html): a tracking server, a database
 # (``<dialect>[+<driver>]://``), a file store, Databricks.

@@ -1,6 +1,7 @@
 """Stopping when the machine is taken away (SIGTERM) or SLURM warns that the time limit is near (SIGUSR1).
 
-The run stops at the end of the training or validation batch under way and saves nothing there: it resumes from its
+The run stops at the end of the training or validation batch under way (:class:`almlit.callbacks.StopOnSignal` raises
+:class:`Preempted` there) and saves nothing there: it resumes from its
 last epoch-end checkpoint (``checkpoints/last.ckpt``) and replays the interrupted epoch, whose batch order and
 augmentation depend only on ``(seed, epoch)`` (:mod:`almlit.data.epoch_seeding`), so the resumed run ends exactly
 where an uninterrupted one does. A mid-epoch checkpoint could not promise that: the augmentation generator of the
@@ -8,8 +9,8 @@ epoch and the metrics accumulated so far are not in it. Under SLURM the job then
 (``scontrol requeue``) when the signal was the requeue signal (``#SBATCH --signal=USR1@120``); SIGTERM alone (a
 ``scancel``, or a preemption that SLURM requeues by itself) only stops it.
 
-Installed before Lightning registers its own handlers, the SIGUSR1 handler here also keeps Lightning's SLURM plugin
-from saving an ``hpc_ckpt_*.ckpt`` in the middle of a training step.
+Installed before Lightning registers its own handlers, the callback's SIGUSR1 handler also keeps Lightning's SLURM
+plugin from saving an ``hpc_ckpt_*.ckpt`` in the middle of a training step.
 """
 
 from __future__ import annotations
@@ -18,11 +19,8 @@ import os
 import signal
 import subprocess
 import sys
-import threading
-from types import FrameType
-from typing import Any, NoReturn
+from typing import NoReturn
 
-import lightning as L
 from lightning.fabric.plugins.environments import SLURMEnvironment
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
@@ -36,43 +34,6 @@ class Preempted(Exception):
     def __init__(self, signum: int) -> None:
         super().__init__(f"stopped by {signal.Signals(signum).name}")
         self.signum = signum
-
-
-class StopOnSignal(L.Callback):
-    """Raise :class:`Preempted` at the end of the batch during which one of ``signals`` arrived.
-
-    Args:
-        signals: names of the signals to stop on.
-    """
-
-    def __init__(self, signals: tuple[str, ...] = ("SIGTERM", "SIGUSR1")) -> None:
-        self.signals = tuple(signal_number(name) for name in signals)
-        self.received: int | None = None
-        self._previous: dict[int, Any] = {}
-
-    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if threading.current_thread() is not threading.main_thread():
-            return
-        for signum in self.signals:
-            self._previous[signum] = signal.signal(signum, self._record)
-
-    def _record(self, signum: int, frame: FrameType | None) -> None:
-        self.received = signum
-
-    def _stop_if_signalled(self) -> None:
-        if self.received is not None:
-            raise Preempted(self.received)
-
-    def on_train_batch_end(self, *args: Any) -> None:
-        self._stop_if_signalled()
-
-    def on_validation_batch_end(self, *args: Any) -> None:
-        self._stop_if_signalled()
-
-    def teardown(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
-        for signum, handler in self._previous.items():
-            signal.signal(signum, handler)
-        self._previous = {}
 
 
 def signal_number(name: str) -> int:

@@ -2,7 +2,7 @@
 
 Lightning's own :class:`~lightning.pytorch.plugins.io.TorchCheckpointIO` stages the file in the system's temporary
 folder and moves it over (a copy when that folder is on another disk), without flushing it to the disk first. Here the
-checkpoint is written with :func:`almlit.atomic_files.atomic_file`: next to its destination, flushed (``fsync``),
+checkpoint is written with :func:`almlit.runs.atomic_files.atomic_file`: next to its destination, flushed (``fsync``),
 renamed over it and the folder flushed, with the mode that the umask gives a new file.
 """
 
@@ -17,7 +17,7 @@ from typing import Any
 import torch
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
-from almlit.atomic_files import atomic_file
+from almlit.runs.atomic_files import atomic_file
 
 # What torch.load raises on a cut or garbled file: zip reader errors (RuntimeError), a seek past the end (OSError),
 # a short pickle (EOFError), bytes that are no pickle at all.
@@ -25,7 +25,8 @@ UNREADABLE = (RuntimeError, OSError, EOFError, pickle.UnpicklingError, zipfile.B
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
-    """Local checkpoints written by :func:`~almlit.atomic_files.atomic_file`; an unreadable one is named in one line."""
+    """Local checkpoints written by :func:`~almlit.runs.atomic_files.atomic_file`; an unreadable one is named in one
+    line."""
 
     def save_checkpoint(self, checkpoint: dict[str, Any], path: Any, storage_options: Any | None = None) -> None:
         if storage_options is not None:

@@ -1,5 +1,6 @@
-"""What every run leaves behind: resolved config, metrics.json, test scores, the ROC picture and, written last, the
-``COMPLETE`` marker that says the folder holds a finished run (reports and ensembles read nothing else)."""
+"""What every run leaves behind (the run folder's format and its writer): resolved config, metrics.json, test scores,
+the ROC picture (:mod:`almlit.plots.roc`) and, written last, the ``COMPLETE`` marker that says the folder holds a
+finished run (reports and ensembles read nothing else; the reader is :mod:`almlit.runs.reader`)."""
 
 from __future__ import annotations
 
@@ -14,14 +15,14 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 from torch import Tensor
 
-from almlit.atomic_files import write_atomically
-from almlit.report import save_roc_figure
+from almlit.runs.atomic_files import write_atomically
 
 CONFIG_FILE = "config.yaml"
 METRICS_FILE = "metrics.json"
 SCORES_FILE = "test_scores.csv"
 ROC_FILE = "roc.png"
 COMPLETE_FILE = "COMPLETE"
+OPERATING_POINTS_FILE = "operating_points.json"  # written by almlit.report.decision_files (binary runs)
 HARDEST_POSITIVES_FILE = "hardest_positives.csv"  # written by almlit.callbacks.PairCoverageReport when fitting ends
 OVERRIDES_FILE = Path(".hydra") / "overrides.yaml"
 
@@ -57,32 +58,16 @@ def write_scores(path: Path, scores: Tensor, targets: Tensor, sample_ids: Tensor
     write_atomically(path, text.getvalue())
 
 
-def write_roc_figures(
-    run_dir: Path, scores: Tensor, targets: Tensor, critical_classes: tuple[int, ...], title: str, tpr_levels
-) -> None:
-    """``roc.png`` for binary scores; ``roc_class<c>.png`` (one-vs-rest) per critical class otherwise."""
-    if scores.dim() == 1:
-        save_roc_figure(scores, targets, run_dir / ROC_FILE, title=title, tpr_levels=tpr_levels)
-        return
-    for critical in critical_classes:
-        path = run_dir / f"roc_class{critical}.png"
-        class_title = f"{title}, critical class {critical} vs rest"
-        save_roc_figure(scores[:, critical], targets == critical, path, title=class_title, tpr_levels=tpr_levels)
-
-
 def write_run_folder(
     run_dir: Path,
     config: DictConfig,
     metrics: Mapping[str, Any],
     test_scores: tuple[Tensor, Tensor, Tensor],
-    critical_classes: tuple[int, ...],
-    title: str,
-    tpr_levels: tuple[float, ...],
 ) -> None:
-    """Write the files that reports and ensembles are built from, then the ``COMPLETE`` marker (UTC time), last."""
+    """Write the files that reports and ensembles are built from, then the ``COMPLETE`` marker (UTC time), last
+    (the ROC pictures, :func:`almlit.plots.roc.write_roc_figures`, are written before it)."""
     write_config(run_dir, config)
     scores, targets, sample_ids = test_scores
     write_scores(run_dir / SCORES_FILE, scores, targets, sample_ids)
-    write_roc_figures(run_dir, scores, targets, critical_classes, title, tpr_levels)
     write_atomically(run_dir / METRICS_FILE, json.dumps(metrics, indent=2, sort_keys=True) + "\n")
     write_atomically(run_dir / COMPLETE_FILE, datetime.now(timezone.utc).isoformat(timespec="seconds") + "\n")

@@ -16,23 +16,18 @@ import torch
 from scipy import special
 from torch import Tensor
 
-from almlit.atomic_files import write_atomically
 from almlit.decision.calibration import (
     calibrated_probability,
     check_prevalence,
     expected_calibration_error,
     save_reliability_diagram,
 )
-from almlit.decision.operating_points import (
-    OPERATING_POINTS_FILE,
-    binary_operating_points,
-    multiclass_operating_points,
-    operating_points_json,
-)
+from almlit.decision.operating_points import binary_operating_points, multiclass_operating_points, operating_points_json
 from almlit.decision.thresholds import DEFAULT_CONFIDENCE
 from almlit.report.ensemble_metrics import average_logits, stack_members
-from almlit.report.folders import RunScores, read_scores
-from almlit.run_folder import write_scores
+from almlit.runs.atomic_files import write_atomically
+from almlit.runs.folder import OPERATING_POINTS_FILE, write_scores
+from almlit.runs.reader import RunScores, read_scores
 
 CALIBRATION_SCORES_FILE = "calibration_scores.csv"
 RELIABILITY_FILE = "reliability.png"

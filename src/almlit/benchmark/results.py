@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from almlit.atomic_files import write_atomically
+from almlit.runs.atomic_files import write_atomically
 
 # (section, ratio, comparison, limit): the targets of issue 6, checked on ratios measured in one run. Training /
 # matmul is shown without a target: it is no fraction of a ceiling (oneDNN's convolutions outrun the CPU's float32
@@ -108,5 +108,5 @@ def format_table(results: dict[str, Any]) -> str:
 
 
 def write_json(results: dict[str, Any], path: Path) -> None:
-    """Write ``results`` to ``path`` (:func:`~almlit.atomic_files.write_atomically`), creating its folder."""
+    """Write ``results`` to ``path`` (:func:`~almlit.runs.atomic_files.write_atomically`), creating its folder."""
     write_atomically(path, json.dumps(results, indent=2) + "\n")

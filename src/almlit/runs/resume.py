@@ -21,30 +21,27 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
-import lightning as L
 from hydra.core.override_parser.overrides_parser import OverridesParser
-from lightning.pytorch.callbacks import EarlyStopping
 from omegaconf import OmegaConf
 
-from almlit.report.folders import (
+from almlit.runs.folder import COMPLETE_FILE, CONFIG_FILE
+from almlit.runs.identity import (
     LOGGER_KEYS,
     OUTPUT_PATH_KEYS,
     PRESENTATION_KEYS,
     comparable,
+    describe_differences,
     differences,
-    is_finished,
-    read_config,
 )
-from almlit.run_folder import COMPLETE_FILE, CONFIG_FILE
+from almlit.runs.reader import is_finished, read_config
 
 LAST_CHECKPOINT = Path("checkpoints") / "last.ckpt"
 # Files Hydra writes into a run folder before the run starts: a folder holding nothing else is new.
 HYDRA_FILES = frozenset({".hydra", "train.log"})
-SHOWN_DIFFERENCES = 5
 # Sweep job folders (conf/hydra/default.yaml, conf/sweep/*.yaml): hydra.sweep.subdir: ${almlit.job_folder:...}
 JOB_FOLDER_RESOLVER = "almlit.job_folder"
 # Overrides left out of a job folder's name: those outside a run's identity (where outputs are written, what is
-# printed; see almlit.report.folders) -- run_name stays: it is how a user asks for a run of its own.
+# printed; see almlit.runs.reader) -- run_name stays: it is how a user asks for a run of its own.
 UNNAMED_KEYS = (PRESENTATION_KEYS - {"run_name"}) | OUTPUT_PATH_KEYS
 # Config options that set presentation keys only (conf/debug/quiet.yaml): left out of the name as those keys are.
 UNNAMED_CHOICES = frozenset({"debug=quiet"})
@@ -67,13 +64,6 @@ class Start:
     finished: bool
     ckpt_path: str | None
     message: str | None
-
-
-def describe_differences(differing: list[str]) -> str:
-    """The first few differences of :func:`~almlit.report.folders.differences` joined on one line."""
-    shown = "; ".join(differing[:SHOWN_DIFFERENCES])
-    more = len(differing) - SHOWN_DIFFERENCES
-    return shown + (f" (and {more} more)" if more > 0 else "")
 
 
 def check_same_run(run_dir: Path, config: Mapping[str, Any]) -> None:
@@ -173,18 +163,3 @@ def is_new_folder(run_dir: Path) -> bool:
     """Whether ``run_dir`` holds nothing but what Hydra wrote for this command (it may then be removed on error)."""
     run_dir = Path(run_dir)
     return not run_dir.is_dir() or all(path.name in HYDRA_FILES for path in run_dir.iterdir())
-
-
-class KeepEarlyStop(L.Callback):
-    """A run resumed from the checkpoint of the epoch where early stopping fired stops again at once.
-
-    ``Trainer.should_stop`` is not in the checkpoint, only the :class:`EarlyStopping` state; without this a run killed
-    between that checkpoint and its ``COMPLETE`` marker would train one epoch more than the uninterrupted run.
-    """
-
-    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        # Lightning sets Trainer.callbacks (in its callback connector) without declaring the attribute
-        for callback in trainer.callbacks:  # type: ignore[attr-defined]
-            stopped = isinstance(callback, EarlyStopping) and callback.wait_count >= callback.patience
-            if stopped and callback.stopped_epoch == trainer.current_epoch - 1:
-                trainer.should_stop = True

@@ -10,7 +10,8 @@ from matplotlib.figure import Figure
 from torch import Tensor
 
 from almlit.metrics.functional import binary_auc, binary_roc, fpr_at_tpr
-from almlit.report.figures import save_figure
+from almlit.plots.figures import save_figure
+from almlit.runs.folder import ROC_FILE
 
 ZOOM_TPR_FLOOR = 0.8
 
@@ -85,3 +86,16 @@ def save_roc_figure(
         figure.suptitle(title)
 
     return save_figure(figure, path)
+
+
+def write_roc_figures(
+    run_dir: Path, scores: Tensor, targets: Tensor, critical_classes: tuple[int, ...], title: str, tpr_levels
+) -> None:
+    """``roc.png`` for binary scores; ``roc_class<c>.png`` (one-vs-rest) per critical class otherwise."""
+    if scores.dim() == 1:
+        save_roc_figure(scores, targets, run_dir / ROC_FILE, title=title, tpr_levels=tpr_levels)
+        return
+    for critical in critical_classes:
+        path = run_dir / f"roc_class{critical}.png"
+        class_title = f"{title}, critical class {critical} vs rest"
+        save_roc_figure(scores[:, critical], targets == critical, path, title=class_title, tpr_levels=tpr_levels)

@@ -12,8 +12,8 @@ import torch
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from almlit.atomic_files import atomic_file
 from almlit.metrics import binary_auc, binary_roc
+from almlit.runs.atomic_files import atomic_file
 
 ZOOM_TPR_FLOOR = 0.8
 
@@ -35,7 +35,7 @@ class Curve:
 
 
 def save_figure(figure: Figure, path: Path) -> Path:
-    """Write a figure through :func:`~almlit.atomic_files.atomic_file`; the suffix of ``path`` picks the format."""
+    """Write a figure through :func:`~almlit.runs.atomic_files.atomic_file`; the suffix of ``path`` picks the format."""
     with atomic_file(path) as stream:
         figure.savefig(stream, format=path.suffix.removeprefix(".") or None, dpi=120)
     return path

@@ -1,18 +1,16 @@
-"""Reading run folders (see :mod:`almlit.run_folder`) and comparing the configurations they were trained with."""
+"""Run identity: the keys of a resolved run config that decide what is trained, and how two configs differ.
+
+A run folder's ``config.yaml`` (:mod:`almlit.runs.folder`) is compared with a command's config before a run resumes
+(:mod:`almlit.runs.resume`), a member joins an ensemble or a sweep's runs are grouped; ``_target_`` paths compare by
+what they name (:mod:`almlit.runs.moved_targets`).
+"""
 
 from __future__ import annotations
 
-import csv
-import json
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
-import numpy as np
-from omegaconf import OmegaConf
-
-from almlit.run_folder import COMPLETE_FILE, CONFIG_FILE, METRICS_FILE
+from almlit.runs.moved_targets import normalise_target
 
 # Keys that may differ between runs of one setting: the seeds that make ensemble members (or sweep repeats)
 # different, where a run was written, and how it was computed or printed without changing its result. The rule: a
@@ -52,87 +50,7 @@ LOGGER_KEYS = "logger."
 OUTPUT_PATH_KEYS = frozenset({"paths.output_root", "paths.output_dir"})
 
 
-@dataclass(frozen=True)
-class RunScores:
-    """The test scores of one run, rows sorted by sample id.
-
-    Attributes:
-        sample_ids: ``[N]`` int64 test sample ids.
-        labels: ``[N]`` int64 labels (0/1 for binary data, class indices otherwise).
-        scores: ``[N]`` raw logits of the critical class (binary) or ``[N, C]`` raw logits (multi-class), float64.
-    """
-
-    sample_ids: np.ndarray
-    labels: np.ndarray
-    scores: np.ndarray
-
-
-def read_scores(path: Path) -> RunScores:
-    """A scores file (a run's ``test_scores.csv``, an ensemble's ``ensemble_scores.csv``): ``sample_id,label,score``
-    or ``sample_id,label,score_0..score_{C-1}``."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} not found: is {path.parent} a finished run folder?")
-    with path.open(newline="") as stream:
-        header = next(csv.reader(stream))
-    if header[:2] != ["sample_id", "label"] or len(header) < 3:
-        raise ValueError(f"{path} must start with the columns sample_id,label,score..., got {','.join(header)}")
-    table = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2, dtype=np.float64)
-    table = table[np.argsort(table[:, 0], kind="stable")]
-    scores = table[:, 2:]
-    return RunScores(
-        sample_ids=table[:, 0].astype(np.int64),
-        labels=table[:, 1].astype(np.int64),
-        scores=scores[:, 0].copy() if header[2:] == ["score"] else scores,
-    )
-
-
-def require_finished(run_dir: Path) -> None:
-    """Raise unless ``run_dir`` holds a finished run (its ``COMPLETE`` marker, written last, exists).
-
-    Raises:
-        FileNotFoundError: naming the folder and why it is not usable.
-    """
-    run_dir = Path(run_dir)
-    if not run_dir.exists():
-        raise FileNotFoundError(f"run folder {run_dir} not found")
-    if not run_dir.is_dir():
-        raise FileNotFoundError(
-            f"{run_dir} is a file, not a run folder (the folder holding {CONFIG_FILE} and {METRICS_FILE})"
-        )
-    if not (run_dir / CONFIG_FILE).is_file():
-        runs = finished_runs(run_dir)
-        below = f"; it holds {len(runs)} finished run folder(s) below it, e.g. {runs[0]}" if runs else ""
-        raise FileNotFoundError(f"{run_dir} is not a run folder (it has no {CONFIG_FILE}){below}")
-    if not is_finished(run_dir):
-        raise FileNotFoundError(
-            f"{run_dir} is not a finished run (no {COMPLETE_FILE} marker): it was interrupted or is still training; "
-            "rerun its command to resume it"
-        )
-
-
-def read_metrics(run_dir: Path) -> dict[str, Any]:
-    """``metrics.json`` of a finished run folder (see :func:`require_finished`)."""
-    require_finished(run_dir)
-    return json.loads((Path(run_dir) / METRICS_FILE).read_text())
-
-
-def read_config(run_dir: Path) -> dict[str, Any]:
-    """The resolved ``config.yaml`` of a run folder, as plain containers."""
-    path = Path(run_dir) / CONFIG_FILE
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} not found: is {run_dir} a run folder?")
-    return cast(dict[str, Any], OmegaConf.to_container(OmegaConf.load(path), resolve=True))  # a mapping at the top
-
-
-def is_finished(run_dir: Path) -> bool:
-    """A run is finished once its ``COMPLETE`` marker exists: it is written last, atomically."""
-    return (Path(run_dir) / COMPLETE_FILE).is_file()
-
-
-def finished_runs(folder: Path) -> list[Path]:
-    """Every finished run folder at or below ``folder``, sorted."""
-    return sorted(path.parent for path in Path(folder).rglob(COMPLETE_FILE) if (path.parent / CONFIG_FILE).is_file())
+SHOWN_DIFFERENCES = 5
 
 
 def flatten(config: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
@@ -149,8 +67,22 @@ def seeds(config: Mapping[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in flatten(config) if key.rsplit(".", 1)[-1] in SEED_LEAVES}
 
 
+def resolved_targets(value: Any) -> Any:
+    """``value`` with every ``_target_`` (in nested mappings and lists) replaced by the defining path of what it names
+    (:func:`~almlit.runs.moved_targets.normalise_target`): two paths to one class are one setting."""
+    if isinstance(value, Mapping):
+        return {
+            key: normalise_target(item) if key == "_target_" and isinstance(item, str) else resolved_targets(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [resolved_targets(item) for item in value]
+    return value
+
+
 def comparable(config: Mapping[str, Any], keep_seeds: bool = False) -> dict[str, Any]:
-    """The keys of a resolved run config that decide what is trained, flattened.
+    """The keys of a resolved run config that decide what is trained, flattened, each ``_target_`` as the class or
+    function it names (:func:`resolved_targets`: a class that moved is the same class).
 
     Dropped: the seeds (``seed``, ``*.seed``, ``*.split_seed``) unless ``keep_seeds`` (one run folder resumed must
     match them too), every ``paths.*`` key and every value under the run's own output folder (checkpoint, logger and
@@ -160,7 +92,7 @@ def comparable(config: Mapping[str, Any], keep_seeds: bool = False) -> dict[str,
     output_dir = str(config.get("paths", {}).get("output_dir") or "\0")
     seed_keys = () if keep_seeds else seeds(config)
     kept = {}
-    for key, value in flatten(config):
+    for key, value in flatten(resolved_targets(config)):
         if key in seed_keys or key.startswith(("paths.", LOGGER_KEYS, *CHECKPOINTING_KEYS)) or key in PRESENTATION_KEYS:
             continue
         if isinstance(value, str) and value.startswith(output_dir):
@@ -179,3 +111,10 @@ def differences(reference: Mapping[str, Any], other: Mapping[str, Any], varying:
         for key in keys
         if reference.get(key, missing) != other.get(key, missing)
     ]
+
+
+def describe_differences(differing: list[str]) -> str:
+    """The first few differences of :func:`differences` joined on one line."""
+    shown = "; ".join(differing[:SHOWN_DIFFERENCES])
+    more = len(differing) - SHOWN_DIFFERENCES
+    return shown + (f" (and {more} more)" if more > 0 else "")

@@ -10,23 +10,20 @@ What carries over and what the command line decides:
   (``optim.lr``, momentum, weight decay, ...) and the learning-rate schedule's (Lightning would restore the
   checkpoint's), ``trainer.max_epochs`` and everything else of the configuration. Under a learning-rate schedule the
   schedule's progress carries over: the current rate is rescaled by the ratio of the new base rate to the old;
-- a continuation's folder resumes from its own ``last.ckpt`` once it has one (:func:`almlit.resume.plan_start`);
+- a continuation's folder resumes from its own ``last.ckpt`` once it has one (:func:`almlit.runs.resume.plan_start`);
 - a continuation with nothing left to train (``trainer.max_epochs`` not above the checkpoint's epochs, or early
   stopping that would fire at once) is refused before anything is written (:func:`check_continuation`).
 
 Lightning restores only the best checkpoint's path, not its score, when the checkpoint folder changes (then the first
 new epoch would be "best" whatever its score), and restores the early-stopping patience stored in the checkpoint;
-:class:`CarryOverBest` rewrites those states before Lightning loads them.
+:class:`~almlit.callbacks.CarryOverBest` rewrites those states before Lightning loads them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, cast
-
-import lightning as L
-from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
+from typing import Any
 
 # Learning-rate scheduler state that is progress (carried over), not a setting (taken from the command line).
 SCHEDULE_PROGRESS = frozenset({"last_epoch", "_step_count", "_last_lr", "_get_lr_called_within_step", "_is_initial"})
@@ -83,60 +80,6 @@ def moved_path(path: str | None, old_dir: str, new_dir: str) -> str | None:
     if not path or Path(path).parent != Path(old_dir):
         return path
     return str(Path(new_dir) / Path(path).name)
-
-
-class CarryOverBest(L.Callback):
-    """The best so far and the command line's settings survive a continuation into a new folder (module docstring).
-
-    On every checkpoint loaded for training: the checkpoint's early-stopping patience is replaced by the configured
-    one. When its :class:`ModelCheckpoint` states were written in another folder (a continuation), they are moved to
-    this run's folder, their kept checkpoints copied there (read from beside ``ckpt_path``, through the trainer's
-    checkpoint IO, so atomically), and, once the optimizers are built from the command line (``on_fit_start``, before
-    Lightning restores their states), the checkpoint's optimizer and schedule settings are replaced by theirs
-    (:func:`command_line_settings`).
-    """
-
-    def __init__(self) -> None:
-        self.continued: dict[str, Any] | None = None
-
-    def on_load_checkpoint(self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]) -> None:
-        states = checkpoint.get("callbacks") or {}
-        self.continued = None
-        # Lightning sets Trainer.callbacks (in its callback connector) without declaring the attribute
-        for callback in trainer.callbacks:  # type: ignore[attr-defined]
-            state = states.get(callback.state_key)
-            if state is None:
-                continue
-            if isinstance(callback, EarlyStopping):
-                state["patience"] = callback.patience
-            elif isinstance(callback, ModelCheckpoint) and callback.dirpath and state.get("dirpath"):
-                if Path(state["dirpath"]) != Path(callback.dirpath):
-                    assert trainer.ckpt_path is not None  # callback states are restored from trainer.ckpt_path
-                    # ModelCheckpoint resolves its folder to a str (os.path.realpath) when it is created
-                    self.move_state(trainer, state, Path(trainer.ckpt_path).parent, cast(str, callback.dirpath))
-                    self.continued = checkpoint
-
-    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if self.continued is not None:
-            command_line_settings(
-                self.continued, trainer.optimizers, [config.scheduler for config in trainer.lr_scheduler_configs]
-            )
-            self.continued = None
-
-    @staticmethod
-    def move_state(trainer: L.Trainer, state: dict[str, Any], source: Path, new_dir: str) -> None:
-        """Copy the kept checkpoints of ``state`` (found in ``source``) into ``new_dir`` and point ``state`` there."""
-        old_dir = state["dirpath"]
-        kept = state.get("best_k_models") or {}
-        for path in kept:
-            if Path(path).parent == Path(old_dir) and trainer.is_global_zero:
-                io = trainer.strategy.checkpoint_io
-                io.save_checkpoint(io.load_checkpoint(source / Path(path).name), Path(new_dir) / Path(path).name)
-        trainer.strategy.barrier()
-        state["best_k_models"] = {moved_path(path, old_dir, new_dir): score for path, score in kept.items()}
-        for key in ("best_model_path", "kth_best_model_path", "last_model_path"):
-            state[key] = moved_path(state.get(key), old_dir, new_dir)
-        state["dirpath"] = new_dir
 
 
 def command_line_settings(checkpoint: dict[str, Any], optimizers: Sequence[Any], schedulers: Sequence[Any]) -> None:
