@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score, roc_curve
 
-from tests.helpers.commands import QUIET, main_in_process
+from tests.helpers.commands import main_in_process
 
-TINY = ("trainer.max_epochs=1", "model.width=4", "hydra.run.dir=run")
+TINY = ("debug=smoke", "hydra.run.dir=run")
 
 
 def train_under(umask, tmp_path, monkeypatch):
-    result = main_in_process("almlit.train", [*QUIET, *TINY], tmp_path, monkeypatch, umask=umask)
+    result = main_in_process("almlit.train", list(TINY), tmp_path, monkeypatch, umask=umask)
     assert result.returncode == 0, result.stderr
     return tmp_path / "run"
 

@@ -18,7 +18,7 @@ from almlit.alm.coverage import PairCoverage, pairwise_objectives
 from almlit.alm.distributed import gather_batch, world_size
 from almlit.data.loaders import TensorDataModule
 from almlit.metrics import BinaryRankMetrics, CriticalClassMetrics
-from almlit.models.output_check import check_output_shape, first_batch
+from almlit.models.output_check import check_output_shape, check_task, first_batch
 from almlit.optim import build_optimizer
 
 Batch = tuple[Tensor, Tensor, Tensor]
@@ -279,17 +279,21 @@ def build_module(cfg: DictConfig, datamodule: TensorDataModule) -> ALMClassifier
     benchmarks).
 
     Raises:
-        ValueError: a constraint that does not fit the data's classes, or a network whose outputs do not match
+        ValueError: a constraint that does not fit the data's classes, task settings that do not fit the data and
+            loss (:func:`~almlit.models.output_check.check_task`), or a network whose outputs do not match
             ``num_outputs``.
     """
     constraint = instantiate_with_data(cfg.alm.constraint, critical_classes=tuple(datamodule.critical_classes))
     if constraint is not None:
         constraint.check_compatible(datamodule.num_classes)
-    network = instantiate(cfg.model)
+    network = instantiate(cfg.model)  # before the loss, as ever: a seeded run draws the same initial weights
+    loss = instantiate_with_data(cfg.loss, class_counts=datamodule.class_counts)
+    normed_head = bool(cfg.model.get("normed_head", False))
+    check_task(cfg.num_classes, cfg.num_outputs, datamodule.num_classes, loss, normed_head)
     check_output_shape(network, first_batch(datamodule), cfg.num_outputs)
     return ALMClassifier(
         network=network,
-        loss=instantiate_with_data(cfg.loss, class_counts=datamodule.class_counts),
+        loss=loss,
         optimizer=instantiate(cfg.optim),
         constraint=constraint,
         num_train_samples=datamodule.num_train_samples,

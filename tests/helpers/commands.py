@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-QUIET = ["trainer.enable_progress_bar=false", "trainer.enable_model_summary=false"]
+QUIET = ["debug=quiet"]  # no progress bar, no model summary (src/almlit/conf/debug/quiet.yaml)
 
 # hydra/*_logging=none: Hydra would otherwise reconfigure the logging of the whole test process
 HYDRA_IN_PROCESS = ["hydra/job_logging=none", "hydra/hydra_logging=none"]

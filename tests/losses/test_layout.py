@@ -9,6 +9,8 @@ import almlit.losses
 from almlit.runs.moved_targets import MOVED_TARGETS
 
 FAMILY_MODULES = ("binary", "multiclass", "auc_surrogates", "long_tail", "libauc_adapter")
+# the table also holds the moves of other layers (the run lifecycle, the callbacks): the losses' entries
+LOSS_MOVES = {old: new for old, new in MOVED_TARGETS.items() if old.startswith("almlit.losses.")}
 
 
 def resolve(dotted_path: str) -> object:
@@ -31,7 +33,7 @@ def test_package_exports_every_loss_class_and_family_module():
     assert public - exported == {"LibAUCAUCMLoss"}  # named by its module path: it needs the optional libauc
 
 
-@pytest.mark.parametrize(("old", "new"), sorted(MOVED_TARGETS.items()))
+@pytest.mark.parametrize(("old", "new"), sorted(LOSS_MOVES.items()))
 def test_a_moved_loss_class_resolves_at_its_new_path_and_no_longer_at_its_old_one(old, new):
     moved = resolve(new)
     assert isinstance(moved, type) and issubclass(moved, nn.Module)
@@ -43,4 +45,4 @@ def test_a_moved_loss_class_resolves_at_its_new_path_and_no_longer_at_its_old_on
 
 def test_every_loss_class_that_a_module_of_the_old_layout_defined_is_mapped():
     exported = {name for name in almlit.losses.__all__ if name[0].isupper() and name != "ClassCounts"}
-    assert {old.rpartition(".")[2] for old in MOVED_TARGETS} == exported
+    assert {old.rpartition(".")[2] for old in LOSS_MOVES} == exported

@@ -298,7 +298,7 @@ def smoke_step(run_name: str, *extra: str, formats: str | None = None, kind: str
 
 def smoke_long_tail(check: Check, record: StepRecord) -> None:
     scale = check.scale
-    extra = ["data=cifar10_lt", "data.download=false", f"data.val_per_class={scale.lt_val_per_class}", "loss=ce",
+    extra = ["experiment=cifar10_lt", "data.download=false", f"data.val_per_class={scale.lt_val_per_class}", "loss=ce",
              "alm=m2", f"imb={scale.imb}", *scale.model]  # fmt: skip
     train(check, record, "smoke_resnet32_lt_m2", extra, scale.timeouts["smoke"])
     record.figures.update(finished_run(check, "smoke_resnet32_lt_m2"))

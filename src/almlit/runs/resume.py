@@ -41,8 +41,10 @@ HYDRA_FILES = frozenset({".hydra", "train.log"})
 # Sweep job folders (conf/hydra/default.yaml, conf/sweep/*.yaml): hydra.sweep.subdir: ${almlit.job_folder:...}
 JOB_FOLDER_RESOLVER = "almlit.job_folder"
 # Overrides left out of a job folder's name: those outside a run's identity (where outputs are written, what is
-# printed; see almlit.runs.reader) -- run_name stays: it is how a user asks for a run of its own.
+# printed; see almlit.runs.identity) -- run_name stays: it is how a user asks for a run of its own.
 UNNAMED_KEYS = (PRESENTATION_KEYS - {"run_name"}) | OUTPUT_PATH_KEYS
+# Config options that set presentation keys only (conf/debug/quiet.yaml): left out of the name as those keys are.
+UNNAMED_CHOICES = frozenset({"debug=quiet"})
 DEFAULT_JOB_FOLDER = "default"
 UNSAFE_CHARACTERS = re.compile(r"[^A-Za-z0-9._,=+@~-]")
 MAX_JOB_FOLDER = 200  # characters; file systems allow 255 bytes per name
@@ -123,7 +125,8 @@ def job_folder_name(overrides: Sequence[str], named_keys: Sequence[str] = ()) ->
     The job's overrides sorted and joined by commas, e.g. ``alm.penalty_init=1e-05,alm.schedule.growth=2,alm=binary``:
     the same job always finds the same folder, and a job of another grid point never finds it. Left out: the keys
     whose values the sweep folder's name holds already (``named_keys``) and those that do not change what is trained
-    or evaluated (:data:`UNNAMED_KEYS`, the loggers; ``data.root`` and ``paths.data_dir`` do, so they are named).
+    or evaluated (:data:`UNNAMED_KEYS`, :data:`UNNAMED_CHOICES`, the loggers; ``data.root`` and ``paths.data_dir``
+    do, so they are named).
     Characters other than letters, digits and ``._,=+@~-`` (the ``/`` of ``monitor=val/auc``, spaces, quotes,
     brackets) become ``_``; a name so changed, or longer than :data:`MAX_JOB_FOLDER` characters and then cut, ends
     with ``_`` and a hash of the whole text, so it stays unique.
@@ -136,7 +139,9 @@ def job_folder_name(overrides: Sequence[str], named_keys: Sequence[str] = ()) ->
     kept = sorted(
         cast(str, override.input_line)  # a parsed override keeps the text it was parsed from
         for override in OverridesParser.create().parse_overrides(list(overrides))
-        if override.key_or_group not in left_out and not is_logger_key(override.key_or_group)
+        if override.key_or_group not in left_out
+        and not is_logger_key(override.key_or_group)
+        and override.input_line not in UNNAMED_CHOICES
     )
     text = ",".join(kept) or DEFAULT_JOB_FOLDER
     name = UNSAFE_CHARACTERS.sub("_", text)

@@ -5,7 +5,7 @@ node; ``logger=mlflow`` or ``logger=[mlflow,tensorboard]`` add trackers to the C
 ``logs/metrics.csv``. A tracker (MLflow) gets the resolved configuration as parameters before training
 (:func:`log_config`), the epoch metrics as Lightning logs them, and the finished run folder's files at the end
 (:func:`log_run_folder`). None of this changes what is trained: the ``logger`` keys are no part of a run's identity
-(:mod:`almlit.runs.reader`).
+(:mod:`almlit.runs.identity`).
 """
 
 from __future__ import annotations
