@@ -79,7 +79,9 @@ MOVING = {"alm.schedule", "callbacks.stop_on_signal", "callbacks.carry_over_best
         (DIGITS_RUN / "config.yaml", DIGITS_OVERRIDES, {*MOVING, "trainer.plugins.0", "logger.csv", "loss"}),
         (
             FIXTURES / "cifar10_lt_config.yaml",
-            ["data=cifar10_lt", "loss=ldam_drw", "alm=m1", "logger=mlflow"],
+            # main's data=cifar10_lt loss=ldam_drw, today (tests/experiments/test_config_groups.py)
+            ["experiment=cifar10_lt", "loss=ldam", "model.normed_head=true", "callbacks=deferred_reweighting"]
+            + ["alm=m1", "logger=mlflow"],
             {*MOVING, "scheduler", "logger.mlflow", "callbacks.deferred_reweighting"},
         ),
     ],
