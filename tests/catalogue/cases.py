@@ -495,7 +495,7 @@ CONFIGS = [
         TRAIN,
         ("loss=aucm", "optim=sgd"),
         "loss AUCMLoss is a min-max objective whose dual variables need gradient ascent, which SGD cannot do; "
-        "use optim=pesg",
+        "use optim=pesg callbacks=pesg_stages (PESG with its stages)"
     ),
     Case(
         "mlflow-unknown-scheme",
