@@ -1065,6 +1065,16 @@ TRAINED_MODELS = [
         setup=digits_run,
     ),
     Case(
+        "predict-other-labels",
+        "almlit.predict with a data.* override that changes the labels the model was trained for",
+        PREDICT,
+        ("run", "data.positive_classes=[3]"),
+        "data.positive_classes=[3] changes the labels: the model was trained with data.positive_classes=[8], and its "
+        "operating points were chosen for those labels; leave data.positive_classes out (predict keeps the trained "
+        "labels)",
+        setup=digits_run,
+    ),
+    Case(
         "predict-channels-do-not-fit",
         "almlit.predict on MRI data with fewer sequences (channels) than the network takes",
         PREDICT,
