@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-QUIET = ["trainer.enable_progress_bar=false", "trainer.enable_model_summary=false"]
+QUIET = ["debug=quiet"]  # no progress bar, no model summary (src/almlit/conf/debug/quiet.yaml)
 
 
 def run_module(

@@ -17,7 +17,7 @@ from almlit.alm import BinaryConstraint
 from almlit.bench import default_output, main, run_bench
 from almlit.benchmark.measure import count_flops, interleaved_samples
 from almlit.benchmark.pipelines import PILImageDataset, normalisation_of, per_sample_transform
-from almlit.benchmark.report import format_table, write_json
+from almlit.benchmark.results import format_table, write_json
 from almlit.benchmark.settings import bench_settings
 from almlit.benchmark.synthetic import build_datamodule, wants_synthetic
 from almlit.benchmark.training import training_step_flops

@@ -6,8 +6,8 @@ import re
 import pytest
 import torch
 
-from almlit import checkpoint_io
-from almlit.checkpoint_io import AtomicCheckpointIO
+from almlit.runs import checkpoint_io
+from almlit.runs.checkpoint_io import AtomicCheckpointIO
 from tests.fakes import RunsCode
 
 

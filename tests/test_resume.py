@@ -14,8 +14,8 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from almlit.ensemble import compose_member, resolve_member
-from almlit.resume import check_same_run, is_new_folder, plan_start
+from almlit.report.ensemble_members import compose_member, resolve_member
+from almlit.runs.resume import check_same_run, is_new_folder, plan_start
 from tests.conftest import QUIET, run_module
 
 # 948 negatives + 47 positives of the digits at imb=20: 16 training batches of 64 per epoch
@@ -26,7 +26,7 @@ STEPS_PER_EPOCH = 16
 def kill_at(step: int, name: str) -> list[str]:
     """Overrides adding the test callback that sends ``name`` to the run after ``step`` (once: see its marker)."""
     return [
-        "+callbacks.kill._target_=almlit.benchmark.probes.SignalAtStep",
+        "+callbacks.kill._target_=almlit.callbacks.probes.SignalAtStep",
         f"+callbacks.kill.step={step}",
         f"+callbacks.kill.name={name}",
         "+callbacks.kill.marker=killed.marker",

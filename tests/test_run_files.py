@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score, roc_curve
 
-from tests.conftest import QUIET, run_module
+from tests.conftest import run_module
 
-TINY = ("trainer.max_epochs=1", "model.width=4", "hydra.run.dir=run")
+TINY = ("debug=smoke", "hydra.run.dir=run")
 
 
 def train_under(umask, tmp_path):
-    result = run_module("almlit.train", *QUIET, *TINY, cwd=tmp_path, umask=umask)
+    result = run_module("almlit.train", *TINY, cwd=tmp_path, umask=umask)
     assert result.returncode == 0, result.stderr
     return tmp_path / "run"
 

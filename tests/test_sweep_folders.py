@@ -15,7 +15,7 @@ from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.override_parser.overrides_parser import OverridesParser
 
 from almlit import select
-from almlit.resume import MAX_JOB_FOLDER, job_folder_name
+from almlit.runs.resume import MAX_JOB_FOLDER, job_folder_name
 from almlit.train import CONFIG_DIR
 from tests.conftest import QUIET, run_module
 from tests.experiments.test_configs import SWEEP_RUNS

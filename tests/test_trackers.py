@@ -1,4 +1,4 @@
-"""Experiment trackers (:mod:`almlit.trackers`): ``logger=mlflow`` read back from a real local MLflow store.
+"""Experiment trackers (:mod:`almlit.runs.trackers`): ``logger=mlflow`` read back from a real local MLflow store.
 
 The reference for what MLflow holds is the run folder that the same run wrote: ``config.yaml`` (parameters),
 ``logs/metrics.csv`` of the CSV logger beside it (metric history), ``metrics.json`` (test metrics, artifacts).
@@ -14,10 +14,10 @@ from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 from almlit.config import CONFIG_DIR
-from almlit.report.folders import comparable, flatten
-from almlit.resume import job_folder_name, plan_start
-from almlit.run_folder import COMPLETE_FILE, CONFIG_FILE
-from almlit.trackers import (
+from almlit.runs.folder import COMPLETE_FILE, CONFIG_FILE
+from almlit.runs.identity import comparable, flatten
+from almlit.runs.resume import job_folder_name, plan_start
+from almlit.runs.trackers import (
     build_loggers,
     check_tracking_uri,
     log_config,
@@ -31,7 +31,7 @@ from tests.catalogue.entry_points import run_in_process
 mlflow = pytest.importorskip("mlflow")
 
 # The logger node of a run folder's config.yaml written before loggers were named (one CSV logger at `logger`).
-EARLIER_LOGGER = {"_target_": "almlit.csv_logger.ResumableCSVLogger", "name": "logs", "version": ""}
+EARLIER_LOGGER = {"_target_": "almlit.runs.csv_logger.ResumableCSVLogger", "name": "logs", "version": ""}
 
 
 @pytest.fixture(scope="module")

@@ -60,7 +60,7 @@ def test_cifar10_design_card_command_on_local_pickle_files(train, tmp_path):
 
 
 def test_ldam_uses_a_two_output_normed_head(train, tmp_path):
-    result = train("loss=ldam", "trainer.max_epochs=1", "hydra.run.dir=run")
+    result = train("loss=ldam", "model.normed_head=true", "num_outputs=2", "trainer.max_epochs=1", "hydra.run.dir=run")
     assert result.returncode == 0, result.stderr
     state = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", weights_only=False)["state_dict"]
     head = [value for key, value in state.items() if key.startswith("network.head")]

@@ -13,7 +13,7 @@ from tests.fakes import write_fake_cifar
 def test_long_tailed_run_with_multiclass_constraint(train, tmp_path, alm):
     write_fake_cifar(tmp_path / "cifar", "cifar10", train_per_class=40, test_per_class=6)
     result = train(
-        "data=cifar10_lt",
+        "experiment=cifar10_lt",
         f"alm={alm}",
         "loss=ce",
         "imb=10",
@@ -21,8 +21,7 @@ def test_long_tailed_run_with_multiclass_constraint(train, tmp_path, alm):
         "data.download=false",
         "data.val_per_class=4",
         "data.critical_classes=[8,9]",
-        "model.width=4",
-        "trainer.max_epochs=1",
+        "debug=smoke",
         "hydra.run.dir=run",
     )
     assert result.returncode == 0, result.stderr
@@ -65,7 +64,7 @@ def test_long_tailed_run_with_multiclass_constraint(train, tmp_path, alm):
 def test_constraint_that_does_not_fit_the_data(train, tmp_path, overrides, message):
     write_fake_cifar(tmp_path / "cifar", "cifar10", train_per_class=20, test_per_class=2)
     result = train(
-        "data=cifar10_lt",
+        "experiment=cifar10_lt",
         "data.root=cifar",
         "data.download=false",
         "data.val_per_class=2",

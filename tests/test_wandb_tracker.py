@@ -1,4 +1,4 @@
-"""``logger=wandb`` (:func:`almlit.trackers.wandb_logger`): real offline W&B runs, read back from disk.
+"""``logger=wandb`` (:func:`almlit.runs.trackers.wandb_logger`): real offline W&B runs, read back from disk.
 
 An offline run is a folder ``<save_dir>/wandb/offline-run-<time>-<id>/`` holding ``files/`` (what ``wandb sync``
 uploads as the run's files) and ``run-<id>.wandb``, W&B's transaction log: a LevelDB-style log of protobuf
@@ -19,8 +19,8 @@ from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 from almlit.config import CONFIG_DIR
-from almlit.run_folder import CONFIG_FILE
-from almlit.trackers import log_config, log_run_folder, run_folder_files, wandb_logger
+from almlit.runs.folder import CONFIG_FILE
+from almlit.runs.trackers import log_config, log_run_folder, run_folder_files, wandb_logger
 from tests.catalogue.entry_points import run_in_process
 
 wandb = pytest.importorskip("wandb")

@@ -38,7 +38,7 @@ def data_name(choice: str, data: Mapping[str, Any]) -> str:
     ``images_derm-labels_melanoma_fold2of5``: two cohorts, tasks or folds train into two folders under the default
     run name. Other data keep their config's name (``digits``, ``mri``). Names that still meet (two roots of one name,
     a name cut at :data:`MAX_DATA_NAME` characters) are told apart by the run's identity check, which refuses the
-    second one in one line (:func:`almlit.resume.check_same_run`).
+    second one in one line (:func:`almlit.runs.resume.check_same_run`).
 
     Args:
         choice: the data config chosen (``hydra:runtime.choices.data``).

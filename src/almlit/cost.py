@@ -1,7 +1,7 @@
 """``python -m almlit.cost EXPERIMENT.yaml [...] [--set OVERRIDE ...]`` (``make cost``): what a paper table costs.
 
 Every row of the experiment files is composed exactly as ``almlit.report --train`` trains it. Rows that train the
-same network on the same batches form a group (:func:`almlit.benchmark.cost.timing_key`); one Lightning epoch of
+same network on the same batches form a group (:func:`almlit.benchmark.cost_model.timing_key`); one Lightning epoch of
 each group is timed on this machine (after a two-batch warm-up), and the FLOPs of a training batch are counted.
 The cost of a table is then its runs x ``trainer.max_epochs`` x the epoch time: an upper bound, as early stopping
 ends many runs sooner. Prints a Markdown table and writes it, with the numbers as JSON, into ``--output``.
@@ -31,15 +31,15 @@ from typing import Any
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from almlit.atomic_files import write_atomically
-from almlit.bench import device_name
-from almlit.benchmark.cost import EpochTiming, RowPlan, markdown, representatives, table_costs, timing_key
+from almlit.benchmark.cost_model import EpochTiming, RowPlan, markdown, representatives, table_costs, timing_key
+from almlit.benchmark.measure import device_name
 from almlit.benchmark.settings import BenchSettings, bench_settings
 from almlit.benchmark.synthetic import build_datamodule, wants_synthetic
 from almlit.benchmark.training import bench_module, on_device, time_epoch, training_step_flops
-from almlit.ensemble import BAD_INPUT, compose_member, resolve_member
-from almlit.errors import one_line_errors
+from almlit.errors import BAD_INPUT, one_line_errors
+from almlit.report.ensemble_members import compose_member, resolve_member
 from almlit.report.experiments import Experiment, load_experiment
+from almlit.runs.atomic_files import write_atomically
 
 WARMUP_BATCHES = 2  # an untimed short epoch first: compilation, cuDNN autotuning, allocator
 

@@ -99,7 +99,7 @@ def machine() -> str:
     """
     import torch  # here: the trainings run in subprocesses, and --help needs no torch
 
-    from almlit.bench import device_name
+    from almlit.benchmark.measure import device_name
 
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     kernels = torch.backends.cpu.get_cpu_capability()

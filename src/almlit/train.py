@@ -1,14 +1,13 @@
 """Hydra entry point: ``python -m almlit.train [group=choice ...] [key=value ...]``.
 
 seed -> data -> loss, model, constraint -> ALMClassifier -> fit -> test on the best-validation-AUC
-checkpoint -> one run folder (see :mod:`almlit.run_folder`). The folder, ``runs/<run_name>`` (a sweep job's: named
-after its overrides), is looked at first (:mod:`almlit.resume`): a finished run is left alone, an interrupted one
+checkpoint -> one run folder (see :mod:`almlit.runs.folder`). The folder, ``runs/<run_name>`` (a sweep job's: named
+after its overrides), is looked at first (:mod:`almlit.runs.resume`): a finished run is left alone, an interrupted one
 resumes from its last checkpoint.
 """
 
 from __future__ import annotations
 
-import functools
 import shutil
 from pathlib import Path
 from typing import Any, cast
@@ -23,55 +22,21 @@ from lightning.pytorch.utilities.rank_zero import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
 from almlit.alm.coverage import check_pair_batches
-from almlit.checkpoint_io import AtomicCheckpointIO
 from almlit.config import CONFIG_DIR
-from almlit.continuation import check_continuation
 from almlit.data.fingerprint import check_same_data, data_fingerprint, present_fingerprint, write_fingerprint
-from almlit.data.loaders import TensorDataModule
 from almlit.decision.calibration import check_prevalence
-from almlit.decision.operating_points import OPERATING_POINTS_FILE, load_operating_points
+from almlit.decision.operating_points import load_operating_points
 from almlit.errors import TrainingFailure, one_line_errors, out_of_memory_advice
-from almlit.models.output_check import check_output_shape, first_batch
-from almlit.module import ALMClassifier
-from almlit.preemption import Preempted, stop_after_preemption
-from almlit.report.folders import seeds
-from almlit.resume import LAST_CHECKPOINT, is_inside, is_new_folder, plan_start
-from almlit.run_decisions import operating_point_lines, write_decision_files
-from almlit.run_folder import write_config, write_overrides, write_run_folder
-from almlit.trackers import build_loggers, log_config, log_run_folder
-
-
-def instantiate_with_data(config: DictConfig | None, **data_facts: Any) -> Any:
-    """Instantiate a node; a ``_partial_`` node receives what only the set-up data knows (``data_facts``)."""
-    built = instantiate(config)
-    return built(**data_facts) if isinstance(built, functools.partial) else built
-
-
-def build_module(cfg: DictConfig, datamodule: TensorDataModule) -> ALMClassifier:
-    constraint = instantiate_with_data(cfg.alm.constraint, critical_classes=tuple(datamodule.critical_classes))
-    if constraint is not None:
-        constraint.check_compatible(datamodule.num_classes)
-    network = instantiate(cfg.model)
-    check_output_shape(network, first_batch(datamodule), cfg.num_outputs)
-    return ALMClassifier(
-        network=network,
-        loss=instantiate_with_data(cfg.loss, class_counts=datamodule.class_counts),
-        optimizer=instantiate(cfg.optim),
-        constraint=constraint,
-        num_train_samples=datamodule.num_train_samples,
-        penalty_init=cfg.alm.penalty_init,
-        multiplier_init=cfg.alm.multiplier_init,
-        scheduler=instantiate(cfg.scheduler),
-        num_classes=datamodule.num_classes,
-        critical_classes=tuple(datamodule.critical_classes),
-        tpr_levels=tuple(cfg.metrics.tpr_levels),
-        false_negatives=tuple(cfg.metrics.false_negatives),
-        pauc_max_fpr=tuple(cfg.metrics.pauc_max_fpr),
-        tpauc=tuple(tuple(bounds) for bounds in cfg.metrics.tpauc),
-        channels_last=cfg.module.channels_last,
-        compile=cfg.module.compile,
-        input_dims=1 + len(datamodule.input_shape),
-    )
+from almlit.module import build_module
+from almlit.plots.roc import write_roc_figures
+from almlit.report.decision_files import operating_point_lines, write_decision_files
+from almlit.runs.checkpoint_io import AtomicCheckpointIO
+from almlit.runs.continuation import check_continuation
+from almlit.runs.folder import OPERATING_POINTS_FILE, write_config, write_overrides, write_run_folder
+from almlit.runs.identity import seeds
+from almlit.runs.preemption import Preempted, stop_after_preemption
+from almlit.runs.resume import LAST_CHECKPOINT, is_inside, is_new_folder, plan_start
+from almlit.runs.trackers import build_loggers, log_config, log_run_folder
 
 
 def build_callbacks(cfg: DictConfig) -> list[L.Callback]:
@@ -180,7 +145,9 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any] | None:
             cfg.metrics.prevalence,
             cfg.run_name,
         )
-        write_run_folder(run_dir, cfg, metrics, module.test_scores(), critical_classes, title, tpr_levels)
+        scores, targets, sample_ids = module.test_scores()
+        write_roc_figures(run_dir, scores, targets, critical_classes, title, tpr_levels)
+        write_run_folder(run_dir, cfg, metrics, (scores, targets, sample_ids))
         log_run_folder(trainer.loggers, run_dir)
     return metrics
 

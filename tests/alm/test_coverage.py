@@ -19,7 +19,7 @@ from almlit.alm.coverage import (
 )
 from almlit.config import CONFIG_DIR
 from almlit.losses import BCELoss, MiniBatchAUCLoss
-from almlit.train import instantiate_with_data
+from almlit.module import instantiate_with_data
 
 LOSSES = sorted(path.stem for path in (Path(CONFIG_DIR) / "loss").glob("*.yaml"))
 

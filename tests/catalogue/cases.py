@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from almlit.ensemble import compose_member, member_dir, resolve_member
+from almlit.report.ensemble_members import compose_member, resolve_member
+from almlit.report.ensemble_report import member_dir
 from tests.deploy.runs import MRI_RUN
 from tests.deploy.runs import write_run as write_trained_run
 from tests.experiments.helpers import binary_config, write_run
@@ -73,7 +74,7 @@ class Case:
 # --- files the cases write -----------------------------------------------------------------------------------
 
 FAKE_CIFAR = ("data.root=cifar", "data.download=false")
-LONG_TAIL = ("data=cifar10_lt", *FAKE_CIFAR, "data.val_per_class=5", "imb=5")
+LONG_TAIL = ("experiment=cifar10_lt", *FAKE_CIFAR, "data.val_per_class=5", "imb=5")
 
 
 def fake_cifar10(folder: Path) -> Path:
@@ -426,6 +427,39 @@ CONFIGS = [
         TRAIN,
         ("alm=m1",),
         "alm=m1 needs a multi-class data set (>= 3 classes), but the data has 2 classes; use alm=binary",
+    ),
+    Case(
+        "multiclass-data-without-its-experiment",
+        "long-tailed CIFAR10 as data alone (its classes, outputs and schedule are experiment=cifar10_lt's)",
+        TRAIN,
+        ("data=cifar10_lt", *LONG_TAIL[1:], "loss=ce", "alm=m1"),
+        "num_classes=2, but the data has 10 classes; add experiment=multiclass num_classes=10 (long-tailed CIFAR:"
+        " experiment=cifar10_lt|cifar100_lt instead of data=...)",
+        setup=fake_cifar10,
+    ),
+    Case(
+        "multiclass-data-with-one-output",
+        "10-class data with num_classes=10 but one network output",
+        TRAIN,
+        ("data=cifar10_lt", *LONG_TAIL[1:], "num_classes=10", "loss=ce", "alm=m1"),
+        "num_outputs=1, but CrossEntropyLoss scores 10-class data with one output per class; add"
+        " experiment=multiclass (num_outputs=${num_classes})",
+        setup=fake_cifar10,
+    ),
+    Case(
+        "two-output-loss-with-one-output",
+        "cross-entropy on binary data with the one-logit head",
+        TRAIN,
+        ("loss=ce",),
+        "CrossEntropyLoss scores 2-class data with 2 output(s), but the config has num_outputs=1; add num_outputs=2",
+    ),
+    Case(
+        "ldam-without-cosine-head",
+        "LDAM on a linear head",
+        TRAIN,
+        ("loss=ldam", "num_outputs=2"),
+        "LDAMLoss scores 2-class data with 2 output(s) on the cosine head (its scale multiplies cosine similarities),"
+        " but the config has num_outputs=2 and model.normed_head=false; add model.normed_head=true",
     ),
     Case(
         "binary-alm-on-multiclass-data",

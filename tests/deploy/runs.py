@@ -13,7 +13,7 @@ from torch import nn
 
 from almlit.decision import binary_operating_points
 from almlit.decision.operating_points import operating_points_json
-from almlit.ensemble import compose_member, resolve_member
+from almlit.report.ensemble_members import compose_member, resolve_member
 
 # The embedded digits as almlit.data.BinaryDigits documents them: 0..16 scaled to uint8 0..255, normalised with
 # the mean and standard deviation of all 1797 images (scaled to [0, 1]).

@@ -7,7 +7,7 @@ predictions scored against other labels would be judged by thresholds chosen for
 import pytest
 
 from almlit.deploy.data import LABEL_KEYS, apply_data_overrides
-from almlit.ensemble import compose_member, resolve_member
+from almlit.report.ensemble_members import compose_member, resolve_member
 
 
 def trained(*overrides):

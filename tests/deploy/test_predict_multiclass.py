@@ -14,7 +14,7 @@ from almlit.predict import main as predict_main
 from tests.deploy.runs import read_network, write_run
 from tests.fakes import write_fake_cifar
 
-LONG_TAIL = ("data=cifar10_lt", "data.root=cifar", "data.download=false", "data.val_per_class=5", "imb=5")
+LONG_TAIL = ("experiment=cifar10_lt", "data.root=cifar", "data.download=false", "data.val_per_class=5", "imb=5")
 LONG_TAIL = (*LONG_TAIL, "loss=ce", "alm=m1", "model.width=4")
 CIFAR_MEAN, CIFAR_STD = (0.4914, 0.4822, 0.4465), (0.2023, 0.1994, 0.2010)
 

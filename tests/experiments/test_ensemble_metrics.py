@@ -8,7 +8,7 @@ from sklearn.metrics import roc_auc_score, roc_curve
 
 from almlit.report.ensemble_metrics import MetricSpec, average_logits, ensemble_summary, score_metrics
 from almlit.report.ensemble_report import write_ensemble_report
-from almlit.report.folders import RunScores
+from almlit.runs.reader import RunScores
 from tests.experiments.helpers import binary_config, write_run
 
 LABELS = np.array([0, 0, 0, 1, 1, 0])

@@ -7,14 +7,14 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score, roc_curve
 
-from tests.conftest import QUIET, REPO_ROOT, run_module
+from tests.conftest import REPO_ROOT, run_module
 from tests.fakes import write_fake_cifar
 
 pytestmark = pytest.mark.slow  # trains 2 methods x 2 members end to end (about a minute and a half)
 
 EXPERIMENT = REPO_ROOT / "experiments" / "table1_cifar10_imb100.yaml"
 ROWS = {"BCE": "bce", "ALM + BCE": "alm_bce"}
-SMOKE = ["data.root=cifar", "data.download=false", "model.width=4", "trainer.max_epochs=1", *QUIET]
+SMOKE = ["data.root=cifar", "data.download=false", "debug=smoke"]
 
 
 def report(cwd):
@@ -51,7 +51,7 @@ def test_table_numbers_equal_the_members_saved_scores(smoke):
     assert len(lines) == 2 * 4
     for row, slug in ROWS.items():
         # the --set overrides that change training name a folder of their own (run identity)
-        setting = folder / "tables" / "table1" / "cifar10_imb100" / "data.root=cifar,model.width=4,trainer.max_epochs=1"
+        setting = folder / "tables" / "table1" / "cifar10_imb100" / "data.root=cifar,debug=smoke"
         expected = expected_metrics(setting / slug)
         for line in (line for line in lines if line["method"] == row):
             assert float(line["value"]) == pytest.approx(expected[line["metric"]], abs=1e-9)

@@ -6,14 +6,14 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from tests.conftest import QUIET, REPO_ROOT, run_module
+from tests.conftest import REPO_ROOT, run_module
 from tests.fakes import write_fake_cifar
 
 pytestmark = pytest.mark.slow  # trains 4 methods x 1 member end to end (about a minute)
 
 EXPERIMENT = REPO_ROOT / "experiments" / "table1_zoo_cifar10_imb100.yaml"
 ROWS = {"AUCM": "aucm", "pAUC-1W": "pauc_1w", "Balanced Softmax": "balanced_softmax", "ALM + VS": "alm_vs"}
-SMOKE = ["data.root=cifar", "data.download=false", "model.width=4", "trainer.max_epochs=1", *QUIET]
+SMOKE = ["data.root=cifar", "data.download=false", "debug=smoke"]
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +27,7 @@ def zoo(tmp_path_factory):
 
 def member_folder(folder, slug):
     # the --set overrides that change training name a folder of their own (run identity)
-    setting = folder / "tables" / "table1" / "cifar10_imb100" / "data.root=cifar,model.width=4,trainer.max_epochs=1"
+    setting = folder / "tables" / "table1" / "cifar10_imb100" / "data.root=cifar,debug=smoke"
     return setting / slug / "member0"
 
 

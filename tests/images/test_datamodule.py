@@ -109,7 +109,8 @@ def test_settings_are_refused_with_their_name(folder, arguments, message):
     [
         (["data=images", "data.positive_classes=[eight]"], (2, 1, "val/auc", "almlit.models.resnet10")),
         (
-            ["data=images_multiclass", "num_classes=3", "data.critical_classes=[seven]", "model=small_cnn"],
+            ["data=images_multiclass", "experiment=multiclass", "num_classes=3", "data.critical_classes=[seven]"]
+            + ["model=small_cnn"],
             (3, 3, "val/accuracy", "almlit.models.SmallCNN"),
         ),
     ],

@@ -7,9 +7,9 @@ import pytest
 import yaml
 
 from almlit.config import IMAGE_DATA_TARGET, MAX_DATA_NAME, data_name
-from almlit.ensemble import compose_member, resolve_member
-from almlit.resume import plan_start
-from almlit.run_folder import CONFIG_FILE
+from almlit.report.ensemble_members import compose_member, resolve_member
+from almlit.runs.folder import CONFIG_FILE
+from almlit.runs.resume import plan_start
 from tests.images.folders import DIGIT_FOLDER_RUN, write_digit_folder
 
 

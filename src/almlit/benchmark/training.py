@@ -1,6 +1,6 @@
 """Training steps, validation passes and one Lightning epoch of the configured :class:`ALMClassifier`.
 
-The modules are built from the composed config by :func:`almlit.train.build_module`, the function training
+The modules are built from the composed config by :func:`almlit.module.build_module`, the function training
 uses, so the benchmark times the objects a run trains.
 """
 
@@ -26,8 +26,7 @@ from almlit.benchmark.measure import count_flops, interleaved_samples, seconds
 from almlit.benchmark.settings import BenchSettings
 from almlit.data import ImageDataModule
 from almlit.data.indexed import Batch
-from almlit.module import ALMClassifier
-from almlit.train import build_module
+from almlit.module import ALMClassifier, build_module
 
 MAX_STEPS = 1000  # per repeat, when chosen from settings.repeat_seconds
 
