@@ -25,7 +25,6 @@ from lightning.pytorch.utilities.rank_zero import rank_zero_only
 from omegaconf import DictConfig
 
 from almlit.errors import optional_module
-from almlit.report.decision_files import RELIABILITY_FILE
 from almlit.runs.folder import CONFIG_FILE, METRICS_FILE, OPERATING_POINTS_FILE
 from almlit.runs.identity import flatten
 
@@ -33,8 +32,9 @@ from almlit.runs.identity import flatten
 # (``<dialect>[+<driver>]://``), a file store, Databricks.
 TRACKING_SCHEMES = ("http", "https", "sqlite", "postgresql", "mysql", "mssql", "file", "databricks")
 # The run folder's files a tracker receives, when present: roc.png, or roc_class<c>.png per critical class;
-# reliability.png of a binary run.
-ARTIFACT_PATTERNS = (METRICS_FILE, "roc*.png", OPERATING_POINTS_FILE, RELIABILITY_FILE, CONFIG_FILE)
+# reliability.png of a binary run (almlit.report.decision_files.RELIABILITY_FILE; not imported: runs/ does not
+# depend on report/).
+ARTIFACT_PATTERNS = (METRICS_FILE, "roc*.png", OPERATING_POINTS_FILE, "reliability.png", CONFIG_FILE)
 # W&B's run modes (wandb.init's ``mode``): offline writes the run to disk only (``wandb sync`` uploads it later).
 WANDB_MODES = ("offline", "online", "disabled", "shared")
 
