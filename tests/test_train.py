@@ -49,8 +49,7 @@ def test_cifar10_design_card_command_on_local_pickle_files(train, tmp_path):
         "imb=10",
         "data.root=cifar",
         "data.download=false",
-        "model.width=4",
-        "trainer.max_epochs=1",
+        "debug=smoke",
         "hydra.run.dir=run",
     )
     assert result.returncode == 0, result.stderr

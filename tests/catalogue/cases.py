@@ -54,6 +54,8 @@ class Case:
             line of stderr, for Hydra's own errors (exit status 1) the first line of stderr.
         setup: writes the bad files into the case's folder before the command runs.
         exit_code: 2 for almlit's one-line errors, 1 where Hydra refuses the command line itself.
+        absent_modules: modules that cannot be imported while the command runs, as on a machine without the
+            optional extra that installs them.
     """
 
     id: str
@@ -63,6 +65,7 @@ class Case:
     message: str
     setup: Callable[[Path], None] = field(default=nothing, compare=False)
     exit_code: int = 2
+    absent_modules: tuple[str, ...] = ()
 
     @property
     def command_line(self) -> str:
@@ -498,7 +501,7 @@ CONFIGS = [
         TRAIN,
         ("loss=aucm", "optim=sgd"),
         "loss AUCMLoss is a min-max objective whose dual variables need gradient ascent, which SGD cannot do; "
-        "use optim=pesg",
+        "use optim=pesg callbacks=pesg_stages (PESG with its stages)",
     ),
     Case(
         "mlflow-unknown-scheme",
@@ -507,6 +510,21 @@ CONFIGS = [
         ("logger=mlflow", "logger.mlflow.tracking_uri=foo://x"),
         "logger.mlflow.tracking_uri=foo://x has the scheme foo, not one of MLflow's: http, https, sqlite, postgresql, "
         "mysql, mssql, file, databricks (e.g. sqlite:///outputs/mlruns.db or http://host:5000)",
+    ),
+    Case(
+        "wandb-unknown-mode",
+        "a Weights & Biases mode that W&B does not have",
+        TRAIN,
+        ("logger=wandb", "logger.wandb.mode=cloud"),
+        "logger.wandb.mode=cloud is not one of W&B's modes: offline, online, disabled, shared",
+    ),
+    Case(
+        "wandb-extra-missing",
+        "logger=wandb on a machine without the wandb extra",
+        TRAIN,
+        ("logger=wandb",),
+        "logger=wandb needs the optional extra wandb: pip install 'almlit[wandb]' (wandb is not installed)",
+        absent_modules=("wandb",),
     ),
 ]
 
@@ -1081,6 +1099,16 @@ TRAINED_MODELS = [
         PREDICT,
         ("run", "data.sampler.rate=0.5"),
         "data.sampler.rate is not a key of the model's data config; data.sampler has _target_, _partial_",
+        setup=digits_run,
+    ),
+    Case(
+        "predict-other-labels",
+        "almlit.predict with a data.* override that changes the labels the model was trained for",
+        PREDICT,
+        ("run", "data.positive_classes=[3]"),
+        "data.positive_classes=[3] changes the labels: the model was trained with data.positive_classes=[8], and its "
+        "operating points were chosen for those labels; leave data.positive_classes out (predict keeps the trained "
+        "labels)",
         setup=digits_run,
     ),
     Case(

@@ -47,7 +47,7 @@ def test_aucm_with_sgd_fails_with_one_line_pointing_to_pesg(train_command, tmp_p
     last_line = result.stderr.strip().splitlines()[-1]
     assert last_line == (
         "almlit: error: loss AUCMLoss is a min-max objective whose dual variables need gradient ascent, "
-        "which SGD cannot do; use optim=pesg"
+        "which SGD cannot do; use optim=pesg callbacks=pesg_stages (PESG with its stages)"
     )
     assert not (tmp_path / "run").exists()
 

@@ -70,8 +70,6 @@ def test_moved_targets_point_from_gone_paths_to_importable_ones():
         assert callable(located(new)), new
 
 
-# main's data=cifar10_lt loss=ldam_drw, spelt with today's groups (issue 16 part 4)
-LDAM_DRW_TODAY = ["experiment=cifar10_lt", "loss=ldam", "model.normed_head=true", "callbacks=deferred_reweighting"]
 MOVING = {"alm.schedule", "callbacks.stop_on_signal", "callbacks.carry_over_best", "callbacks.keep_early_stop"}
 
 
@@ -81,7 +79,9 @@ MOVING = {"alm.schedule", "callbacks.stop_on_signal", "callbacks.carry_over_best
         (DIGITS_RUN / "config.yaml", DIGITS_OVERRIDES, {*MOVING, "trainer.plugins.0", "logger.csv", "loss"}),
         (
             FIXTURES / "cifar10_lt_config.yaml",
-            [*LDAM_DRW_TODAY, "alm=m1", "logger=mlflow"],
+            # main's data=cifar10_lt loss=ldam_drw, today (tests/experiments/test_config_groups.py)
+            ["experiment=cifar10_lt", "loss=ldam", "model.normed_head=true", "callbacks=deferred_reweighting"]
+            + ["alm=m1", "logger=mlflow"],
             {*MOVING, "scheduler", "logger.mlflow", "callbacks.deferred_reweighting"},
         ),
     ],

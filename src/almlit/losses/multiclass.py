@@ -1,5 +1,5 @@
 """Multi-class base losses on outputs [B, C]: pure functions, then the ``nn.Module`` shells that the ``loss=`` config
-group builds (``ce``, ``cb_ce``, ``focal``, ``ldam``, ``ldam_drw``).
+group builds (``ce``, ``cb_ce``, ``focal``, ``ldam``; LDAM-DRW: ``ldam`` and ``callbacks=deferred_reweighting``).
 
 z are the outputs [B, C], p = softmax(z), y in [0, C) the class index; log-probabilities come from ``logsumexp``.
 Targets have shape [B] or [B, 1] and any integer, bool or integral float dtype. An optional per-class ``weight`` [C]

@@ -9,7 +9,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from torch import Tensor
 
-from almlit.metrics.functional import binary_auc, binary_roc, fpr_at_tpr
+from almlit.metrics.binary import binary_auc, binary_roc, fpr_at_tpr
 from almlit.plots.figures import save_figure
 from almlit.runs.folder import ROC_FILE
 
