@@ -36,7 +36,8 @@ def data_name(choice: str, data: Mapping[str, Any]) -> str:
     folder and file name), the class names of the task (``data.positive_classes`` binary, ``data.critical_classes``
     multi-class; joined by ``+``) and the fold (``fold<k>of<K>``), e.g. ``images_xray_pneumonia``,
     ``images_derm-labels_melanoma_fold2of5``: two cohorts, tasks or folds train into two folders under the default
-    run name. Other data keep their config's name (``digits``, ``mri``). Names that still meet (two roots of one name,
+    run name. Other data keep their config's name (``digits``, ``mri``), with the fold when one is set
+    (``mri_fold1of5``). Names that still meet (two roots of one name,
     a name cut at :data:`MAX_DATA_NAME` characters) are told apart by the run's identity check, which refuses the
     second one in one line (:func:`almlit.runs.resume.check_same_run`).
 
@@ -44,16 +45,16 @@ def data_name(choice: str, data: Mapping[str, Any]) -> str:
         choice: the data config chosen (``hydra:runtime.choices.data``).
         data: the ``data`` node.
     """
-    if data.get("_target_") != IMAGE_DATA_TARGET:
-        return choice
-    manifest, root = data.get("manifest"), data.get("root")
-    if manifest is not None:
-        path = Path(str(manifest)).resolve()
-        source = f"{path.parent.name}-{path.stem}"
-    else:
-        source = Path(str(root)).resolve().name if root is not None else ""
-    classes = data.get("critical_classes") or data.get("positive_classes") or []
-    parts = [source, "+".join(str(name) for name in classes)]
+    parts = []
+    if data.get("_target_") == IMAGE_DATA_TARGET:
+        manifest, root = data.get("manifest"), data.get("root")
+        if manifest is not None:
+            path = Path(str(manifest)).resolve()
+            source = f"{path.parent.name}-{path.stem}"
+        else:
+            source = Path(str(root)).resolve().name if root is not None else ""
+        classes = data.get("critical_classes") or data.get("positive_classes") or []
+        parts = [source, "+".join(str(name) for name in classes)]
     if data.get("folds") is not None and data.get("fold") is not None:
         parts.append(f"fold{data.get('fold')}of{data.get('folds')}")
     name = "_".join(NAME_UNSAFE.sub("-", part).strip("-") for part in parts if part)

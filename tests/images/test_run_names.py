@@ -35,6 +35,8 @@ def image_data(**keys):
         ("images", image_data(root="/data/chest x-ray", positive_classes=["covid/19"]), "images_chest-x-ray_covid-19"),
         ("images", image_data(positive_classes=["pneumonia"]), "images_pneumonia"),  # no source: refused later
         ("mri", {"_target_": "almlit.data.mri.MRIData", "root": "/data/cohortA"}, "mri"),
+        ("mri", {"_target_": "almlit.data.mri.MRIData", "folds": 5, "fold": 1}, "mri_fold1of5"),
+        ("mri", {"_target_": "almlit.data.mri.MRIData", "folds": 5, "fold": None}, "mri"),
         ("digits", {"_target_": "almlit.data.BinaryDigits", "positive_classes": [8]}, "digits"),
     ],
 )
@@ -68,6 +70,7 @@ def test_default_run_names_tell_cohorts_tasks_and_folds_apart():
     assert run_name(*network) == "images_xray_pneumonia_resnet18_bce_binary_imb100_seed0"
     assert run_name() == "digits_bce_binary_imb100_seed0"  # other data keep their names
     assert run_name("data=mri", "data.root=cohortA") == "mri_bce_binary_imb100_seed0"
+    assert run_name("data=mri", "data.folds=5", "data.fold=4") == "mri_fold4of5_bce_binary_imb100_seed0"
 
 
 def test_two_roots_of_one_name_still_meet_and_the_second_is_refused(tmp_path):
