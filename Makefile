@@ -58,8 +58,8 @@ SMOKE_ROWS := BCE A-FL MBAUC "ALM + BCE" "ALM + A-FL"
 TABLE1_ZOO := experiments/table1_zoo_cifar10_imb100.yaml experiments/table1_zoo_cifar10_imb200.yaml
 TABLE4_SMOKE_ROWS := CE LDAM "ALM-m1 + CE" "ALM-m1 + LDAM" "ALM-m2 + CE"
 ZOO_SMOKE_ROWS := BCE "ALM + BCE" AUCM pAUC-1W pAUC-2W "Balanced Softmax" LA VS
-SMOKE_SET := data.root=$(SMOKE_DATA) data.download=false model.width=4 trainer.max_epochs=1 \
-	trainer.enable_progress_bar=false trainer.enable_model_summary=false
+# debug=smoke (src/almlit/conf/debug/smoke.yaml): one epoch of a width-4 network, no progress bar or model summary
+SMOKE_SET := data.root=$(SMOKE_DATA) data.download=false debug=smoke
 
 .PHONY: table1 table2 table3 table4 table1-smoke table4-smoke table1-zoo table1-zoo-smoke cost
 

@@ -8,11 +8,11 @@ import pytest
 import torch
 from matplotlib.figure import Figure
 
-from almlit.atomic_files import atomic_file, write_atomically
-from almlit.checkpoint_io import AtomicCheckpointIO
 from almlit.data.mri.cache import PreprocessCache
-from almlit.report.figures import save_figure
-from almlit.run_folder import write_scores
+from almlit.plots.figures import save_figure
+from almlit.runs.atomic_files import atomic_file, write_atomically
+from almlit.runs.checkpoint_io import AtomicCheckpointIO
+from almlit.runs.folder import write_scores
 
 UMASKS = (0o022, 0o002, 0o077)
 

@@ -6,9 +6,9 @@ import re
 import pytest
 import torch
 
-from almlit import checkpoint_io
-from almlit.checkpoint_io import AtomicCheckpointIO
-from tests.fakes import RunsCode
+from almlit.runs import checkpoint_io
+from almlit.runs.checkpoint_io import AtomicCheckpointIO
+from tests.helpers.pickles import RunsCode
 
 
 def test_save_then_load_gives_the_checkpoint_back(tmp_path):

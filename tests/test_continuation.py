@@ -7,7 +7,7 @@ of the whole command is in tests/test_resume.py.
 import pytest
 import torch
 
-from almlit.continuation import check_continuation, command_line_settings
+from almlit.runs.continuation import check_continuation, command_line_settings
 
 
 def optimizer_and_schedule(lr, momentum, steps):

@@ -9,7 +9,15 @@ from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from torch.utils.flop_counter import FlopCounterMode
 
-from almlit.benchmark.cost import EpochTiming, RowPlan, duration, markdown, representatives, table_costs, timing_key
+from almlit.benchmark.cost_model import (
+    EpochTiming,
+    RowPlan,
+    duration,
+    markdown,
+    representatives,
+    table_costs,
+    timing_key,
+)
 from almlit.config import CONFIG_DIR
 from almlit.cost import main
 

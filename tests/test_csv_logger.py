@@ -1,4 +1,4 @@
-"""``logs/metrics.csv`` continued across a resume (:mod:`almlit.csv_logger`).
+"""``logs/metrics.csv`` continued across a resume (:mod:`almlit.runs.csv_logger`).
 
 The fast tests give the logger a folder holding the log of an interrupted run; the slow one kills a training run
 with SIGKILL in the middle of its second epoch, reruns the command, and compares the log with an uninterrupted run's.
@@ -10,8 +10,8 @@ import warnings
 import pytest
 from lightning.pytorch.loggers import CSVLogger
 
-from almlit.csv_logger import ResumableCSVLogger, read_rows, rows_before
-from tests.conftest import QUIET, run_module
+from almlit.runs.csv_logger import ResumableCSVLogger, read_rows, rows_before
+from tests.helpers.commands import QUIET, run_module
 
 # The log of a run killed in epoch 2, after the checkpoint of epoch 1 (steps 0-31): a learning-rate row without an
 # epoch at each epoch's first step, the epoch-end rows at its last step, a per-step row at step 39 of the replayed
@@ -116,7 +116,7 @@ COMMON = [
     "+trainer.limit_train_batches=4",
 ]
 KILL_AT_STEP_6 = [
-    "+callbacks.kill._target_=almlit.benchmark.probes.SignalAtStep",
+    "+callbacks.kill._target_=almlit.callbacks.probes.SignalAtStep",
     "+callbacks.kill.step=6",
     "+callbacks.kill.name=SIGKILL",
     "+callbacks.kill.marker=killed.marker",

@@ -5,8 +5,9 @@ import signal
 
 import pytest
 
-from almlit import preemption
-from almlit.preemption import Preempted, StopOnSignal, signal_number, stop_after_preemption
+from almlit.callbacks.stop_on_signal import StopOnSignal
+from almlit.runs import preemption
+from almlit.runs.preemption import Preempted, signal_number, stop_after_preemption
 
 
 def test_signal_stops_at_the_end_of_the_batch_and_handlers_are_restored():

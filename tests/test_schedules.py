@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from almlit.schedules import warmup_step_schedule
+from almlit.optim.schedules import warmup_step_schedule
 
 
 def test_ldam_drw_schedule_by_hand():

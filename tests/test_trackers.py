@@ -1,4 +1,4 @@
-"""Experiment trackers (:mod:`almlit.trackers`): ``logger=mlflow`` read back from a real local MLflow store.
+"""Experiment trackers (:mod:`almlit.runs.trackers`): ``logger=mlflow`` read back from a real local MLflow store.
 
 The reference for what MLflow holds is the run folder that the same run wrote: ``config.yaml`` (parameters),
 ``logs/metrics.csv`` of the CSV logger beside it (metric history), ``metrics.json`` (test metrics, artifacts).
@@ -14,10 +14,10 @@ from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 from almlit.config import CONFIG_DIR
-from almlit.report.folders import comparable, flatten
-from almlit.resume import job_folder_name, plan_start
-from almlit.run_folder import COMPLETE_FILE, CONFIG_FILE
-from almlit.trackers import (
+from almlit.runs.folder import COMPLETE_FILE, CONFIG_FILE
+from almlit.runs.identity import comparable, flatten
+from almlit.runs.resume import job_folder_name, plan_start
+from almlit.runs.trackers import (
     build_loggers,
     check_tracking_uri,
     log_config,
@@ -26,12 +26,12 @@ from almlit.trackers import (
     mlflow_metric_name,
     run_folder_files,
 )
-from tests.catalogue.entry_points import run_in_process
+from tests.helpers.commands import run_in_process
 
 mlflow = pytest.importorskip("mlflow")
 
 # The logger node of a run folder's config.yaml written before loggers were named (one CSV logger at `logger`).
-EARLIER_LOGGER = {"_target_": "almlit.csv_logger.ResumableCSVLogger", "name": "logs", "version": ""}
+EARLIER_LOGGER = {"_target_": "almlit.runs.csv_logger.ResumableCSVLogger", "name": "logs", "version": ""}
 
 
 @pytest.fixture(scope="module")
@@ -160,7 +160,7 @@ def csv_history(run_dir, name):
 def test_a_digits_run_is_read_back_from_the_local_store(tmp_path, monkeypatch):
     arguments = ["logger=mlflow", "trainer.max_epochs=2"]
     outcome = run_in_process("almlit.train", arguments, tmp_path, monkeypatch)
-    assert outcome.code == 0, outcome.stderr
+    assert outcome.returncode == 0, outcome.stderr
     run_dir = tmp_path / "run"
     client = mlflow.MlflowClient(f"sqlite:///{tmp_path}/outputs/mlruns.db")
     (run,) = client.search_runs([client.get_experiment_by_name("almlit").experiment_id])
@@ -187,4 +187,4 @@ def test_a_digits_run_is_read_back_from_the_local_store(tmp_path, monkeypatch):
     config["logger"] = {**EARLIER_LOGGER, "save_dir": config["logger"]["csv"]["save_dir"]}
     (run_dir / CONFIG_FILE).write_text(yaml.safe_dump(config))
     again = run_in_process("almlit.train", arguments[1:], tmp_path, monkeypatch)
-    assert again.code == 0 and "holds a run finished at" in again.stdout, again.stderr
+    assert again.returncode == 0 and "holds a run finished at" in again.stdout, again.stderr

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import platform
 import statistics
 import sys
 from collections.abc import Callable
@@ -25,12 +24,13 @@ from omegaconf import DictConfig
 
 from almlit.benchmark.measure import (
     cuda_max_allocated_mib,
+    device_name,
     matmul_flops_per_second,
     max_rss_mib,
     seconds,
 )
 from almlit.benchmark.pipelines import augmented_batches, batched_epoch, per_sample_epoch
-from almlit.benchmark.report import check_targets, format_table, write_json
+from almlit.benchmark.results import check_targets, format_table, write_json
 from almlit.benchmark.settings import BenchSettings, bench_settings
 from almlit.benchmark.stacked import stacked_rows
 from almlit.benchmark.synthetic import build_datamodule, wants_synthetic
@@ -44,22 +44,10 @@ from almlit.benchmark.training import (
     training_step_flops,
     validation_pass,
 )
+from almlit.config import CONFIG_DIR
 from almlit.errors import one_line_errors
-from almlit.train import CONFIG_DIR
 
 MAX_BATCHES = 50  # distinct pre-augmented batches kept for the step timings (they cycle)
-
-
-def device_name(device: torch.device) -> str:
-    """The GPU's name, or the CPU model as /proc/cpuinfo gives it."""
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
 
 
 def images_per_second(run: Callable[[], int], settings: BenchSettings) -> float:

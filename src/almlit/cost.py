@@ -1,7 +1,7 @@
 """``python -m almlit.cost EXPERIMENT.yaml [...] [--set OVERRIDE ...]`` (``make cost``): what a paper table costs.
 
 Every row of the experiment files is composed exactly as ``almlit.report --train`` trains it. Rows that train the
-same network on the same batches form a group (:func:`almlit.benchmark.cost.timing_key`); one Lightning epoch of
+same network on the same batches form a group (:func:`almlit.benchmark.cost_model.timing_key`); one Lightning epoch of
 each group is timed on this machine (after a two-batch warm-up), and the FLOPs of a training batch are counted.
 The cost of a table is then its runs x ``trainer.max_epochs`` x the epoch time: an upper bound, as early stopping
 ends many runs sooner. Prints a Markdown table and writes it, with the numbers as JSON, into ``--output``.
@@ -19,31 +19,30 @@ Examples:
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
 import itertools
 import json
-import logging
 import sys
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from almlit.atomic_files import write_atomically
-from almlit.bench import device_name
-from almlit.benchmark.cost import EpochTiming, RowPlan, markdown, representatives, table_costs, timing_key
+from almlit.benchmark.cost_model import EpochTiming, RowPlan, markdown, representatives, table_costs, timing_key
+from almlit.benchmark.measure import device_name
 from almlit.benchmark.pipelines import augmented_batches
 from almlit.benchmark.settings import BenchSettings, bench_settings
 from almlit.benchmark.stacked import stacked_rows
 from almlit.benchmark.synthetic import build_datamodule, wants_synthetic
 from almlit.benchmark.training import bench_module, on_device, time_epoch, training_step_flops
-from almlit.ensemble import BAD_INPUT, compose_member, resolve_member
-from almlit.errors import one_line_errors
+from almlit.errors import BAD_INPUT, one_line_errors
+from almlit.report.ensemble_members import compose_member, resolve_member
 from almlit.report.experiments import Experiment, load_experiment
+from almlit.runs.atomic_files import write_atomically
+from almlit.runs.console import quiet_lightning
 from almlit.stacking import check_stack_size
 
 STACK_BATCHES = 20  # distinct pre-augmented batches the stacked and single steps cycle through
@@ -95,18 +94,6 @@ def plan_rows(
             plans.append(plan)
             configs[(plan.setting, plan.row)] = config
     return plans, configs
-
-
-@contextlib.contextmanager
-def quiet_lightning() -> Iterator[None]:
-    """Lightning's informational lines (accelerator found, limits set, tips) off while epochs are timed."""
-    logger = logging.getLogger("lightning.pytorch")
-    level = logger.level
-    logger.setLevel(logging.WARNING)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
 
 
 def stacked_speedup(config: DictConfig, datamodule: Any, settings: BenchSettings, stack: int) -> float:

@@ -55,8 +55,8 @@ def train(name: str, overrides: list[str], seed: int, output_root: Path) -> dict
 
 def train_stacked(seeds: int, output_root: Path, stack: int) -> dict[str, list[dict]]:
     """Every run of every setting, those not finished yet trained in stacks of at most ``stack`` (one process)."""
-    from almlit.ensemble import compose_member, resolve_member  # here: --help needs no torch
-    from almlit.report.folders import is_finished
+    from almlit.report.ensemble_members import compose_member, resolve_member  # here: --help needs no torch
+    from almlit.runs.reader import is_finished
     from almlit.stacking.run import train_stacks
 
     jobs = [(name, overrides, seed) for seed in range(seeds) for name, overrides in SETTINGS.items()]
@@ -131,7 +131,7 @@ def machine() -> str:
     """
     import torch  # here: the trainings run in subprocesses, and --help needs no torch
 
-    from almlit.bench import device_name
+    from almlit.benchmark.measure import device_name
 
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     kernels = torch.backends.cpu.get_cpu_capability()

@@ -13,13 +13,18 @@ the run folder (it holds the last good checkpoint).
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 import sys
 from collections.abc import Callable, Iterator
+from typing import Any
 
-from hydra.errors import InstantiationException
+from hydra.errors import HydraException, InstantiationException
+from omegaconf.errors import OmegaConfBaseException
 
 USER_ERRORS = (ValueError, TypeError, FileNotFoundError, InstantiationException)
+# Bad input of a command that composes a config: almlit's argument errors and Hydra's for unknown groups, choices, keys.
+BAD_INPUT = (*USER_ERRORS, HydraException, OmegaConfBaseException)
 
 
 class TrainingFailure(RuntimeError):
@@ -81,3 +86,18 @@ def one_line_errors(
             cleanup()
         print(f"almlit: error: {explain(error)}", file=sys.stderr)
         sys.exit(2)
+
+
+def optional_module(module: str, extra: str, group: str = "model") -> Any:
+    """Import an optional dependency, or refuse in one line naming the extra that installs it.
+
+    Raises:
+        ValueError: ``<group>=<extra> needs the optional extra ...``.
+    """
+    try:
+        return importlib.import_module(module)
+    except ImportError as error:
+        raise ValueError(
+            f"{group}={extra} needs the optional extra {extra}: "
+            f"pip install 'almlit[{extra}]' ({module} is not installed)"
+        ) from error

@@ -27,12 +27,12 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
-from almlit.decision import OPERATING_POINTS_FILE
 from almlit.deploy.data import prediction_data
 from almlit.deploy.onnx_model import INPUT_NAME, OUTPUT_NAME, check_onnx, export_onnx
 from almlit.deploy.trained import TrainedModel, load_mean_logit, read_trained_model
 from almlit.errors import one_line_errors
-from almlit.run_folder import write_atomically
+from almlit.runs.atomic_files import write_atomically
+from almlit.runs.folder import OPERATING_POINTS_FILE
 
 MODEL_FILE = "model.onnx"
 PREPROCESSING_FILE = "preprocessing.json"

@@ -1,18 +1,24 @@
-"""ALMClassifier: a LightningModule that trains any base loss under the ALM constraint (Eq. 5)."""
+"""ALMClassifier: a LightningModule that trains any base loss under the ALM constraint (Eq. 5), and
+:func:`build_module`, which builds it from a composed run config."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any, cast
 
 import lightning as L
 import torch
+from hydra.utils import instantiate
+from omegaconf import DictConfig
 from torch import Tensor, nn
 
 from almlit.alm import MultiplierBank, augmented_terms, positive_negative_pairs, positive_scores
 from almlit.alm.coverage import PairCoverage, pairwise_objectives
 from almlit.alm.distributed import gather_batch, world_size
+from almlit.data.loaders import TensorDataModule
 from almlit.metrics import BinaryRankMetrics, CriticalClassMetrics
+from almlit.models.output_check import check_output_shape, check_task, first_batch
 from almlit.optim import build_optimizer
 
 Batch = tuple[Tensor, Tensor, Tensor]
@@ -27,8 +33,9 @@ class ALMClassifier(L.LightningModule):
     """Network + base loss ``F(theta)`` + optional constraint solved with the Augmented Lagrangian.
 
     The ALM state is two buffers, so both live in every checkpoint: ``penalty`` (mu) and
-    ``bank.multipliers`` (one lambda per training sample id). The policy that grows mu is a callback
-    (:class:`almlit.callbacks.PenaltySchedule`). When a term of the objective needs positive-negative pairs (the
+    ``bank.multipliers`` (one lambda per training sample id). The rule that grows mu, with its cap from
+    ``penalty_init`` (mu0), is :class:`almlit.alm.penalty.PenaltyGrowth`, run by the callback
+    :class:`almlit.callbacks.PenaltySchedule`. When a term of the objective needs positive-negative pairs (the
     constraint, a pairwise loss), ``pair_coverage`` counts the training batches that held one and the pairs that
     violated the margin (:class:`almlit.callbacks.PairCoverageReport` logs them once per epoch).
 
@@ -93,7 +100,8 @@ class ALMClassifier(L.LightningModule):
         self.constraint = constraint
         self.optimizer_factory = optimizer
         self.scheduler_factory = scheduler
-        self.register_buffer("penalty", torch.tensor(float(penalty_init)))
+        self.penalty_init = float(penalty_init)  # mu0, from which mu's cap is derived (almlit.alm.penalty)
+        self.register_buffer("penalty", torch.tensor(self.penalty_init))
         self.bank = MultiplierBank(num_train_samples, multiplier_init) if constraint is not None else None
         self.pairwise_objectives = pairwise_objectives(loss, constraint)
         self.pair_coverage = PairCoverage(violations=constraint is not None) if self.pairwise_objectives else None
@@ -266,3 +274,48 @@ def _concatenated(records: list[Batch]) -> tuple[Tensor, Tensor, Tensor]:
     """One ``(scores, targets, sample_ids)`` from a list of batches."""
     scores, targets, sample_ids = zip(*records, strict=True)
     return torch.cat(scores), torch.cat(targets), torch.cat(sample_ids)
+
+
+def instantiate_with_data(config: DictConfig | None, **data_facts: Any) -> Any:
+    """Instantiate a node; a ``_partial_`` node receives what only the set-up data knows (``data_facts``)."""
+    built = instantiate(config)
+    return built(**data_facts) if isinstance(built, functools.partial) else built
+
+
+def build_module(cfg: DictConfig, datamodule: TensorDataModule) -> ALMClassifier:
+    """The ALM module of a composed run config on set-up data: constraint, network (its output shape checked on a
+    first batch), loss and optimiser from their nodes, the bank sized to the training set (``almlit.train``, the
+    benchmarks).
+
+    Raises:
+        ValueError: a constraint that does not fit the data's classes, task settings that do not fit the data and
+            loss (:func:`~almlit.models.output_check.check_task`), or a network whose outputs do not match
+            ``num_outputs``.
+    """
+    constraint = instantiate_with_data(cfg.alm.constraint, critical_classes=tuple(datamodule.critical_classes))
+    if constraint is not None:
+        constraint.check_compatible(datamodule.num_classes)
+    network = instantiate(cfg.model)  # before the loss, as ever: a seeded run draws the same initial weights
+    loss = instantiate_with_data(cfg.loss, class_counts=datamodule.class_counts)
+    normed_head = bool(cfg.model.get("normed_head", False))
+    check_task(cfg.num_classes, cfg.num_outputs, datamodule.num_classes, loss, normed_head)
+    check_output_shape(network, first_batch(datamodule), cfg.num_outputs)
+    return ALMClassifier(
+        network=network,
+        loss=loss,
+        optimizer=instantiate(cfg.optim),
+        constraint=constraint,
+        num_train_samples=datamodule.num_train_samples,
+        penalty_init=cfg.alm.penalty_init,
+        multiplier_init=cfg.alm.multiplier_init,
+        scheduler=instantiate(cfg.scheduler),
+        num_classes=datamodule.num_classes,
+        critical_classes=tuple(datamodule.critical_classes),
+        tpr_levels=tuple(cfg.metrics.tpr_levels),
+        false_negatives=tuple(cfg.metrics.false_negatives),
+        pauc_max_fpr=tuple(cfg.metrics.pauc_max_fpr),
+        tpauc=tuple(tuple(bounds) for bounds in cfg.metrics.tpauc),
+        channels_last=cfg.module.channels_last,
+        compile=cfg.module.compile,
+        input_dims=1 + len(datamodule.input_shape),
+    )

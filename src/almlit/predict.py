@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from almlit.decision import OPERATING_POINTS_FILE, load_operating_points
+from almlit.decision import load_operating_points
 from almlit.decision.calibration import check_prevalence
 from almlit.deploy.data import apply_data_overrides, check_input_shape, known_labels, prediction_data
 from almlit.deploy.decisions import decision_columns, frozen_threshold_metrics, predictions_csv
@@ -37,7 +37,8 @@ from almlit.deploy.scoring import score_data
 from almlit.deploy.trained import load_mean_logit, read_trained_model
 from almlit.errors import one_line_errors
 from almlit.report.ensemble_metrics import MetricSpec, score_metrics
-from almlit.run_folder import write_atomically
+from almlit.runs.atomic_files import write_atomically
+from almlit.runs.folder import OPERATING_POINTS_FILE
 
 PREDICTIONS_FILE = "predictions.csv"
 SUMMARY_FILE = "prediction.json"

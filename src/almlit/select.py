@@ -33,11 +33,12 @@ from typing import Any, cast
 
 from omegaconf import OmegaConf
 
-from almlit.atomic_files import write_atomically
 from almlit.config import CONFIG_DIR
-from almlit.ensemble import is_launch_override, override_key
 from almlit.errors import one_line_errors
-from almlit.report.folders import comparable, finished_runs, read_config, read_metrics
+from almlit.report.ensemble_members import is_launch_override, override_key
+from almlit.runs.atomic_files import write_atomically
+from almlit.runs.identity import comparable
+from almlit.runs.reader import finished_runs, read_config, read_metrics
 
 SELECTION_FILE = "selection.yaml"
 STAGE2_SUFFIX = "constraint.margin"
@@ -63,7 +64,7 @@ class Choice:
 
 
 def swept_keys(configs: Sequence[Mapping[str, Any]]) -> list[str]:
-    """The keys whose value differs between the :func:`~almlit.report.folders.comparable` configs, sorted."""
+    """The keys whose value differs between the :func:`~almlit.runs.identity.comparable` configs, sorted."""
     keys = sorted({key for config in configs for key in config})
     missing = object()
     return [key for key in keys if len({repr(config.get(key, missing)) for config in configs}) > 1]

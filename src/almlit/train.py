@@ -1,17 +1,16 @@
 """Hydra entry point: ``python -m almlit.train [group=choice ...] [key=value ...]``.
 
 seed -> data -> loss, model, constraint -> ALMClassifier -> fit -> test on the best-validation-AUC
-checkpoint -> one run folder (see :mod:`almlit.run_folder`). The folder, ``runs/<run_name>`` (a sweep job's: named
-after its overrides), is looked at first (:mod:`almlit.resume`): a finished run is left alone, an interrupted one
+checkpoint -> one run folder (see :mod:`almlit.runs.folder`). The folder, ``runs/<run_name>`` (a sweep job's: named
+after its overrides), is looked at first (:mod:`almlit.runs.resume`): a finished run is left alone, an interrupted one
 resumes from its last checkpoint.
 """
 
 from __future__ import annotations
 
-import functools
 import shutil
 from pathlib import Path
-from typing import Any, NamedTuple, cast
+from typing import Any, cast
 
 import hydra
 import lightning as L
@@ -23,55 +22,20 @@ from lightning.pytorch.utilities.rank_zero import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
 from almlit.alm.coverage import check_pair_batches
-from almlit.checkpoint_io import AtomicCheckpointIO
-from almlit.config import CONFIG_DIR
-from almlit.continuation import check_continuation
+from almlit.config import CONFIG_DIR, check_seed
 from almlit.data.fingerprint import check_same_data, data_fingerprint, present_fingerprint, write_fingerprint
-from almlit.data.loaders import TensorDataModule
 from almlit.decision.calibration import check_prevalence
-from almlit.decision.operating_points import OPERATING_POINTS_FILE, load_operating_points
+from almlit.decision.operating_points import load_operating_points
 from almlit.errors import TrainingFailure, one_line_errors, out_of_memory_advice
-from almlit.models.output_check import check_output_shape, first_batch
-from almlit.module import ALMClassifier
-from almlit.preemption import Preempted, stop_after_preemption
-from almlit.report.folders import seeds
-from almlit.resume import LAST_CHECKPOINT, is_inside, is_new_folder, plan_start
-from almlit.run_decisions import operating_point_lines, write_decision_files
-from almlit.run_folder import write_config, write_overrides, write_run_folder
-from almlit.trackers import build_loggers, log_config, log_run_folder
-
-
-def instantiate_with_data(config: DictConfig | None, **data_facts: Any) -> Any:
-    """Instantiate a node; a ``_partial_`` node receives what only the set-up data knows (``data_facts``)."""
-    built = instantiate(config)
-    return built(**data_facts) if isinstance(built, functools.partial) else built
-
-
-def build_module(cfg: DictConfig, datamodule: TensorDataModule) -> ALMClassifier:
-    constraint = instantiate_with_data(cfg.alm.constraint, critical_classes=tuple(datamodule.critical_classes))
-    if constraint is not None:
-        constraint.check_compatible(datamodule.num_classes)
-    network = instantiate(cfg.model)
-    check_output_shape(network, first_batch(datamodule), cfg.num_outputs)
-    return ALMClassifier(
-        network=network,
-        loss=instantiate_with_data(cfg.loss, class_counts=datamodule.class_counts),
-        optimizer=instantiate(cfg.optim),
-        constraint=constraint,
-        num_train_samples=datamodule.num_train_samples,
-        penalty_init=cfg.alm.penalty_init,
-        multiplier_init=cfg.alm.multiplier_init,
-        scheduler=instantiate(cfg.scheduler),
-        num_classes=datamodule.num_classes,
-        critical_classes=tuple(datamodule.critical_classes),
-        tpr_levels=tuple(cfg.metrics.tpr_levels),
-        false_negatives=tuple(cfg.metrics.false_negatives),
-        pauc_max_fpr=tuple(cfg.metrics.pauc_max_fpr),
-        tpauc=tuple(tuple(bounds) for bounds in cfg.metrics.tpauc),
-        channels_last=cfg.module.channels_last,
-        compile=cfg.module.compile,
-        input_dims=1 + len(datamodule.input_shape),
-    )
+from almlit.module import build_module
+from almlit.report.decision_files import operating_point_lines
+from almlit.report.run_results import FitOutcome, test_and_write
+from almlit.runs.checkpoint_io import AtomicCheckpointIO
+from almlit.runs.continuation import check_continuation
+from almlit.runs.folder import OPERATING_POINTS_FILE, write_config, write_overrides
+from almlit.runs.preemption import Preempted, stop_after_preemption
+from almlit.runs.resume import LAST_CHECKPOINT, is_inside, is_new_folder, plan_start
+from almlit.runs.trackers import build_loggers, log_config
 
 
 def build_callbacks(cfg: DictConfig) -> list[L.Callback]:
@@ -79,12 +43,6 @@ def build_callbacks(cfg: DictConfig) -> list[L.Callback]:
     if cfg.alm.schedule is not None:
         nodes.append(cfg.alm.schedule)
     return [instantiate(node) for node in nodes]
-
-
-def check_seed(seed: Any) -> None:
-    """Refuse a seed that numpy, torch and Python's ``random`` would not all take as it is."""
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
-        raise ValueError(f"seed must be an integer in 0..{2**32 - 1}, got {seed!r}")
 
 
 def check_strategy(strategy: Any) -> None:
@@ -153,68 +111,6 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any] | None:
         final_penalty=float(module.penalty),  # before the best checkpoint's state is loaded for the test
     )
     return test_and_write(cfg, run_dir, resolved, trainer, module, datamodule, fitted)
-
-
-class FitOutcome(NamedTuple):
-    """What training left for the test: the best checkpoint (by the monitored metric, Lightning's float32 score),
-    the epochs trained, the training seconds and mu at the end."""
-
-    best_checkpoint: str
-    best_score: float
-    epochs_trained: int
-    train_seconds: float
-    final_penalty: float
-
-
-def test_and_write(
-    cfg: DictConfig,
-    run_dir: Path,
-    resolved: dict[str, Any],
-    trainer: L.Trainer,
-    module: ALMClassifier,
-    datamodule: TensorDataModule,
-    fitted: FitOutcome,
-) -> dict[str, Any]:
-    """Test the best checkpoint, score the calibration split with it, write the run folder; returns ``metrics.json``.
-
-    Shared by ``almlit.train`` and the members of a stacked run (:mod:`almlit.stacking`).
-    """
-    with out_of_memory_advice("test", {"eval_batch_size": datamodule.eval_batch_size}):
-        trainer.test(module, datamodule=datamodule, ckpt_path=fitted.best_checkpoint, verbose=False)
-        # the calibration split (or validation), scored by the same best checkpoint: operating points are chosen on it
-        trainer.predict(module, datamodule=datamodule, ckpt_path=fitted.best_checkpoint, return_predictions=False)
-    # float64, as computed: Lightning's logged values (trainer.test's results, best_model_score) are float32
-    best_val = module.computed["val"].get(cfg.monitor.removeprefix("val/"), fitted.best_score)
-    metrics = {
-        "test": module.computed["test"],
-        "best_val": {cfg.monitor: best_val},
-        "critical_classes": list(datamodule.critical_classes),
-        "best_checkpoint": str(Path(fitted.best_checkpoint).relative_to(run_dir.resolve())),
-        "epochs_trained": fitted.epochs_trained,
-        "train_seconds": round(fitted.train_seconds, 2),
-        "final_penalty": fitted.final_penalty,
-        "class_counts": {"train": list(datamodule.class_counts)},
-        "input_shape": list(datamodule.input_shape),  # of one sample: what almlit.predict and almlit.export accept
-        "seeds": seeds(resolved),
-    }
-    headline = cfg.monitor.removeprefix("val/")
-    title = f"{cfg.run_name} (test {headline} {metrics['test'][headline]:.3f})"
-    critical_classes = tuple(datamodule.critical_classes)
-    tpr_levels = tuple(cfg.metrics.tpr_levels)
-    if trainer.is_global_zero:  # every rank holds all test scores (ALMClassifier.on_test_epoch_end)
-        metrics["calibration"] = write_decision_files(
-            run_dir,
-            module.predicted_scores(),
-            module.test_scores(),
-            critical_classes,
-            tpr_levels,
-            datamodule.calibration_split,
-            cfg.metrics.prevalence,
-            cfg.run_name,
-        )
-        write_run_folder(run_dir, cfg, metrics, module.test_scores(), critical_classes, title, tpr_levels)
-        log_run_folder(trainer.loggers, run_dir)
-    return metrics
 
 
 def print_summary(metrics: dict[str, Any], run_dir: Path) -> None:

@@ -21,7 +21,7 @@ from almlit.alm import BinaryConstraint
 from almlit.callbacks import PairCoverageReport
 from almlit.losses import BCELoss, MiniBatchAUCLoss
 from almlit.module import ALMClassifier
-from almlit.report.folders import comparable
+from almlit.runs.identity import comparable
 
 BATCH, MARGIN, PENALTY = 4, 0.5, 0.1
 

@@ -5,14 +5,14 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from almlit.callbacks import PenaltySchedule, default_penalty_cap
+from almlit.alm.penalty import default_penalty_cap
+from almlit.callbacks import PenaltySchedule
 
 
 def run_schedule(schedule, aucs, mu0=1e-4):
     module = SimpleNamespace(
-        penalty=torch.tensor(mu0, dtype=torch.float64), hparams={"penalty_init": mu0}, log=lambda *args, **kwargs: None
+        penalty=torch.tensor(mu0, dtype=torch.float64), penalty_init=mu0, log=lambda *args, **kwargs: None
     )
-    module.hparams = SimpleNamespace(penalty_init=mu0)
     history = []
     for auc in aucs:
         trainer = SimpleNamespace(callback_metrics={"val/auc": torch.tensor(auc)})

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from almlit.report.experiments import Experiment
-from almlit.report.folders import RunScores
 from almlit.report.paper_table import RowResult, make_table
 from almlit.report.tables import metric_title, to_markdown
+from almlit.runs.reader import RunScores
 
 
 def _result(tpr, fpr, with_points=True):

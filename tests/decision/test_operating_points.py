@@ -14,7 +14,7 @@ from almlit.decision.operating_points import (
     operating_points_json,
     screening_figures,
 )
-from almlit.run_decisions import operating_point_lines
+from almlit.report.decision_files import operating_point_lines
 
 
 def _data(seed, positives, negatives):

@@ -10,20 +10,9 @@ from omegaconf import OmegaConf
 
 from almlit.report.experiments import load_experiment
 from almlit.train import CONFIG_DIR
-from tests.conftest import REPO_ROOT
+from tests.helpers.commands import REPO_ROOT
+from tests.helpers.configs import SWEEP_RUNS
 
-SWEEP_RUNS = {
-    "alm_grid": 50,
-    "alm_grid_code": 40,
-    "alm_stage1": 10,
-    "alm_stage2": 5,
-    "baseline_s_ml": 3,
-    "baseline_a_ml": 3,
-    "baseline_s_fl": 3,
-    "baseline_a_fl": 3,
-    "baseline_w_bce": 3,
-    "baseline_cb_bce": 3,
-}
 EXPERIMENTS = sorted((REPO_ROOT / "experiments").glob("*.yaml"))
 
 
@@ -73,8 +62,9 @@ def test_every_row_of_every_experiment_composes(path):
             assert (config.alm.constraint is None) == ("ALM" not in row), row
             for override in overrides:
                 key, _, value = override.partition("=")
-                if "." in key:
-                    assert float(OmegaConf.select(config, key)) == float(value), (row, override)
+                if "." in key or key == "num_outputs":  # a number (1e-7 as 1e-07) or a flag (true)
+                    actual = OmegaConf.select(config, key)
+                    assert str(actual).lower() == value or float(actual) == float(value), (row, override)
 
 
 def test_zoo_files_add_the_peer_methods_to_table1():

@@ -6,7 +6,8 @@ from omegaconf import OmegaConf
 
 from almlit import ensemble
 from almlit.data.fingerprint import DataFingerprint, write_fingerprint
-from tests.experiments.helpers import binary_config, write_run
+from almlit.report.ensemble_members import check_members, compose_member, default_dir, merge_overrides, resolve_member
+from tests.helpers.scored_runs import binary_config, write_scored_run
 
 
 def error_of(capsys, *arguments):
@@ -34,7 +35,7 @@ def test_bad_arguments_get_one_line(capsys, arguments, message):
 
 
 def test_a_finished_member_of_another_setting_is_never_reused(tmp_path, capsys):
-    write_run(tmp_path / "member0", binary_config(), np.array([0.0, 1.0]), np.array([0, 1]))
+    write_scored_run(tmp_path / "member0", binary_config(), np.array([0.0, 1.0]), np.array([0, 1]))
     message = error_of(capsys, "data=digits", "members=2", f"dir={tmp_path}")
     assert f"{tmp_path / 'member0'} was trained with another setting: " in message
     assert "use another dir= or remove the folder" in message
@@ -49,8 +50,8 @@ def test_an_interrupted_member_of_another_setting_is_refused(tmp_path, capsys):
 
 
 def test_interrupted_members_are_trained_again_and_finished_ones_are_not(tmp_path):
-    config = ensemble.compose_member(["imb=50"])
-    expected = ensemble.resolve_member(config, tmp_path / "member0")
+    config = compose_member(["imb=50"])
+    expected = resolve_member(config, tmp_path / "member0")
     for index in (0, 1):  # member0 finished, member1 interrupted after its first checkpoint
         folder = tmp_path / f"member{index}"
         folder.mkdir()
@@ -58,7 +59,7 @@ def test_interrupted_members_are_trained_again_and_finished_ones_are_not(tmp_pat
     (tmp_path / "member0" / "COMPLETE").write_text("2026-01-01T00:00:00+00:00\n")
     (tmp_path / "member1" / "checkpoints").mkdir()
     (tmp_path / "member1" / "checkpoints" / "last.ckpt").write_bytes(b"")
-    assert ensemble.check_members(tmp_path, 3, expected) == [1, 2]
+    assert check_members(tmp_path, 3, expected) == [1, 2]
 
 
 def test_selection_file_overrides_come_first(tmp_path):
@@ -78,43 +79,41 @@ def test_a_selection_file_without_an_overrides_mapping_is_refused(tmp_path):
 
 
 def test_command_line_overrides_replace_the_selections():
-    merged = ensemble.merge_overrides(["loss=bce", "alm.constraint.margin=0.0", "imb=100"], ["loss=s_ml", "imb=200"])
+    merged = merge_overrides(["loss=bce", "alm.constraint.margin=0.0", "imb=100"], ["loss=s_ml", "imb=200"])
     assert merged == ["alm.constraint.margin=0.0", "loss=s_ml", "imb=200"]
 
 
 def test_default_folder_is_the_same_for_the_same_setting():
-    first = ensemble.default_dir(ensemble.compose_member(["loss=bce", "imb=50"]), ["loss=bce", "imb=50"])
-    again = ensemble.default_dir(ensemble.compose_member(["imb=50", "loss=bce"]), ["imb=50", "loss=bce"])
-    other = ensemble.default_dir(ensemble.compose_member(["loss=bce", "imb=60"]), ["loss=bce", "imb=60"])
+    first = default_dir(compose_member(["loss=bce", "imb=50"]), ["loss=bce", "imb=50"])
+    again = default_dir(compose_member(["imb=50", "loss=bce"]), ["imb=50", "loss=bce"])
+    other = default_dir(compose_member(["loss=bce", "imb=60"]), ["loss=bce", "imb=60"])
     assert first == again != other
     assert first.parent.as_posix() == "outputs/ensembles" and first.name.startswith("digits_bce_binary_imb50_")
 
 
 def test_a_member_trained_on_another_cohort_is_refused(tmp_path):
     """Members of ``data.root=cohortA`` are not members of cohort B (issue 13, item 1)."""
-    config = ensemble.compose_member(["data=mri", "data.root=cohortA"])
+    config = compose_member(["data=mri", "data.root=cohortA"])
     (tmp_path / "member0").mkdir()
-    (tmp_path / "member0" / "config.yaml").write_text(
-        OmegaConf.to_yaml(ensemble.resolve_member(config, tmp_path / "member0"))
-    )
-    expected = ensemble.resolve_member(ensemble.compose_member(["data=mri", "data.root=cohortB"]), tmp_path / "member0")
+    (tmp_path / "member0" / "config.yaml").write_text(OmegaConf.to_yaml(resolve_member(config, tmp_path / "member0")))
+    expected = resolve_member(compose_member(["data=mri", "data.root=cohortB"]), tmp_path / "member0")
     with pytest.raises(
         ValueError, match=r"member0 was trained with another setting: data.root \('cohortB' vs 'cohortA'\)"
     ):
-        ensemble.check_members(tmp_path, 1, expected)
+        check_members(tmp_path, 1, expected)
 
 
 def test_a_member_trained_on_changed_data_is_refused(tmp_path):
     """The files at data.root changed since member0 was trained: it is not reused (issue 13, item 1)."""
-    config = ensemble.compose_member(["imb=50"])
-    expected = ensemble.resolve_member(config, tmp_path / "member0")
-    write_run(tmp_path / "member0", expected, np.array([0.0, 1.0]), np.array([0, 1]))
+    config = compose_member(["imb=50"])
+    expected = resolve_member(config, tmp_path / "member0")
+    write_scored_run(tmp_path / "member0", expected, np.array([0.0, 1.0]), np.array([0, 1]))
     stored = DataFingerprint("a" * 64, {"digits.csv.gz": [1, "b" * 64]})
     write_fingerprint(tmp_path / "member0", stored)
-    assert ensemble.check_members(tmp_path, 2, expected, stored) == [1]
+    assert check_members(tmp_path, 2, expected, stored) == [1]
     current = DataFingerprint("c" * 64, {"digits.csv.gz": [1, "d" * 64]})
     with pytest.raises(ValueError) as error:
-        ensemble.check_members(tmp_path, 2, expected, current)
+        check_members(tmp_path, 2, expected, current)
     assert str(error.value) == (
         f"{tmp_path / 'member0'} was trained on other data than this ensemble's data: data fingerprint aaaaaaaaaaaa "
         "(folder) vs cccccccccccc (digits.csv.gz changed); use another dir= or restore the data"

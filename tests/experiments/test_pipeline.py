@@ -7,14 +7,14 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score, roc_curve
 
-from tests.conftest import QUIET, REPO_ROOT, run_module
-from tests.fakes import write_fake_cifar
+from almlit.benchmark.synthetic import write_random_cifar
+from tests.helpers.commands import REPO_ROOT, run_module
 
 pytestmark = pytest.mark.slow  # trains 2 methods x 2 members end to end (about a minute and a half)
 
 EXPERIMENT = REPO_ROOT / "experiments" / "table1_cifar10_imb100.yaml"
 ROWS = {"BCE": "bce", "ALM + BCE": "alm_bce"}
-SMOKE = ["data.root=cifar", "data.download=false", "model.width=4", "trainer.max_epochs=1", *QUIET]
+SMOKE = ["data.root=cifar", "data.download=false", "debug=smoke"]
 
 
 def report(cwd):
@@ -39,7 +39,7 @@ def expected_metrics(ensemble_dir):
 def smoke(tmp_path_factory):
     folder = tmp_path_factory.mktemp("smoke")
     # 300 images per class: 200 negatives train after 100 validation images, 2 positives at 1:100
-    write_fake_cifar(folder / "cifar", "cifar10", train_per_class=300, test_per_class=30)
+    write_random_cifar(folder / "cifar", "cifar10", train_per_class=300, test_per_class=30)
     return folder, report(folder)
 
 
@@ -51,7 +51,7 @@ def test_table_numbers_equal_the_members_saved_scores(smoke):
     assert len(lines) == 2 * 4
     for row, slug in ROWS.items():
         # the --set overrides that change training name a folder of their own (run identity)
-        setting = folder / "tables" / "table1" / "cifar10_imb100" / "data.root=cifar,model.width=4,trainer.max_epochs=1"
+        setting = folder / "tables" / "table1" / "cifar10_imb100" / "data.root=cifar,debug=smoke"
         expected = expected_metrics(setting / slug)
         for line in (line for line in lines if line["method"] == row):
             assert float(line["value"]) == pytest.approx(expected[line["metric"]], abs=1e-9)

@@ -6,23 +6,23 @@ import math
 import numpy as np
 import pytest
 
-from tests.conftest import QUIET, REPO_ROOT, run_module
-from tests.fakes import write_fake_cifar
+from almlit.benchmark.synthetic import write_random_cifar
+from tests.helpers.commands import REPO_ROOT, run_module
 
 pytestmark = pytest.mark.slow  # trains 2 ResNet-32s for one epoch each (about a minute)
 
 EXPERIMENT = REPO_ROOT / "experiments" / "table4_cifar10_lt_imb100.yaml"
 ROWS = {"CE": "ce", "ALM-m1 + CE": "alm_m1_ce"}
-SMOKE = ["data.root=cifar", "data.download=false", "data.val_per_class=20", "model.width=4", "trainer.max_epochs=1"]
+SMOKE = ["data.root=cifar", "data.download=false", "data.val_per_class=20", "debug=smoke"]
 CRITICAL = 9
 
 
 @pytest.fixture(scope="module")
 def table4(tmp_path_factory):
     folder = tmp_path_factory.mktemp("table4")
-    write_fake_cifar(folder / "cifar", "cifar10", train_per_class=300, test_per_class=20)
+    write_random_cifar(folder / "cifar", "cifar10", train_per_class=300, test_per_class=20)
     arguments = [str(EXPERIMENT), "--rows", *ROWS, "--train", "--root", "tables", "--output", "report", "--paper"]
-    return folder, run_module("almlit.report", *arguments, "--set", *SMOKE, *QUIET, cwd=folder)
+    return folder, run_module("almlit.report", *arguments, "--set", *SMOKE, cwd=folder)
 
 
 def naive_table4(labels, scores, level):
@@ -52,7 +52,7 @@ def test_table4_numbers_equal_a_recomputation_from_the_saved_scores(table4):
     }
     for line in lines:
         # the --set overrides that change training name a folder of their own (run identity)
-        setting = "data.root=cifar,data.val_per_class=20,model.width=4,trainer.max_epochs=1"
+        setting = "data.root=cifar,data.val_per_class=20,debug=smoke"
         member = folder / "tables" / "table4" / "cifar10_lt_imb100" / setting / ROWS[line["method"]] / "member0"
         table = np.loadtxt(member / "test_scores.csv", delimiter=",", skiprows=1)
         labels, scores = table[:, 1].astype(int), table[:, 2:]

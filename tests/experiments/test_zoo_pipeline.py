@@ -6,20 +6,20 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from tests.conftest import QUIET, REPO_ROOT, run_module
-from tests.fakes import write_fake_cifar
+from almlit.benchmark.synthetic import write_random_cifar
+from tests.helpers.commands import REPO_ROOT, run_module
 
 pytestmark = pytest.mark.slow  # trains 4 methods x 1 member end to end (about a minute)
 
 EXPERIMENT = REPO_ROOT / "experiments" / "table1_zoo_cifar10_imb100.yaml"
 ROWS = {"AUCM": "aucm", "pAUC-1W": "pauc_1w", "Balanced Softmax": "balanced_softmax", "ALM + VS": "alm_vs"}
-SMOKE = ["data.root=cifar", "data.download=false", "model.width=4", "trainer.max_epochs=1", *QUIET]
+SMOKE = ["data.root=cifar", "data.download=false", "debug=smoke"]
 
 
 @pytest.fixture(scope="module")
 def zoo(tmp_path_factory):
     folder = tmp_path_factory.mktemp("zoo")
-    write_fake_cifar(folder / "cifar", "cifar10", train_per_class=300, test_per_class=30)
+    write_random_cifar(folder / "cifar", "cifar10", train_per_class=300, test_per_class=30)
     arguments = [str(EXPERIMENT), "--rows", *ROWS, "--members", "1", "--train", "--root", "tables"]
     arguments += ["--output", "report", "--paper", "--set", *SMOKE]
     return folder, run_module("almlit.report", *arguments, cwd=folder)
@@ -27,7 +27,7 @@ def zoo(tmp_path_factory):
 
 def member_folder(folder, slug):
     # the --set overrides that change training name a folder of their own (run identity)
-    setting = folder / "tables" / "table1" / "cifar10_imb100" / "data.root=cifar,model.width=4,trainer.max_epochs=1"
+    setting = folder / "tables" / "table1" / "cifar10_imb100" / "data.root=cifar,debug=smoke"
     return setting / slug / "member0"
 
 

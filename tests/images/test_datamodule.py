@@ -8,7 +8,7 @@ from hydra.utils import instantiate
 
 from almlit.config import CONFIG_DIR
 from almlit.data.images import ImageFolderData
-from tests.images.folders import digit_images, write_digit_folder, write_manifest
+from tests.helpers.image_folders import digit_images, write_digit_folder, write_manifest
 
 CLASSES = {"eight": 40, "seven": 60, "three": 100}
 DIGIT_OF = {"eight": 8, "seven": 7, "three": 3}
@@ -109,7 +109,8 @@ def test_settings_are_refused_with_their_name(folder, arguments, message):
     [
         (["data=images", "data.positive_classes=[eight]"], (2, 1, "val/auc", "almlit.models.resnet10")),
         (
-            ["data=images_multiclass", "num_classes=3", "data.critical_classes=[seven]", "model=small_cnn"],
+            ["data=images_multiclass", "experiment=multiclass", "num_classes=3", "data.critical_classes=[seven]"]
+            + ["model=small_cnn"],
             (3, 3, "val/accuracy", "almlit.models.SmallCNN"),
         ),
     ],

@@ -46,6 +46,30 @@ def scalar(value: float) -> torch.Tensor:
     return torch.tensor(value, dtype=torch.float64, requires_grad=True)
 
 
+def naive_mini_batch_auc(logits, targets):
+    pairs = [
+        (1 - (sigmoid(positive) - sigmoid(negative))) ** 2
+        for positive, positive_target in zip(logits, targets, strict=True)
+        for negative, negative_target in zip(logits, targets, strict=True)
+        if positive_target == 1 and negative_target == 0
+    ]
+    return math.fsum(pairs) / len(pairs)
+
+
+def test_mini_batch_auc_matches_a_loop_over_pairs():
+    loss = auc_surrogates.mini_batch_auc(torch.tensor(LOGITS, dtype=torch.float64).unsqueeze(1), torch.tensor(TARGETS))
+    assert loss.item() == pytest.approx(naive_mini_batch_auc(LOGITS, TARGETS), rel=1e-12)
+
+
+@pytest.mark.parametrize("target", [0, 1])
+def test_mini_batch_auc_without_pairs_is_zero_with_a_zero_gradient(target):
+    logits = torch.tensor([-100.0, 0.3, 100.0], requires_grad=True)
+    loss = auc_surrogates.mini_batch_auc(logits, torch.full((3,), target))
+    loss.backward()
+    assert loss.item() == 0.0
+    assert logits.grad.tolist() == [0.0, 0.0, 0.0]
+
+
 @pytest.mark.parametrize(("p", "a", "b", "alpha", "margin"), [(0.1, 0.6, 0.3, 0.4, 1.0), (0.5, 0.0, 0.0, 0.0, 0.5)])
 def test_aucm_matches_the_naive_loop(p, a, b, alpha, margin):
     logits, targets = tensors()

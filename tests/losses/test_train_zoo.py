@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from tests.fakes import write_fake_cifar
+from almlit.benchmark.synthetic import write_random_cifar
 
 ONE_EPOCH = ("trainer.max_epochs=1", "hydra.run.dir=run")
 
@@ -29,7 +29,7 @@ def assert_trained_with_the_constraint(result, run_dir):
 
 
 def test_aucm_with_pesg_trains_and_checkpoints_its_variables(train, tmp_path):
-    result = train("loss=aucm", "optim=pesg", *ONE_EPOCH)
+    result = train("loss=aucm", "optim=pesg", "callbacks=pesg_stages", *ONE_EPOCH)
     assert_trained_with_the_constraint(result, tmp_path / "run")
     checkpoint = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", weights_only=False)
     state = checkpoint["state_dict"]
@@ -41,13 +41,13 @@ def test_aucm_with_pesg_trains_and_checkpoints_its_variables(train, tmp_path):
 
 
 @pytest.mark.slow  # a subprocess; the catalogue (tests/catalogue) checks the same message in process in the fast suite
-def test_aucm_with_sgd_fails_with_one_line_pointing_to_pesg(train, tmp_path):
-    result = train("loss=aucm", "optim=sgd", *ONE_EPOCH)
+def test_aucm_with_sgd_fails_with_one_line_pointing_to_pesg(train_command, tmp_path):
+    result = train_command("loss=aucm", "optim=sgd", *ONE_EPOCH)
     assert result.returncode == 2
     last_line = result.stderr.strip().splitlines()[-1]
     assert last_line == (
         "almlit: error: loss AUCMLoss is a min-max objective whose dual variables need gradient ascent, "
-        "which SGD cannot do; use optim=pesg"
+        "which SGD cannot do; use optim=pesg callbacks=pesg_stages (PESG with its stages)"
     )
     assert not (tmp_path / "run").exists()
 
@@ -61,7 +61,7 @@ def test_aucm_with_sgd_fails_with_one_line_pointing_to_pesg(train, tmp_path):
         ["loss=balanced_softmax"],
         ["loss=logit_adjusted", "loss.tau=0.5"],
         ["loss=vs", "loss.gamma=0.3"],
-        ["loss=bce", "optim=pesg"],
+        ["loss=bce", "optim=pesg", "callbacks=pesg_stages"],
     ],
     ids=lambda overrides: overrides[0].removeprefix("loss=") + ("_pesg" if "optim=pesg" in overrides else ""),
 )
@@ -75,17 +75,17 @@ def test_comparison_loss_trains_one_epoch_on_digits_under_the_constraint(train, 
 
 @pytest.mark.slow
 def test_balanced_softmax_on_long_tailed_cifar10_with_alm_m1(train, tmp_path):
-    write_fake_cifar(tmp_path / "cifar", "cifar10", train_per_class=30, test_per_class=4)
+    write_random_cifar(tmp_path / "cifar", "cifar10", train_per_class=30, test_per_class=4)
     result = train(
-        "data=cifar10_lt",
+        "experiment=cifar10_lt",
         "imb=10",
         "loss=balanced_softmax",
         "alm=m1",
         "data.root=cifar",
         "data.download=false",
         "data.val_per_class=4",
-        "model.width=4",
-        *ONE_EPOCH,
+        "debug=smoke",
+        "hydra.run.dir=run",
     )
     assert result.returncode == 0, result.stderr
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
@@ -101,7 +101,8 @@ def test_libauc_aucm_trains_to_the_same_test_metrics_as_ours(train, tmp_path):
     pytest.importorskip("libauc")
     results = {}
     for loss in ("aucm", "aucm_libauc"):
-        result = train(f"loss={loss}", "optim=pesg", "trainer.max_epochs=2", f"hydra.run.dir={loss}")
+        pesg = ("optim=pesg", "callbacks=pesg_stages")
+        result = train(f"loss={loss}", *pesg, "trainer.max_epochs=2", f"hydra.run.dir={loss}")
         assert result.returncode == 0, result.stderr
         results[loss] = json.loads((tmp_path / loss / "metrics.json").read_text())["test"]
     assert results["aucm_libauc"] == pytest.approx(results["aucm"], abs=1e-6)

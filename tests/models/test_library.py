@@ -1,12 +1,11 @@
 """Networks of torchvision, timm and MONAI by name: local weights, the replaced head, the optional-extra refusal."""
 
-import importlib
+import sys
 
 import pytest
 import torch
 from torch import nn
 
-from almlit.models import library
 from almlit.models.library import monai_network, timm_network, torchvision_network
 
 
@@ -79,14 +78,7 @@ def test_timm_networks_reset_their_classifier(tmp_path):
 
 @pytest.mark.parametrize(("extra", "build"), [("timm", timm_network), ("monai", monai_network)])
 def test_a_missing_extra_is_refused_naming_it(monkeypatch, extra, build):
-    real_import = importlib.import_module
-
-    def without_extra(name, *args):
-        if name == extra:
-            raise ModuleNotFoundError(f"No module named '{extra}'")
-        return real_import(name, *args)
-
-    monkeypatch.setattr(library.importlib, "import_module", without_extra)
+    monkeypatch.setitem(sys.modules, extra, None)  # `import extra` now raises ModuleNotFoundError, as when absent
     expected = rf"^model={extra} needs the optional extra {extra}: pip install 'almlit\[{extra}\]' \({extra} is not"
     with pytest.raises(ValueError, match=expected):
         build("resnet18", 1)

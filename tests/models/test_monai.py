@@ -4,9 +4,9 @@ import pytest
 import torch
 from torch import nn
 
-from almlit.ensemble import compose_member, resolve_member
 from almlit.models.library import monai_network
 from almlit.models.output_check import check_output_shape
+from almlit.report.ensemble_members import compose_member, resolve_member
 
 pytestmark = pytest.mark.slow  # importing MONAI takes 5-10 s
 monai = pytest.importorskip("monai")

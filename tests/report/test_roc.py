@@ -4,7 +4,7 @@ import matplotlib.image
 import pytest
 import torch
 
-from almlit.report import save_roc_figure
+from almlit.plots import save_roc_figure
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

@@ -6,7 +6,7 @@ import json
 import pytest
 import yaml
 
-from tests.conftest import QUIET, run_module
+from tests.helpers.commands import QUIET, run_module
 
 TINY = ["model.width=4", "trainer.max_epochs=2", "members=3", "ensemble.stack=2", "dir=ens"]
 

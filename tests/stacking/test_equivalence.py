@@ -13,7 +13,7 @@ import torch
 
 from almlit.stacking.loop import fit_stack
 from almlit.stacking.run import prepare_stack, train_stack
-from tests.stacking.stack_runs import best_state, member_config, saved_test_scores, train_alone
+from tests.helpers.stack_runs import best_state, member_config, saved_test_scores, train_alone
 
 
 def hardest_positives(run_dir):

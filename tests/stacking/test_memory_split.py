@@ -5,7 +5,7 @@ import torch
 
 from almlit.errors import TrainingFailure
 from almlit.stacking import run as stacking_run
-from tests.stacking.stack_runs import member_config
+from tests.helpers.stack_runs import member_config
 
 SEEDS = (0, 1, 2)
 

@@ -11,7 +11,7 @@ Steps:
     a. smoke: 2 epochs of binary CIFAR-shaped data (random pixels in CIFAR's file layout) with ResNet-10 in
        32-true, in bf16-mixed with channels-last, and with torch.compile; long-tailed ResNet-32 with alm=m2; the
        3D CNN on a generated MRI cohort. Each must finish with a complete run folder and finite test metrics, with
-       the batch, the network, the multiplier bank and mu on the device (:class:`~almlit.benchmark.probes.DeviceProbe`).
+       the batch, the network, the multiplier bank and mu on the device (:class:`~almlit.callbacks.probes.DeviceProbe`).
     b. determinism: the same command twice with ``trainer.deterministic=true`` gives identical test metrics and
        scores, or the report names the operation without a deterministic implementation.
     c. preemption: SIGTERM in the middle of the second epoch, the same command again, and the result equals the
@@ -219,7 +219,7 @@ def train_overrides(check: Check, run_name: str, *extra: str) -> list[str]:
         f"paths.output_root={check.work / 'outputs'}",
         f"paths.data_dir={check.work / 'data'}",
         f"run_name={run_name}",
-        "+callbacks.device_probe._target_=almlit.benchmark.probes.DeviceProbe",
+        "+callbacks.device_probe._target_=almlit.callbacks.probes.DeviceProbe",
         f"+callbacks.device_probe.path={check.work / 'probes' / run_name}.json",
         *extra,
     ]
@@ -298,7 +298,7 @@ def smoke_step(run_name: str, *extra: str, formats: str | None = None, kind: str
 
 def smoke_long_tail(check: Check, record: StepRecord) -> None:
     scale = check.scale
-    extra = ["data=cifar10_lt", "data.download=false", f"data.val_per_class={scale.lt_val_per_class}", "loss=ce",
+    extra = ["experiment=cifar10_lt", "data.download=false", f"data.val_per_class={scale.lt_val_per_class}", "loss=ce",
              "alm=m2", f"imb={scale.imb}", *scale.model]  # fmt: skip
     train(check, record, "smoke_resnet32_lt_m2", extra, scale.timeouts["smoke"])
     record.figures.update(finished_run(check, "smoke_resnet32_lt_m2"))
@@ -368,7 +368,7 @@ def preemption(check: Check, record: StepRecord) -> None:
     extra = [
         *cifar_overrides(check),
         *deterministic,
-        "+callbacks.preempt._target_=almlit.benchmark.probes.SignalAtStep",
+        "+callbacks.preempt._target_=almlit.callbacks.probes.SignalAtStep",
         f"+callbacks.preempt.step={step}",
         "+callbacks.preempt.name=SIGTERM",
         f"+callbacks.preempt.marker={check.work / 'preempted.marker'}",
@@ -608,7 +608,7 @@ def environment_facts(device: str) -> dict[str, Any]:
         facts["gpu_count"] = torch.cuda.device_count()
         facts["driver"] = command_output("nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader")
     else:
-        from almlit.bench import device_name
+        from almlit.benchmark.measure import device_name
 
         facts["gpu"] = None
         facts["cpu"] = device_name(torch.device("cpu"))

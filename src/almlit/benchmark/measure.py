@@ -5,11 +5,13 @@ Every timing synchronises the device before reading the clock, so queued GPU wor
 
 from __future__ import annotations
 
+import platform
 import resource
 import statistics
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
@@ -87,3 +89,15 @@ def max_rss_mib() -> float:
 def cuda_max_allocated_mib(device: torch.device) -> float | None:
     """Peak memory held by tensors on a CUDA ``device`` since the last reset, in MiB; ``None`` on the CPU."""
     return torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None
+
+
+def device_name(device: torch.device) -> str:
+    """The GPU's name, or the CPU model as /proc/cpuinfo gives it."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()

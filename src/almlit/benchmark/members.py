@@ -35,8 +35,8 @@ from almlit.benchmark.settings import BenchSettings, bench_settings
 from almlit.benchmark.synthetic import build_datamodule, wants_synthetic
 from almlit.benchmark.training import bench_module, on_device, time_epoch
 from almlit.data import ImageDataModule
-from almlit.ensemble import BAD_INPUT, compose_member
-from almlit.errors import one_line_errors
+from almlit.errors import BAD_INPUT, one_line_errors
+from almlit.report.ensemble_members import compose_member
 
 WARMUP_BATCHES = 2
 

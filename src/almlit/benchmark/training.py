@@ -1,6 +1,6 @@
 """Training steps, validation passes and one Lightning epoch of the configured :class:`ALMClassifier`.
 
-The modules are built from the composed config by :func:`almlit.train.build_module`, the function training
+The modules are built from the composed config by :func:`almlit.module.build_module`, the function training
 uses, so the benchmark times the objects a run trains.
 """
 
@@ -14,7 +14,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from functools import partial
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import lightning as L
 import torch
@@ -26,8 +26,7 @@ from almlit.benchmark.measure import count_flops, interleaved_samples, seconds
 from almlit.benchmark.settings import BenchSettings
 from almlit.data import ImageDataModule
 from almlit.data.indexed import Batch
-from almlit.module import ALMClassifier
-from almlit.train import build_module
+from almlit.module import ALMClassifier, build_module
 
 MAX_STEPS = 1000  # per repeat, when chosen from settings.repeat_seconds
 
@@ -90,14 +89,17 @@ def train_step(module: ALMClassifier, settings: BenchSettings) -> Callable[[Batc
     return step
 
 
-def run_steps(step: Callable[[Batch], None], batches: Sequence[Batch], count: int) -> None:
+StepBatch = TypeVar("StepBatch")  # one network's Batch, or a stack's batches
+
+
+def run_steps(step: Callable[[StepBatch], None], batches: Sequence[StepBatch], count: int) -> None:
     """``count`` steps over ``batches``, cycling through them."""
     for index in range(count):
         step(batches[index % len(batches)])
 
 
 def time_training_steps(
-    steps: dict[str, Callable[[Batch], None]], batches: Sequence[Batch], settings: BenchSettings
+    steps: dict[str, Callable[[StepBatch], None]], batches: Sequence[StepBatch], settings: BenchSettings
 ) -> tuple[dict[str, list[float]], int]:
     """Seconds per training step of every variant, same batches, in ``settings.step_repeats`` interleaved repeats.
 
@@ -114,7 +116,7 @@ def time_training_steps(
         slowest = max(slowest, seconds(partial(step, batches[0]), device))
     count = settings.steps or min(MAX_STEPS, math.ceil(settings.repeat_seconds / slowest))
 
-    def per_step(step: Callable[[Batch], None]) -> Callable[[], float]:
+    def per_step(step: Callable[[StepBatch], None]) -> Callable[[], float]:
         return lambda: seconds(lambda: run_steps(step, batches, count), device) / count
 
     runs = {name: per_step(step) for name, step in steps.items()}

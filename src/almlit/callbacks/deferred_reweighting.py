@@ -8,7 +8,8 @@ import lightning as L
 import torch
 from torch import Tensor
 
-from almlit.losses.functional import ClassCounts, class_balanced_weights
+from almlit.losses import ClassCounts
+from almlit.losses.class_weights import class_balanced_weights
 
 
 class DeferredReweighting(L.Callback):

@@ -20,7 +20,8 @@ import lightning as L
 import torch
 
 from almlit.alm.coverage import constrained_samples, hardest_positives, multiplier_quantiles
-from almlit.run_folder import HARDEST_POSITIVES_FILE, write_atomically
+from almlit.runs.atomic_files import write_atomically
+from almlit.runs.folder import HARDEST_POSITIVES_FILE
 
 if TYPE_CHECKING:
     from almlit.module import ALMClassifier

@@ -1,6 +1,6 @@
 """The fingerprint of a run's data: which files it read and what they held, stored in the run folder.
 
-A run's identity is its configuration (:func:`almlit.report.folders.comparable`, ``data.root`` included) and the
+A run's identity is its configuration (:func:`almlit.runs.identity.comparable`, ``data.root`` included) and the
 contents of its data. The configuration cannot tell that a cohort's files were replaced, re-exported or relabelled at
 the same ``data.root``; the fingerprint can. It covers every file a data module reads to build its splits
 (``source_files()`` of the data module: CIFAR's pickle files, the manifest and every NIfTI file it names, the
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from almlit.run_folder import write_atomically
+from almlit.runs.atomic_files import write_atomically
 
 FINGERPRINT_FILE = "data_fingerprint.json"
 SHOWN_DIGEST = 12  # hex characters of a digest in messages

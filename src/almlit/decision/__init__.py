@@ -8,7 +8,6 @@
 
 from almlit.decision.calibration import calibrated_probability, expected_calibration_error, fit_platt
 from almlit.decision.operating_points import (
-    OPERATING_POINTS_FILE,
     apply_operating_points,
     assign_critical_classes,
     binary_operating_points,
@@ -18,7 +17,6 @@ from almlit.decision.operating_points import (
 from almlit.decision.thresholds import certified_threshold, clopper_pearson, minimum_positives, rates_at_threshold
 
 __all__ = [
-    "OPERATING_POINTS_FILE",
     "apply_operating_points",
     "assign_critical_classes",
     "binary_operating_points",

@@ -28,7 +28,7 @@ from matplotlib.figure import Figure
 from scipy import optimize, special
 
 from almlit.decision.thresholds import binary_scores_and_targets
-from almlit.report.figures import save_figure
+from almlit.plots.figures import save_figure
 
 CALIBRATION_KEYS = ("method", "slope", "intercept", "calibration_prevalence", "positives", "negatives")
 RELIABILITY_BINS = 10

@@ -51,10 +51,11 @@ from almlit.decision.thresholds import (
     certified_threshold,
     rates_at_threshold,
 )
-from almlit.metrics.multiclass_functional import assign_with_critical_threshold, check_critical_classes
+from almlit.metrics._checks import check_critical_classes
+from almlit.metrics.multiclass import assign_with_critical_threshold
+from almlit.runs.folder import OPERATING_POINTS_FILE
 
 SCHEMA = 1
-OPERATING_POINTS_FILE = "operating_points.json"
 
 
 def screening_figures(tpr: float, fpr: float, prevalence: float) -> dict:

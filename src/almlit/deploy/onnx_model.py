@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from almlit.atomic_files import write_atomically
 from almlit.deploy.trained import MeanLogit
+from almlit.runs.atomic_files import write_atomically
 
 INPUT_NAME = "input"
 OUTPUT_NAME = "logit"

@@ -1,6 +1,6 @@
 """A finished run or ensemble folder as the networks it trained, their configuration and the input they take.
 
-A run folder (:mod:`almlit.run_folder`) holds one network, its best checkpoint named in ``metrics.json``; an ensemble
+A run folder (:mod:`almlit.runs.folder`) holds one network, its best checkpoint named in ``metrics.json``; an ensemble
 folder (:mod:`almlit.report.ensemble_report`) holds the run folders listed in its ``ensemble.json``, whose logits it
 averages (the paper, section 5.2).
 """
@@ -17,9 +17,9 @@ from hydra.utils import instantiate
 from torch import Tensor, nn
 
 from almlit.alm import positive_scores
-from almlit.checkpoint_io import AtomicCheckpointIO
 from almlit.report.ensemble_report import SUMMARY_FILE, check_same_setting
-from almlit.report.folders import is_finished, read_config, read_metrics
+from almlit.runs.checkpoint_io import AtomicCheckpointIO
+from almlit.runs.reader import is_finished, read_config, read_metrics
 
 NETWORK_PREFIX = "network."
 

@@ -1,23 +1,25 @@
-"""Base losses: pure functions in :mod:`almlit.losses.functional`, :mod:`~almlit.losses.auc_surrogates` and
-:mod:`~almlit.losses.long_tail`; their ``nn.Module`` wrappers are exported here."""
+"""Base losses, one module per family, each holding its pure functions and then the ``nn.Module`` shells that the
+``loss=`` config group builds: :mod:`~almlit.losses.binary` (one logit: BCE, margin and focal losses, W-BCE, CB-BCE),
+:mod:`~almlit.losses.multiclass` (C outputs: CE, FL, LDAM, CB-CE), :mod:`~almlit.losses.auc_surrogates` (MBAUC,
+AUCM, partial AUC) and :mod:`~almlit.losses.long_tail` (VS, logit adjustment, Balanced Softmax);
+:mod:`~almlit.losses.class_weights` computes per-class weights from the class counts, and
+:mod:`~almlit.losses.libauc_adapter` wraps LibAUC's AUCM loss. The modules are exported here, and the configs name
+them by these short paths (``almlit.losses.BCELoss``)."""
 
-from almlit.losses import auc_surrogates, functional, long_tail
-from almlit.losses.auc_modules import AUCMLoss, OneWayPartialAUCLoss, TwoWayPartialAUCLoss
-from almlit.losses.long_tail_modules import BalancedSoftmaxLoss, LogitAdjustedLoss, VSLoss
-from almlit.losses.modules import (
+from almlit.losses import auc_surrogates, binary, class_weights, long_tail, multiclass
+from almlit.losses._checks import ClassCounts
+from almlit.losses.auc_surrogates import AUCMLoss, MiniBatchAUCLoss, OneWayPartialAUCLoss, TwoWayPartialAUCLoss
+from almlit.losses.binary import (
     AsymmetricFocalLoss,
     AsymmetricMarginLoss,
     BCELoss,
     ClassBalancedBCELoss,
-    ClassBalancedCELoss,
-    CrossEntropyLoss,
-    FocalLoss,
-    LDAMLoss,
-    MiniBatchAUCLoss,
     SymmetricFocalLoss,
     SymmetricMarginLoss,
     WeightedBCELoss,
 )
+from almlit.losses.long_tail import BalancedSoftmaxLoss, LogitAdjustedLoss, VSLoss
+from almlit.losses.multiclass import ClassBalancedCELoss, CrossEntropyLoss, FocalLoss, LDAMLoss
 
 __all__ = [
     "AUCMLoss",
@@ -27,6 +29,7 @@ __all__ = [
     "BalancedSoftmaxLoss",
     "ClassBalancedBCELoss",
     "ClassBalancedCELoss",
+    "ClassCounts",
     "CrossEntropyLoss",
     "FocalLoss",
     "LDAMLoss",
@@ -39,6 +42,8 @@ __all__ = [
     "VSLoss",
     "WeightedBCELoss",
     "auc_surrogates",
-    "functional",
+    "binary",
+    "class_weights",
     "long_tail",
+    "multiclass",
 ]

@@ -1,18 +1,49 @@
-"""AUC surrogates for one-logit binary classifiers, as pure tensor functions.
+"""AUC surrogates for one-logit binary classifiers: pure functions, then the ``nn.Module`` shells that the ``loss=``
+config group builds (``mbauc``, ``aucm``, ``pauc_oneway``, ``pauc_twoway``); binary data only.
 
 All of them score a sample by s = sigmoid(x) of its logit x (as LibAUC does), so every pairwise difference lies in
 [-1, 1] and a margin of 1 asks every positive to score 1 and every negative 0. Inputs are logits and 0/1 targets of
-shape [B] or [B, 1] (see :mod:`almlit.losses.functional`). A batch without positives or without negatives has no
+shape [B] or [B, 1] (see :mod:`almlit.losses.binary`). A batch without positives or without negatives has no
 pair: the pairwise losses are then 0, still attached to the graph. No value is read back to the host, so a step
 never waits for an accelerator.
+
+A loss with variables of its own keeps them as ``nn.Parameter`` s, so they are trained with the network and saved in
+every checkpoint; the ones to be maximised (gradient ascent) are listed by ``dual_parameters()``, and
+:func:`almlit.optim.build_optimizer` puts them in a parameter group of their own.
 """
 
 from __future__ import annotations
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
-from almlit.losses.functional import _binary_inputs, _check_non_negative
+from almlit.losses._checks import (
+    ClassCounts,
+    binary_inputs,
+    check_below_one,
+    check_binary_class_counts,
+    check_fraction,
+    check_non_negative,
+)
+
+
+def mini_batch_auc(logits: Tensor, targets: Tensor) -> Tensor:
+    """Mini-batch AUC loss MBAUC (Gultekin et al. 2020): mean over positive-negative pairs of (1 - (s(x_p) - s(x_n)))^2.
+
+    A batch without positives or without negatives has no pair and gives 0, still attached to the graph.
+
+    Args:
+        logits: Float logits, shape [B] or [B, 1].
+        targets: 0/1 targets of the same shape.
+
+    Returns:
+        Scalar loss.
+    """
+    logits, targets = binary_inputs(logits, targets)
+    probabilities = torch.sigmoid(logits)
+    pair_mask = targets[:, None] * (1 - targets)[None, :]  # rows: positives, columns: negatives
+    pair_losses = (1 - (probabilities[:, None] - probabilities[None, :])) ** 2
+    return (pair_mask * pair_losses).sum() / pair_mask.sum().clamp(min=1)
 
 
 def aucm(
@@ -50,8 +81,8 @@ def aucm(
     """
     if not 0 < positive_prior < 1:
         raise ValueError(f"positive_prior must satisfy 0 < p < 1, got {positive_prior}")
-    _check_non_negative("margin", margin)
-    logits, targets = _binary_inputs(logits, targets)
+    check_non_negative("margin", margin)
+    logits, targets = binary_inputs(logits, targets)
     scores = torch.sigmoid(logits)
     p = positive_prior
     per_sample = (
@@ -74,8 +105,8 @@ def pairwise_squared_hinge(logits: Tensor, targets: Tensor, margin: float = 1.0)
         The pair losses [B, B] (row i: the first sample, column j: the second) and the 0/1 mask [B, B] of the
         positive-negative pairs (i positive, j negative), both in the logits' dtype.
     """
-    _check_non_negative("margin", margin)
-    logits, targets = _binary_inputs(logits, targets)
+    check_non_negative("margin", margin)
+    logits, targets = binary_inputs(logits, targets)
     scores = torch.sigmoid(logits)
     pair_losses = (margin - (scores[:, None] - scores[None, :])).clamp(min=0) ** 2
     return pair_losses, targets[:, None] * (1 - targets)[None, :]
@@ -121,7 +152,7 @@ def one_way_partial_auc(logits: Tensor, targets: Tensor, max_fpr: float = 0.3, m
     Returns:
         Scalar loss.
     """
-    _check_fraction("max_fpr", max_fpr)
+    check_fraction("max_fpr", max_fpr)
     pair_losses, pairs = pairwise_squared_hinge(logits, targets, margin)
     per_positive = top_fraction_mean(pair_losses, pairs, max_fpr, dim=1)
     positives = pairs.amax(dim=1)  # positives with at least one negative in the batch
@@ -150,15 +181,97 @@ def two_way_partial_auc(
     Returns:
         Scalar loss.
     """
-    _check_fraction("max_fpr", max_fpr)
-    if not 0 <= min_tpr < 1:
-        raise ValueError(f"min_tpr must satisfy 0 <= min_tpr < 1, got {min_tpr}")
+    check_fraction("max_fpr", max_fpr)
+    check_below_one("min_tpr", min_tpr)
     pair_losses, pairs = pairwise_squared_hinge(logits, targets, margin)
     per_positive = top_fraction_mean(pair_losses, pairs, max_fpr, dim=1)
     positives = pairs.amax(dim=1)
     return top_fraction_mean(per_positive, positives, 1 - min_tpr, dim=0)
 
 
-def _check_fraction(name: str, value: float) -> None:
-    if not 0 < value <= 1:
-        raise ValueError(f"{name} must satisfy 0 < {name} <= 1, got {value}")
+class MiniBatchAUCLoss(nn.Module):
+    """MBAUC (Gultekin et al. 2020), see :func:`mini_batch_auc`."""
+
+    num_outputs = 1
+    needs_pairs = True  # 0 on a batch without a positive-negative pair (almlit.alm.coverage)
+
+    def forward(self, outputs: Tensor, targets: Tensor) -> Tensor:
+        return mini_batch_auc(outputs, targets)
+
+
+class AUCMLoss(nn.Module):
+    """AUC-margin loss (Yuan et al., ICCV 2021), see :func:`aucm`; train with ``optim=pesg``, which ascends on
+    ``alpha`` and keeps it >= 0.
+
+    Args:
+        class_counts: (n_negative, n_positive) of the training set; p = n_positive / (n_negative + n_positive).
+        margin: m >= 0 on sigmoid scores; 1.0 in the paper.
+    """
+
+    num_outputs = 1
+
+    def __init__(self, class_counts: ClassCounts, margin: float = 1.0) -> None:
+        super().__init__()
+        negatives, positives = check_binary_class_counts(class_counts)
+        check_non_negative("margin", margin)
+        self.positive_prior = positives / (negatives + positives)
+        self.margin = margin
+        self.a = nn.Parameter(torch.zeros(()))
+        self.b = nn.Parameter(torch.zeros(()))
+        self.alpha = nn.Parameter(torch.zeros(()))
+
+    def dual_parameters(self) -> list[nn.Parameter]:
+        """The variables maximised over (alpha), to be updated by projected gradient ascent."""
+        return [self.alpha]
+
+    def forward(self, outputs: Tensor, targets: Tensor) -> Tensor:
+        return aucm(outputs, targets, self.positive_prior, self.a, self.b, self.alpha, self.margin)
+
+    def extra_repr(self) -> str:
+        return f"positive_prior={self.positive_prior:.6g}, margin={self.margin}"
+
+
+class OneWayPartialAUCLoss(nn.Module):
+    """One-way partial AUC surrogate (FPR <= max_fpr), see :func:`one_way_partial_auc`.
+
+    Args:
+        max_fpr: beta, 0 < beta <= 1.
+        margin: m >= 0 on sigmoid scores.
+    """
+
+    num_outputs = 1
+    needs_pairs = True  # 0 on a batch without a positive-negative pair, as the two-way loss (almlit.alm.coverage)
+
+    def __init__(self, max_fpr: float = 0.3, margin: float = 1.0) -> None:
+        super().__init__()
+        check_fraction("max_fpr", max_fpr)
+        check_non_negative("margin", margin)
+        self.max_fpr = max_fpr
+        self.margin = margin
+
+    def forward(self, outputs: Tensor, targets: Tensor) -> Tensor:
+        return one_way_partial_auc(outputs, targets, self.max_fpr, self.margin)
+
+    def extra_repr(self) -> str:
+        return f"max_fpr={self.max_fpr}, margin={self.margin}"
+
+
+class TwoWayPartialAUCLoss(OneWayPartialAUCLoss):
+    """Two-way partial AUC surrogate (FPR <= max_fpr, TPR >= min_tpr), see :func:`two_way_partial_auc`.
+
+    Args:
+        max_fpr: beta, 0 < beta <= 1.
+        min_tpr: alpha, 0 <= alpha < 1.
+        margin: m >= 0 on sigmoid scores.
+    """
+
+    def __init__(self, max_fpr: float = 0.3, min_tpr: float = 0.7, margin: float = 1.0) -> None:
+        super().__init__(max_fpr, margin)
+        check_below_one("min_tpr", min_tpr)
+        self.min_tpr = min_tpr
+
+    def forward(self, outputs: Tensor, targets: Tensor) -> Tensor:
+        return two_way_partial_auc(outputs, targets, self.max_fpr, self.min_tpr, self.margin)
+
+    def extra_repr(self) -> str:
+        return f"max_fpr={self.max_fpr}, min_tpr={self.min_tpr}, margin={self.margin}"

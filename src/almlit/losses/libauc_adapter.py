@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from almlit.losses.functional import ClassCounts, _check_binary_class_counts
+from almlit.losses._checks import ClassCounts, check_binary_class_counts
 
 
 class LibAUCAUCMLoss(nn.Module):
@@ -31,7 +31,7 @@ class LibAUCAUCMLoss(nn.Module):
                 f"loss=aucm_libauc needs the optional package libauc ({error}); install it with "
                 "`pip install --no-deps libauc` or use loss=aucm"
             ) from None
-        negatives, positives = _check_binary_class_counts(class_counts)
+        negatives, positives = check_binary_class_counts(class_counts)
         self.libauc_loss = AUCMLoss(margin=margin, imratio=positives / (negatives + positives), device="cpu")
 
     def dual_parameters(self) -> list[nn.Parameter]:

@@ -7,7 +7,6 @@ internet access) or a Lightning checkpoint of an almlit run (its ``network.*`` e
 
 from __future__ import annotations
 
-import importlib
 import inspect
 from collections.abc import Callable
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from almlit.errors import optional_module
 from almlit.models.heads import check_positive_int
 
 NETWORK_PREFIX = "network."  # ALMClassifier keeps its network under this name in its checkpoints
@@ -208,18 +208,3 @@ def monai_network(
             )
         sizes[spelling] = value
     return with_weights(builder(**sizes, **kwargs), weights, lambda built: built)
-
-
-def optional_module(module: str, extra: str, group: str = "model") -> Any:
-    """Import an optional dependency, or refuse in one line naming the extra that installs it.
-
-    Raises:
-        ValueError: ``<group>=<extra> needs the optional extra ...``.
-    """
-    try:
-        return importlib.import_module(module)
-    except ImportError as error:
-        raise ValueError(
-            f"{group}={extra} needs the optional extra {extra}: "
-            f"pip install 'almlit[{extra}]' ({module} is not installed)"
-        ) from error

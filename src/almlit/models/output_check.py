@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from almlit.data.loaders import TensorDataModule
+from almlit.losses import LDAMLoss
 
 CHECK_BATCH = 2  # images in the checking batch (BatchNorm runs in eval mode, so one would do; two shows the batch axis)
 
@@ -48,4 +49,47 @@ def check_output_shape(network: nn.Module, images: torch.Tensor, num_outputs: in
         raise ValueError(
             f"the network gives outputs of shape {got} for a batch of {len(images)} images; the loss needs"
             f" {expected} (num_outputs={num_outputs}: 1 logit for binary data, C scores for C classes)"
+        )
+
+
+def check_task(num_classes: int, num_outputs: int, data_classes: int, loss: nn.Module, normed_head: bool) -> None:
+    """Refuse a run whose task settings do not fit its data and loss.
+
+    A data option sets only ``data`` and a loss option only ``loss``: the multi-class settings come with
+    ``experiment=multiclass`` (or ``experiment=cifar10_lt|cifar100_lt``), a binary run of a loss on two outputs
+    (CE, focal, CB-CE, LDAM) says ``num_outputs=2``, and LDAM (Cao et al. 2019: a scale of 30 on cosine similarities)
+    says ``model.normed_head=true``.
+
+    Args:
+        num_classes: the config's ``num_classes``.
+        num_outputs: the config's ``num_outputs``, the network's scores per sample.
+        data_classes: the classes of the set-up data.
+        loss: the built base loss; its ``num_outputs`` attribute is its head size on binary data (default 1).
+        normed_head: the config's ``model.normed_head`` (False for a network without that option).
+
+    Raises:
+        ValueError: naming the setting, its value and the overrides that fit.
+    """
+    if num_classes != data_classes:
+        raise ValueError(
+            f"num_classes={num_classes}, but the data has {data_classes} classes; add experiment=multiclass"
+            f" num_classes={data_classes} (long-tailed CIFAR: experiment=cifar10_lt|cifar100_lt instead of data=...)"
+        )
+    loss_name = type(loss).__name__
+    if data_classes > 2 and num_outputs != data_classes:
+        raise ValueError(
+            f"num_outputs={num_outputs}, but {loss_name} scores {data_classes}-class data with one output per class;"
+            " add experiment=multiclass (num_outputs=${num_classes})"
+        )
+    ldam = isinstance(loss, LDAMLoss)
+    expected = data_classes if data_classes > 2 else getattr(loss, "num_outputs", 1)
+    fixes = [f"num_outputs={expected}"] if num_outputs != expected else []
+    fixes += ["model.normed_head=true"] if ldam and not normed_head else []
+    if fixes:
+        head = " on the cosine head (its scale multiplies cosine similarities)" if ldam else ""
+        raise ValueError(
+            f"{loss_name} scores {data_classes}-class data with {expected} output(s){head}, but the config has"
+            f" num_outputs={num_outputs}"
+            + (f" and model.normed_head={str(normed_head).lower()}" if ldam else "")
+            + f"; add {' '.join(fixes)}"
         )

@@ -41,6 +41,6 @@ def build_optimizer(
     if has_dual and not getattr(optimizer, "ascends_dual_groups", False):
         raise ValueError(
             f"loss {type(loss).__name__} is a min-max objective whose dual variables need gradient ascent, "
-            f"which {type(optimizer).__name__} cannot do; use optim=pesg"
+            f"which {type(optimizer).__name__} cannot do; use optim=pesg callbacks=pesg_stages (PESG with its stages)"
         )
     return optimizer

@@ -1,5 +1,1 @@
-"""Reports built from run outputs: figures and tables."""
-
-from almlit.report.roc import save_roc_figure
-
-__all__ = ["save_roc_figure"]
+"""Results of runs and ensembles: ensemble members and reports, decision files, the paper's tables."""

@@ -17,16 +17,15 @@ import argparse
 import time
 from pathlib import Path
 
-from almlit.atomic_files import write_atomically
 from almlit.decision.calibration import check_prevalence
-from almlit.ensemble import BAD_INPUT
-from almlit.errors import one_line_errors
+from almlit.errors import BAD_INPUT, one_line_errors
+from almlit.plots.figures import save_roc_curves
 from almlit.report.bootstrap import LEVEL, REPLICATES
 from almlit.report.experiments import load_experiment, only_rows
-from almlit.report.figures import save_roc_curves
 from almlit.report.paper_results import paper_results
 from almlit.report.paper_table import make_table, row_result, setting_curves
 from almlit.report.tables import to_csv, to_latex, to_markdown
+from almlit.runs.atomic_files import write_atomically
 
 
 def parse_arguments(argv: list[str] | None) -> argparse.Namespace:

@@ -42,7 +42,7 @@ def weighted_rank_metrics(
         tpr_levels: levels t in (0, 1].
 
     Returns:
-        ``{"auc": [R], "fpr@{100t}tpr": [R], ...}``, the definitions of :mod:`almlit.metrics.functional`
+        ``{"auc": [R], "fpr@{100t}tpr": [R], ...}``, the definitions of :mod:`almlit.metrics.binary`
         (trapezoid AUC; lowest FPR among ROC points with TPR >= t).
     """
     scores = np.asarray(scores, dtype=np.float64)

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from almlit.metrics import BinaryRankMetrics, critical_class_report
-from almlit.report.folders import RunScores
+from almlit.runs.reader import RunScores
 
 
 @dataclass(frozen=True)

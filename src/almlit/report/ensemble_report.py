@@ -4,7 +4,7 @@ An ensemble folder holds ``member0 .. member{M-1}`` (ordinary run folders that d
 ``ensemble.json`` (ensemble metrics, every member's, their mean and std), ``ensemble_scores.csv`` (the averaged
 logits), ``report.md`` and ``roc.png`` (the ensemble's ROC with the members faint behind it; multi-class:
 ``roc_class<c>.png`` one-vs-rest per critical class) and, when the members share a calibration split,
-``operating_points.json``, ``calibration_scores.csv`` and ``reliability.png`` (see :mod:`almlit.run_decisions`).
+``operating_points.json``, ``calibration_scores.csv`` and ``reliability.png`` (see :mod:`almlit.report.decision_files`).
 """
 
 from __future__ import annotations
@@ -17,14 +17,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from almlit.atomic_files import write_atomically
 from almlit.data.fingerprint import check_same_data_across
+from almlit.plots.figures import Curve, save_roc_curves
+from almlit.report.decision_files import write_ensemble_decision_files
 from almlit.report.ensemble_metrics import MetricSpec, average_logits, ensemble_summary, stack_members
-from almlit.report.figures import Curve, save_roc_curves
-from almlit.report.folders import RunScores, comparable, differences, read_config, read_metrics, read_scores
-from almlit.run_decisions import write_ensemble_decision_files
-from almlit.run_folder import SCORES_FILE as RUN_SCORES_FILE
-from almlit.run_folder import write_scores
+from almlit.runs.atomic_files import write_atomically
+from almlit.runs.folder import SCORES_FILE as RUN_SCORES_FILE
+from almlit.runs.folder import write_scores
+from almlit.runs.identity import comparable, differences
+from almlit.runs.reader import RunScores, read_config, read_metrics, read_scores
 
 SUMMARY_FILE = "ensemble.json"
 SCORES_FILE = "ensemble_scores.csv"

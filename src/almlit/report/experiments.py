@@ -19,7 +19,7 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from almlit.resume import DEFAULT_JOB_FOLDER, job_folder_name
+from almlit.runs.resume import DEFAULT_JOB_FOLDER, job_folder_name
 
 REQUIRED = ("table", "setting", "title", "members", "metrics", "common", "rows")
 
@@ -105,7 +105,7 @@ def row_folder(root: Path, experiment: Experiment, row: str, overrides: Sequence
     """``<root>/<table>/<setting>/<row slug>``: the ensemble folder of one row.
 
     Overrides given for every row (``--set``) that change what is trained or evaluated (e.g. ``data.root`` of
-    another cohort) add a folder named after them, as a sweep job's (:func:`~almlit.resume.job_folder_name`):
+    another cohort) add a folder named after them, as a sweep job's (:func:`~almlit.runs.resume.job_folder_name`):
     ``<root>/<table>/<setting>/data.root=cohortB/<row slug>``, so the ensembles of two settings never share a folder.
     """
     slug = re.sub(r"[^a-z0-9]+", "_", row.lower()).strip("_")

@@ -24,8 +24,9 @@ from omegaconf import OmegaConf
 from almlit.alm.constraints import positive_scores
 from almlit.models.library import load_into, read_weights
 from almlit.report.ensemble_metrics import MetricSpec, score_metrics
-from almlit.report.folders import RunScores, read_config, read_metrics
-from almlit.run_folder import write_atomically, write_scores
+from almlit.runs.atomic_files import write_atomically
+from almlit.runs.folder import write_scores
+from almlit.runs.reader import RunScores, read_config, read_metrics
 
 OUT_OF_FOLD_SCORES_FILE = "out_of_fold_scores.csv"
 OUT_OF_FOLD_FILE = "out_of_fold.json"

@@ -10,13 +10,12 @@ from typing import Any, TypedDict
 
 import numpy as np
 
-from almlit.decision.operating_points import OPERATING_POINTS_FILE, load_operating_points
-from almlit.ensemble import run_ensemble
+from almlit.decision.operating_points import load_operating_points
+from almlit.plots.figures import Curve
 from almlit.report.bootstrap import bootstrap_draws, percentile_interval
+from almlit.report.ensemble_members import run_ensemble
 from almlit.report.ensemble_report import SCORES_FILE, member_dir, write_ensemble_report
 from almlit.report.experiments import Experiment, row_folder
-from almlit.report.figures import Curve
-from almlit.report.folders import RunScores, is_finished, read_scores
 from almlit.report.tables import (
     DEPLOYED_NOTE,
     DEPLOYED_SUFFIX,
@@ -27,6 +26,8 @@ from almlit.report.tables import (
     baseline_of,
     is_deployed,
 )
+from almlit.runs.folder import OPERATING_POINTS_FILE
+from almlit.runs.reader import RunScores, is_finished, read_scores
 
 
 class Published(TypedDict):

@@ -16,12 +16,12 @@ from omegaconf import DictConfig
 from torch import Tensor
 
 from almlit.callbacks import PenaltySchedule
+from almlit.config import check_seed
 from almlit.data.base import ImageDataModule
 from almlit.data.fingerprint import data_fingerprint
 from almlit.data.samplers import EpochSampler
 from almlit.data.transforms import BatchAugment
-from almlit.module import ALMClassifier
-from almlit.train import build_module, check_seed
+from almlit.module import ALMClassifier, build_module
 
 
 @dataclass

@@ -11,12 +11,13 @@ import lightning as L
 from hydra.utils import instantiate
 
 from almlit.alm.coverage import constrained_samples
-from almlit.atomic_files import write_atomically
 from almlit.callbacks.pair_coverage import write_hardest_positives
-from almlit.checkpoint_io import AtomicCheckpointIO
-from almlit.csv_logger import METRICS_FILE as LOG_FILE
+from almlit.report.run_results import FitOutcome, test_and_write
+from almlit.runs.atomic_files import write_atomically
+from almlit.runs.checkpoint_io import AtomicCheckpointIO
+from almlit.runs.console import quiet_lightning
+from almlit.runs.csv_logger import METRICS_FILE as LOG_FILE
 from almlit.stacking.members import StackMember
-from almlit.train import FitOutcome, test_and_write
 
 
 def save_best_checkpoint(member: StackMember) -> Path:
@@ -69,7 +70,6 @@ def finish_member(member: StackMember, resolved: dict[str, Any]) -> dict[str, An
     Returns:
         Its ``metrics.json``.
     """
-    from almlit.cost import quiet_lightning  # here: almlit.cost imports almlit.ensemble, which imports this module
 
     best_path = save_best_checkpoint(member)
     write_training_log(member)

@@ -16,8 +16,8 @@ from torch import Tensor
 
 from almlit.data.fingerprint import write_fingerprint
 from almlit.errors import out_of_memory_advice
-from almlit.resume import LAST_CHECKPOINT
-from almlit.run_folder import write_config, write_overrides
+from almlit.runs.folder import write_config, write_overrides
+from almlit.runs.resume import LAST_CHECKPOINT
 from almlit.stacking.data import shared_images
 from almlit.stacking.loop import fit_stack
 from almlit.stacking.members import StackMember, build_member

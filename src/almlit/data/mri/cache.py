@@ -7,7 +7,7 @@ a copied or renamed file with the same bytes hits it. Every file is read and has
 next to preprocessing: the default generated cohort (``python -m almlit.make_mri_cohort``: 120 subjects, 360 files,
 46.8 MB) hashes in 0.04 s (about 1.3 GB/s from the page cache, AMD EPYC, one core), and a second
 load takes 0.09 s against 2.5 s of preprocessing. From a cold disk, hashing runs at the disk's read speed.
-Entries are written through :func:`~almlit.atomic_files.atomic_file`, so an interrupted run never leaves a partial
+Entries are written through :func:`~almlit.runs.atomic_files.atomic_file`, so an interrupted run never leaves a partial
 entry, and they are readable as the umask allows.
 """
 
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from almlit.atomic_files import atomic_file
+from almlit.runs.atomic_files import atomic_file
 
 
 def file_digest(path: Path, chunk_bytes: int = 1 << 20) -> str:
@@ -73,6 +73,6 @@ class PreprocessCache:
         return True
 
     def save(self, key: str, array: np.ndarray) -> None:
-        """Store ``array`` as the entry of ``key`` (:func:`~almlit.atomic_files.atomic_file`)."""
+        """Store ``array`` as the entry of ``key`` (:func:`~almlit.runs.atomic_files.atomic_file`)."""
         with atomic_file(self.entry(key)) as stream:
             np.save(stream, array)
