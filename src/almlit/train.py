@@ -22,6 +22,7 @@ from lightning.pytorch.utilities.rank_zero import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
 from almlit.alm.coverage import check_pair_batches
+from almlit.bad_overrides import run_hydra_main
 from almlit.config import CONFIG_DIR
 from almlit.data.fingerprint import check_same_data, data_fingerprint, present_fingerprint, write_fingerprint
 from almlit.decision.calibration import check_prevalence
@@ -164,7 +165,7 @@ def print_summary(metrics: dict[str, Any], run_dir: Path) -> None:
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="train")
-def main(cfg: DictConfig) -> None:
+def train(cfg: DictConfig) -> None:
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     new_folder = is_new_folder(run_dir)  # only a folder this command made, and with no checkpoint, is removed
 
@@ -181,6 +182,11 @@ def main(cfg: DictConfig) -> None:
     # Lightning sets rank on the function without declaring it
     if metrics is not None and rank_zero_only.rank == 0:  # type: ignore[attr-defined]
         print_summary(metrics, run_dir)
+
+
+def main() -> None:
+    """``python -m almlit.train [overrides]``; a command line that does not compose gets one line, exit status 2."""
+    run_hydra_main(train, "train")
 
 
 if __name__ == "__main__":
