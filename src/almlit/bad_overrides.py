@@ -34,6 +34,8 @@ from almlit.errors import one_line_errors
 GRAMMAR = "https://hydra.cc/docs/1.3/advanced/override_grammar/basic/"
 COMPOSITION_ERRORS = (ConfigCompositionException, OverrideParseException)  # MissingConfigException is the first's
 SUGGESTIONS = 3  # closest keys named for an unknown key
+RUNTIME = ("hydra.runtime", "hydra.overrides", "hydra.job.override_dirname")  # what Hydra fills in, not a setting
+CLOSE = 0.8  # the least similarity ratio of a suggested key
 
 
 class BadOverride(ValueError):
@@ -65,8 +67,28 @@ def compose_keys(config_name: str, overrides: Sequence[str]) -> list[str]:
     GlobalHydra.instance().clear()  # a failed @hydra.main leaves its instance behind
     for attempt in (list(overrides), []):
         with contextlib.suppress(*COMPOSITION_ERRORS), initialize_config_dir(CONFIG_DIR, version_base="1.3"):
-            return config_keys(compose(config_name, overrides=attempt, return_hydra_config=True))
+            keys = config_keys(compose(config_name, overrides=attempt, return_hydra_config=True))
+            return [key for key in keys if not key.startswith(RUNTIME)]
     return []
+
+
+def closest_keys(key: str, keys: Sequence[str]) -> list[str]:
+    """Up to :data:`SUGGESTIONS` of ``keys`` that ``key`` may be a misspelling of, closest first.
+
+    A key is close when the dotted keys are (a typo: ``trainer.max_epoch``, ``trainer.max_epochs``) or their last
+    parts are (a key under the wrong node: ``max_epochs``, ``trainer.max_epochs``); close means a
+    :class:`difflib.SequenceMatcher` ratio of at least :data:`CLOSE`. The nodes that hold ``key`` are left out.
+    """
+    leaf = key.rpartition(".")[2]
+    scored = []
+    for name in keys:
+        if key.startswith(f"{name}."):
+            continue
+        whole = difflib.SequenceMatcher(None, key, name).ratio()
+        last = difflib.SequenceMatcher(None, leaf, name.rpartition(".")[2]).ratio()
+        if max(whole, last) >= CLOSE:
+            scored.append((-max(whole, last), name))
+    return [name for _, name in sorted(scored)[:SUGGESTIONS]]
 
 
 def unknown_key_message(key: str, overrides: Sequence[str], config_name: str) -> str:
@@ -82,8 +104,7 @@ def unknown_key_message(key: str, overrides: Sequence[str], config_name: str) ->
     written = bad.input_line if bad is not None and bad.input_line else key
     value = bad.get_value_element_as_str() if bad is not None and bad.value() is not None else "VALUE"
     keys = compose_keys(config_name, [override for override in overrides if override != written])
-    others = [name for name in keys if not key.startswith(f"{name}.")]  # not the nodes that hold the key
-    closest = difflib.get_close_matches(key, others, n=SUGGESTIONS, cutoff=0.6)
+    closest = closest_keys(key, keys)
     if closest:
         known = f"closest keys: {', '.join(closest)}"
     else:

@@ -219,16 +219,47 @@ CONFIGS = [
         "a group choice that does not exist",
         TRAIN,
         ("data=imagenet",),
-        "In 'train': Could not find 'data/imagenet'",
-        exit_code=1,
+        "data=imagenet is no option of the group data; choose one of cifar10, cifar100, cifar100_lt, cifar10_lt, "
+        "digits, images, images_multiclass, mri",
     ),
     Case(
         "unknown-key",
         "a misspelt key",
         TRAIN,
         ("trainer.max_epoch=3",),
-        "Could not override 'trainer.max_epoch'.",
-        exit_code=1,
+        "unknown key trainer.max_epoch in trainer.max_epoch=3; closest keys: trainer.max_epochs; "
+        "to add a new key write +trainer.max_epoch=3",
+    ),
+    Case(
+        "unknown-key-far-from-any",
+        "a key close to no key of the config (an Adam setting for SGD)",
+        TRAIN,
+        ("optim.betas=[0.9,0.99]",),
+        "unknown key optim.betas in optim.betas=[0.9,0.99]; the keys of optim are optim._target_, optim._partial_, "
+        "optim.lr, optim.momentum, optim.weight_decay; to add a new key write +optim.betas=[0.9,0.99]",
+    ),
+    Case(
+        "malformed-override",
+        "an override that does not parse (an unclosed list)",
+        TRAIN,
+        ("trainer.max_epochs=[1",),
+        "malformed override trainer.max_epochs=[1: no viable alternative at input '[1' "
+        "(the grammar: https://hydra.cc/docs/1.3/advanced/override_grammar/basic/)",
+    ),
+    Case(
+        "ensemble-unknown-choice",
+        "almlit.ensemble with a group choice that does not exist",
+        "almlit.ensemble",
+        ("alm=m3",),
+        "alm=m3 is no option of the group alm; choose one of binary, m1, m2, none",
+    ),
+    Case(
+        "ensemble-unknown-key",
+        "almlit.ensemble with a misspelt key",
+        "almlit.ensemble",
+        ("data.batchsize=8",),
+        "unknown key data.batchsize in data.batchsize=8; closest keys: data.batch_size, data.eval_batch_size; "
+        "to add a new key write +data.batchsize=8",
     ),
     Case(
         "classes-not-a-list",
