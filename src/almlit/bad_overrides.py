@@ -22,7 +22,6 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import ConfigCompositionException, MissingConfigException, OverrideParseException
 from omegaconf import DictConfig, OmegaConf
@@ -64,7 +63,6 @@ def config_keys(config: DictConfig) -> list[str]:
 def compose_keys(config_name: str, overrides: Sequence[str]) -> list[str]:
     """The dotted keys of ``config_name`` composed with ``overrides`` (with its ``hydra`` node), or of the default
     config when these overrides do not compose either."""
-    GlobalHydra.instance().clear()  # a failed @hydra.main leaves its instance behind
     for attempt in (list(overrides), []):
         with contextlib.suppress(*COMPOSITION_ERRORS), initialize_config_dir(CONFIG_DIR, version_base="1.3"):
             keys = config_keys(compose(config_name, overrides=attempt, return_hydra_config=True))
@@ -102,7 +100,7 @@ def unknown_key_message(key: str, overrides: Sequence[str], config_name: str) ->
     parsed = OverridesParser.create().parse_overrides(list(overrides))
     bad = next((override for override in parsed if override.key_or_group == key), None)
     written = bad.input_line if bad is not None and bad.input_line else key
-    value = bad.get_value_element_as_str() if bad is not None and bad.value() is not None else "VALUE"
+    value = written.partition("=")[2] or "VALUE"  # as typed: a sweep (a,b) has no single value
     keys = compose_keys(config_name, [override for override in overrides if override != written])
     closest = closest_keys(key, keys)
     if closest:
