@@ -14,6 +14,7 @@ from hydra.errors import ConfigCompositionException, MissingConfigException
 
 from almlit.bad_overrides import BadOverride, closest_keys, explain_composition, flat_keys
 from almlit.report.ensemble_members import compose_member
+from almlit.train import check_trainer_types
 from tests.catalogue.entry_points import HYDRA_IN_PROCESS
 
 KEYS = ["trainer", "trainer.max_epochs", "trainer.devices", "data", "data.batch_size", "data.eval_batch_size"]
@@ -124,3 +125,26 @@ def test_hydra_full_error_keeps_hydra_s_exception(tmp_path, monkeypatch):
     with mock.patch.object(sys, "argv", arguments), pytest.raises(ConfigCompositionException, match="max_epoch"):
         main()
     assert os.environ["HYDRA_FULL_ERROR"] == "1"
+
+
+@pytest.mark.parametrize(
+    ("trainer", "message"),
+    [
+        ({"max_epochs": "abc"}, "trainer.max_epochs must be an integer or null, got 'abc'"),
+        ({"max_epochs": 2.5}, "trainer.max_epochs must be an integer or null, got 2.5"),
+        ({"num_nodes": True}, "trainer.num_nodes must be an integer, got True"),  # a bool is no count
+        ({"num_nodes": None}, "trainer.num_nodes must be an integer, got None"),
+        ({"sync_batchnorm": "yes"}, "trainer.sync_batchnorm must be true or false, got 'yes'"),
+        ({"enable_progress_bar": 1}, "trainer.enable_progress_bar must be true, false or null, got 1"),
+    ],
+)
+def test_a_trainer_value_of_another_type_than_lightning_declares_is_refused(trainer, message):
+    with pytest.raises(ValueError) as caught:
+        check_trainer_types(trainer)
+    assert str(caught.value) == message
+
+
+def test_trainer_values_of_the_declared_types_pass():
+    check_trainer_types(
+        {"max_epochs": None, "num_nodes": 2, "enable_progress_bar": None, "devices": "auto", "precision": "bf16-mixed"}
+    )

@@ -9,6 +9,8 @@ resumes from its last checkpoint.
 from __future__ import annotations
 
 import shutil
+import typing
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, cast
 
@@ -62,6 +64,33 @@ def check_strategy(strategy: Any) -> None:
         )
 
 
+# the scalar types lightning.pytorch.Trainer declares for its arguments, and how a message names them
+TRAINER_SCALARS = {
+    int: (int, "an integer"),
+    int | None: (int, "an integer or null"),
+    bool: (bool, "true or false"),
+    bool | None: (bool, "true, false or null"),
+}
+
+
+def check_trainer_types(trainer: Mapping[str, Any]) -> None:
+    """Refuse a ``trainer.*`` value that is not of the scalar type Lightning's ``Trainer`` declares for it.
+
+    Lightning does not check them: ``trainer.max_epochs=abc`` would fail mid-run with an ``AssertionError``.
+
+    Raises:
+        ValueError: ``trainer.<name> must be an integer (or null), got <value>``.
+    """
+    hints = typing.get_type_hints(L.Trainer.__init__)
+    for name, value in trainer.items():
+        hint = hints.get(name)
+        if hint not in TRAINER_SCALARS or (value is None and type(None) in typing.get_args(hint)):
+            continue
+        kind, allowed = TRAINER_SCALARS[hint]
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise ValueError(f"trainer.{name} must be {allowed}, got {value!r}")
+
+
 def best_checkpoint_callback(trainer: L.Trainer) -> ModelCheckpoint:
     """The callback that keeps the best checkpoint: the first with a monitored metric (``last_checkpoint`` has none)."""
     callbacks = cast("list[ModelCheckpoint]", trainer.checkpoint_callbacks)  # Lightning's only Checkpoint kind
@@ -74,6 +103,7 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any] | None:
     check_strategy(cfg.trainer.get("strategy"))
     check_prevalence(cfg.metrics.prevalence, "metrics.prevalence")
     resolved = cast(dict[str, Any], OmegaConf.to_container(cfg, resolve=True))  # a DictConfig gives a dict
+    check_trainer_types(resolved["trainer"])
     start = plan_start(run_dir, resolved, cfg.ckpt_path)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule = instantiate(cfg.data)

@@ -247,6 +247,13 @@ CONFIGS = [
         "(the grammar: https://hydra.cc/docs/1.3/advanced/override_grammar/basic/)",
     ),
     Case(
+        "trainer-value-of-another-type",
+        "a trainer setting of another type than Lightning's Trainer declares",
+        TRAIN,
+        ("trainer.max_epochs=abc",),
+        "trainer.max_epochs must be an integer or null, got 'abc'",
+    ),
+    Case(
         "ensemble-unknown-choice",
         "almlit.ensemble with a group choice that does not exist",
         "almlit.ensemble",
