@@ -1,7 +1,7 @@
 """One clear line for a command line that Hydra cannot compose into a config.
 
-Hydra refuses an unknown group choice (``data=imagenet``), an unknown key (``trainer.max_epoch=3``) and a malformed
-override (``trainer.max_epochs=[1``) with several lines of its own and exit status 1. almlit's commands turn these
+Hydra refuses an unknown group choice (``data=imagenet``), an unknown key (``trainer.max_epoch``) and a malformed
+override (an unclosed list ``[1``) with several lines of its own and exit status 1. almlit's commands turn these
 into a :class:`BadOverride` (a ``ValueError``) whose one-line message names the override, what is wrong and what is
 allowed, read from the fields of Hydra's exceptions (``MissingConfigException.options``, ``OverrideParseException
 .override``, the ``full_key`` of the OmegaConf error behind a failed override) and from the config composed without

@@ -76,7 +76,7 @@ TRAINER_SCALARS = {
 def check_trainer_types(trainer: Mapping[str, Any]) -> None:
     """Refuse a ``trainer.*`` value that is not of the scalar type Lightning's ``Trainer`` declares for it.
 
-    Lightning does not check them: ``trainer.max_epochs=abc`` would fail mid-run with an ``AssertionError``.
+    Lightning does not check them: a ``trainer.max_epochs`` of ``abc`` would fail mid-run with an ``AssertionError``.
 
     Raises:
         ValueError: ``trainer.<name> must be an integer (or null), got <value>``.
