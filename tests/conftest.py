@@ -1,36 +1,27 @@
-"""Shared helpers: run the real entry points in a subprocess, as a user would."""
+"""Fixtures shared by the whole suite (helpers shared by test modules live in tests/helpers/)."""
 
-import os
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-QUIET = ["debug=quiet"]  # no progress bar, no model summary (src/almlit/conf/debug/quiet.yaml)
-
-
-def run_module(
-    module: str, *arguments: str, cwd: Path, timeout: float = 600, umask: int = -1
-) -> subprocess.CompletedProcess:
-    """``python -m <module> <arguments>`` in ``cwd`` (under ``umask``; -1: this process's); returns the completed
-    process (never raises on exit code)."""
-    environment = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    return subprocess.run(
-        [sys.executable, "-m", module, *arguments],
-        cwd=cwd,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        umask=umask,
-    )
+from tests.helpers.commands import QUIET, Outcome, main_in_process, run_module
 
 
 @pytest.fixture
-def train(tmp_path):
-    """Run ``python -m almlit.train`` with quiet output inside ``tmp_path``."""
+def train(tmp_path, monkeypatch):
+    """``python -m almlit.train <overrides>`` with quiet output inside ``tmp_path``, run in this process (its ``main``,
+    as :mod:`tests.helpers.commands` runs it): for tests of what a training writes, not of the command line."""
+
+    def run(*overrides: str) -> Outcome:
+        return main_in_process("almlit.train", [*QUIET, *overrides], tmp_path, monkeypatch)
+
+    return run
+
+
+@pytest.fixture
+def train_command(tmp_path):
+    """``python -m almlit.train <overrides>`` with quiet output inside ``tmp_path``, in a subprocess: for tests of the
+    command line itself (exit status, the one line on stderr, processes and signals)."""
 
     def run(*overrides: str) -> subprocess.CompletedProcess:
         return run_module("almlit.train", *QUIET, *overrides, cwd=tmp_path)

@@ -10,7 +10,6 @@ import sys
 
 import pytest
 import torch
-from hydra import compose, initialize_config_dir
 from torch import nn
 
 from almlit.alm import BinaryConstraint
@@ -19,14 +18,13 @@ from almlit.benchmark.measure import count_flops, interleaved_samples
 from almlit.benchmark.pipelines import PILImageDataset, normalisation_of, per_sample_transform
 from almlit.benchmark.results import format_table, write_json
 from almlit.benchmark.settings import bench_settings
-from almlit.benchmark.synthetic import build_datamodule, wants_synthetic
+from almlit.benchmark.synthetic import build_datamodule, wants_synthetic, write_random_cifar
 from almlit.benchmark.training import training_step_flops
 from almlit.data import BatchAugment, TensorImageDataset
 from almlit.data.cifar import CIFAR_MEAN, CIFAR_STD
 from almlit.losses import BCELoss
 from almlit.module import ALMClassifier
-from almlit.train import CONFIG_DIR
-from tests.fakes import write_fake_cifar
+from tests.helpers.configs import compose_bench
 
 TINY = ["data=digits", "model.width=4", "bench.device=cpu", "bench.steps=1", "bench.warmup_steps=1"]
 TINY += ["bench.step_repeats=3", "bench.repeats=2", "bench.matmul_size=128"]
@@ -40,11 +38,6 @@ SECTIONS = {
     "epoch": {"seconds", "train_batches"},
     "targets": {"alm_over_base", "batched_over_per_sample"},
 }
-
-
-def compose_bench(*overrides):
-    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-        return compose(config_name="bench", overrides=list(overrides))
 
 
 def test_results_hold_every_field_and_ratios_are_quotients_of_the_rates(tmp_path):
@@ -145,7 +138,7 @@ def test_synthetic_long_tailed_cifar_has_the_real_class_sizes():
 
 
 def test_real_files_are_used_when_present(tmp_path):
-    write_fake_cifar(tmp_path, "cifar10", train_per_class=120, test_per_class=2)
+    write_random_cifar(tmp_path, "cifar10", train_per_class=120, test_per_class=2)
     cfg = compose_bench("data=cifar10", f"data.root={tmp_path}", "imb=10")
     assert not wants_synthetic(cfg.data, "auto")
     assert wants_synthetic(cfg.data, "true")

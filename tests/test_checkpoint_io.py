@@ -8,7 +8,7 @@ import torch
 
 from almlit.runs import checkpoint_io
 from almlit.runs.checkpoint_io import AtomicCheckpointIO
-from tests.fakes import RunsCode
+from tests.helpers.pickles import RunsCode
 
 
 def test_save_then_load_gives_the_checkpoint_back(tmp_path):

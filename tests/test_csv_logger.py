@@ -11,7 +11,7 @@ import pytest
 from lightning.pytorch.loggers import CSVLogger
 
 from almlit.runs.csv_logger import ResumableCSVLogger, read_rows, rows_before
-from tests.conftest import QUIET, run_module
+from tests.helpers.commands import QUIET, run_module
 
 # The log of a run killed in epoch 2, after the checkpoint of epoch 1 (steps 0-31): a learning-rate row without an
 # epoch at each epoch's first step, the epoch-end rows at its last step, a per-step row at step 39 of the replayed

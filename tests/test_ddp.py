@@ -229,7 +229,7 @@ def _test_scores(run_folder) -> dict[int, float]:
 
 
 @pytest.mark.slow
-def test_ddp_training_run_equals_the_single_process_run_with_the_doubled_batch(train, tmp_path):
+def test_ddp_training_run_equals_the_single_process_run_with_the_doubled_batch(train_command, tmp_path):
     """Two CPU processes with data.batch_size=32 against one with 64: weights, lambda, mu and test scores.
 
     A rank whose mu or lambda drifted from rank 0's would pull the averaged gradients, and so rank 0's weights,
@@ -247,9 +247,9 @@ def test_ddp_training_run_equals_the_single_process_run_with_the_doubled_batch(t
         "trainer.max_epochs=3",
         "trainer.accelerator=cpu",
     )
-    ddp = train(*common, "trainer.devices=2", "trainer.strategy=ddp", "data.batch_size=32", "run_name=ddp")
+    ddp = train_command(*common, "trainer.devices=2", "trainer.strategy=ddp", "data.batch_size=32", "run_name=ddp")
     assert ddp.returncode == 0, ddp.stderr[-3000:]
-    single = train(*common, "data.batch_size=64", "run_name=single")
+    single = train_command(*common, "data.batch_size=64", "run_name=single")
     assert single.returncode == 0, single.stderr[-3000:]
     assert ddp.stdout.count("run folder:") == 1  # only rank 0 reports
     folders = {name: tmp_path / "outputs" / "runs" / name for name in ("ddp", "single")}
@@ -273,8 +273,8 @@ def test_ddp_training_run_equals_the_single_process_run_with_the_doubled_batch(t
 
 
 @pytest.mark.slow
-def test_strategies_that_train_in_child_processes_are_refused(train):
-    result = train("trainer.strategy=ddp_spawn", "trainer.devices=2", "trainer.accelerator=cpu")
+def test_strategies_that_train_in_child_processes_are_refused(train_command):
+    result = train_command("trainer.strategy=ddp_spawn", "trainer.devices=2", "trainer.accelerator=cpu")
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1] == (
         "almlit: error: trainer.strategy=ddp_spawn is not supported: the test scores stay in its child processes; "

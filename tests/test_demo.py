@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from almlit.demo import machine
-from tests.conftest import REPO_ROOT
+from tests.helpers.commands import REPO_ROOT
 
 
 @pytest.mark.skipif(shutil.which("lscpu") is None or torch.cuda.is_available(), reason="needs lscpu and no GPU")

@@ -21,8 +21,8 @@ from almlit.benchmark.synthetic import build_datamodule
 from almlit.benchmark.training import bench_module, on_device, probe_batch_size
 from almlit.benchmark.wheels import wheel_requirements
 from almlit.report.experiments import load_experiment
-from tests.conftest import REPO_ROOT, run_module
-from tests.test_bench import compose_bench
+from tests.helpers.commands import REPO_ROOT, run_module
+from tests.helpers.configs import compose_bench
 
 METADATA = """Metadata-Version: 2.1
 Name: example

@@ -4,11 +4,11 @@ import json
 
 import pytest
 
-from tests.conftest import QUIET, run_module
+from tests.helpers.commands import QUIET, run_module
 
 
 @pytest.mark.slow
-def test_member_trained_beside_another_equals_the_member_alone(train, tmp_path):
+def test_member_trained_beside_another_equals_the_member_alone(train_command, tmp_path):
     common = ["trainer.max_epochs=2", "imb=20", "trainer.deterministic=true"]
     parallel = run_module(
         "almlit.train",
@@ -23,7 +23,7 @@ def test_member_trained_beside_another_equals_the_member_alone(train, tmp_path):
         cwd=tmp_path,
     )
     assert parallel.returncode == 0, parallel.stderr
-    alone = train(*common, "seed=1", "hydra.run.dir=alone")
+    alone = train_command(*common, "seed=1", "hydra.run.dir=alone")
     assert alone.returncode == 0, alone.stderr
     together = json.loads((tmp_path / "parallel" / "seed1" / "metrics.json").read_text())["test"]
     by_itself = json.loads((tmp_path / "alone" / "metrics.json").read_text())["test"]

@@ -5,7 +5,6 @@ middle of their second epoch; the restarted command must end with the bank, mu, 
 scores of a run that was never interrupted, bit for bit (CPU, ``trainer.deterministic=true``).
 """
 
-import hashlib
 import json
 import signal
 from pathlib import Path
@@ -16,43 +15,8 @@ from omegaconf import OmegaConf
 
 from almlit.report.ensemble_members import compose_member, resolve_member
 from almlit.runs.resume import check_same_run, is_new_folder, plan_start
-from tests.conftest import QUIET, run_module
-
-# 948 negatives + 47 positives of the digits at imb=20: 16 training batches of 64 per epoch
-COMMON = ["trainer.deterministic=true", "imb=20", "callbacks.early_stopping=null", "trainer.max_epochs=3"]
-STEPS_PER_EPOCH = 16
-
-
-def kill_at(step: int, name: str) -> list[str]:
-    """Overrides adding the test callback that sends ``name`` to the run after ``step`` (once: see its marker)."""
-    return [
-        "+callbacks.kill._target_=almlit.callbacks.probes.SignalAtStep",
-        f"+callbacks.kill.step={step}",
-        f"+callbacks.kill.name={name}",
-        "+callbacks.kill.marker=killed.marker",
-    ]
-
-
-def train_in(folder, *overrides):
-    """``python -m almlit.train`` in ``folder``, quietly."""
-    return run_module("almlit.train", *QUIET, *overrides, cwd=folder)
-
-
-def run_dir(folder, name):
-    return folder / "outputs" / "runs" / name
-
-
-def load(path):
-    return torch.load(path, weights_only=False, map_location="cpu")
-
-
-def fingerprint(folder):
-    """Every file under ``folder``: its bytes' hash and its modification time."""
-    return {
-        path.relative_to(folder): (hashlib.sha256(path.read_bytes()).hexdigest(), path.stat().st_mtime_ns)
-        for path in sorted(folder.rglob("*"))
-        if path.is_file()
-    }
+from tests.helpers.file_tree import file_states
+from tests.helpers.interrupted_runs import DETERMINISTIC_DIGITS, STEPS_PER_EPOCH, kill_at, load, run_dir, train_in
 
 
 def member_config(folder, *overrides):
@@ -160,7 +124,7 @@ def uninterrupted(tmp_path_factory):
     """Two uninterrupted runs of the same command in two folders (``whole`` and ``again``)."""
     folder = tmp_path_factory.mktemp("uninterrupted")
     for name in ("whole", "again"):
-        result = train_in(folder, *COMMON, f"run_name={name}")
+        result = train_in(folder, *DETERMINISTIC_DIGITS, f"run_name={name}")
         assert result.returncode == 0, result.stderr
     return folder
 
@@ -210,7 +174,7 @@ def test_same_command_twice_gives_identical_results(uninterrupted):
 @pytest.mark.slow
 @pytest.mark.parametrize(("name", "returncode"), [("SIGKILL", -signal.SIGKILL), ("SIGTERM", 128 + signal.SIGTERM)])
 def test_run_stopped_mid_epoch_resumes_to_the_uninterrupted_result(uninterrupted, tmp_path, name, returncode):
-    command = [*COMMON, *kill_at(STEPS_PER_EPOCH + 7, name), "run_name=stopped"]
+    command = [*DETERMINISTIC_DIGITS, *kill_at(STEPS_PER_EPOCH + 7, name), "run_name=stopped"]
     stopped = train_in(tmp_path, *command)
     assert stopped.returncode == returncode, stopped.stderr
     folder = run_dir(tmp_path, "stopped")
@@ -230,17 +194,17 @@ def test_run_stopped_mid_epoch_resumes_to_the_uninterrupted_result(uninterrupted
 @pytest.mark.slow
 def test_rerunning_a_finished_run_touches_nothing(uninterrupted):
     folder = run_dir(uninterrupted, "whole")
-    before = fingerprint(folder)
-    result = train_in(uninterrupted, *COMMON, "run_name=whole")
+    before = file_states(folder)
+    result = train_in(uninterrupted, *DETERMINISTIC_DIGITS, "run_name=whole")
     assert result.returncode == 0, result.stderr
     assert f"{folder} holds a run finished at " in result.stdout and "test: auc=" not in result.stdout
-    refused = train_in(uninterrupted, *COMMON, "run_name=whole", "imb=10")
+    refused = train_in(uninterrupted, *DETERMINISTIC_DIGITS, "run_name=whole", "imb=10")
     assert refused.returncode == 2
     assert refused.stderr.strip().splitlines()[-1] == (
         f"almlit: error: {folder} holds a finished run with another configuration (folder vs this command): "
         "data.imbalance_ratio (20 vs 10); imb (20 vs 10); give this run its own folder with run_name=<new name>"
     )
-    assert fingerprint(folder) == before
+    assert file_states(folder) == before
 
 
 @pytest.mark.slow
@@ -250,7 +214,7 @@ def test_truncated_last_checkpoint_is_named_in_one_line_and_kept(uninterrupted, 
     whole = run_dir(uninterrupted, "whole")
     (folder / "config.yaml").write_text((whole / "config.yaml").read_text().replace(str(whole), str(folder)))
     (folder / "checkpoints" / "last.ckpt").write_bytes((whole / "checkpoints" / "last.ckpt").read_bytes()[:5000])
-    result = train_in(tmp_path, *COMMON, "run_name=cut")
+    result = train_in(tmp_path, *DETERMINISTIC_DIGITS, "run_name=cut")
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert lines[-1].startswith(f"almlit: error: checkpoint {folder}/checkpoints/last.ckpt is truncated or corrupt (")
@@ -291,11 +255,11 @@ PLATEAU = ["callbacks.model_checkpoint.monitor=epoch", "callbacks.model_checkpoi
 
 @pytest.mark.slow
 def test_run_stopped_inside_a_plateau_resumes_from_the_last_epoch_end(tmp_path):
-    whole = train_in(tmp_path, *COMMON, *PLATEAU, "run_name=whole")
+    whole = train_in(tmp_path, *DETERMINISTIC_DIGITS, *PLATEAU, "run_name=whole")
     assert whole.returncode == 0, whole.stderr
     reference = run_dir(tmp_path, "whole")
     assert json.loads((reference / "metrics.json").read_text())["best_checkpoint"] == "checkpoints/best-epoch000.ckpt"
-    command = [*COMMON, *PLATEAU, *kill_at(2 * STEPS_PER_EPOCH + 7, "SIGTERM"), "run_name=stopped"]
+    command = [*DETERMINISTIC_DIGITS, *PLATEAU, *kill_at(2 * STEPS_PER_EPOCH + 7, "SIGTERM"), "run_name=stopped"]
     stopped = train_in(tmp_path, *command)
     assert stopped.returncode == 128 + signal.SIGTERM, stopped.stderr
     folder = run_dir(tmp_path, "stopped")

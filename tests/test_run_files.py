@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score, roc_curve
 
-from tests.conftest import run_module
+from tests.helpers.commands import main_in_process
 
 TINY = ("debug=smoke", "hydra.run.dir=run")
 
 
-def train_under(umask, tmp_path):
-    result = run_module("almlit.train", *TINY, cwd=tmp_path, umask=umask)
+def train_under(umask, tmp_path, monkeypatch):
+    result = main_in_process("almlit.train", list(TINY), tmp_path, monkeypatch, umask=umask)
     assert result.returncode == 0, result.stderr
     return tmp_path / "run"
 
@@ -38,8 +38,8 @@ def read_test_scores(run_dir):
     return np.array([float(row["score"]) for row in rows]), np.array([int(row["label"]) for row in rows])
 
 
-def test_run_folder_files_get_the_umask_mode_and_float64_metrics(tmp_path):
-    run_dir = train_under(0o002, tmp_path)  # a shared group folder: the group may read and write
+def test_run_folder_files_get_the_umask_mode_and_float64_metrics(tmp_path, monkeypatch):
+    run_dir = train_under(0o002, tmp_path, monkeypatch)  # a shared group folder: the group may read and write
     check_modes(run_dir, 0o002)
 
     test = json.loads((run_dir / "metrics.json").read_text())["test"]
@@ -56,5 +56,5 @@ def test_run_folder_files_get_the_umask_mode_and_float64_metrics(tmp_path):
 
 
 @pytest.mark.slow  # a second run, under the common default umask
-def test_run_folder_files_get_the_default_umask_mode(tmp_path):
-    check_modes(train_under(0o022, tmp_path), 0o022)
+def test_run_folder_files_get_the_default_umask_mode(tmp_path, monkeypatch):
+    check_modes(train_under(0o022, tmp_path, monkeypatch), 0o022)

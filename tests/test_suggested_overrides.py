@@ -24,8 +24,8 @@ from omegaconf.errors import OmegaConfBaseException
 
 from almlit.config import CONFIG_DIR
 from almlit.errors import TrainingFailure, out_of_memory_advice
-from tests.conftest import REPO_ROOT
-from tests.images.folders import write_digit_folder
+from tests.helpers.commands import REPO_ROOT
+from tests.helpers.image_folders import write_digit_folder
 
 GROUPS = ("data", "trainer", "model", "loss", "alm", "optim", "scheduler", "callbacks", "metrics", "module")
 GROUPS += ("sampler", "logger", "paths", "hydra", "bench")

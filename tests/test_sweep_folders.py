@@ -17,9 +17,9 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from almlit import select
 from almlit.runs.resume import MAX_JOB_FOLDER, job_folder_name
 from almlit.train import CONFIG_DIR
-from tests.conftest import QUIET, run_module
-from tests.experiments.test_configs import SWEEP_RUNS
-from tests.test_resume import fingerprint
+from tests.helpers.commands import QUIET, run_module
+from tests.helpers.configs import SWEEP_RUNS
+from tests.helpers.file_tree import file_states
 
 TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\d")
 
@@ -170,14 +170,14 @@ def test_rerun_sweep_skips_finished_jobs_resumes_interrupted_ones_and_trains_onl
     assert first.returncode == 0, first.stderr
     assert first.stdout.count("test: auc=") == 2
     assert all((job[gamma] / "COMPLETE").is_file() for gamma in ("0.5", "1")) and not job["2"].exists()
-    trained = {gamma: fingerprint(job[gamma]) for gamma in ("0.5", "1")}
+    trained = {gamma: file_states(job[gamma]) for gamma in ("0.5", "1")}
 
     again = sweep("0.5,1")  # e.g. a crashed sweep, or a SLURM job requeued: the same command
     assert again.returncode == 0, again.stderr
     assert "test: auc=" not in again.stdout
     for gamma in ("0.5", "1"):
         assert f"{job[gamma]} holds a run finished at " in again.stdout
-        assert fingerprint(job[gamma]) == trained[gamma]
+        assert file_states(job[gamma]) == trained[gamma]
 
     # gamma=1 killed after its last checkpoint, before its COMPLETE marker; gamma=2 added to the grid
     (job["1"] / "COMPLETE").unlink()
@@ -187,7 +187,7 @@ def test_rerun_sweep_skips_finished_jobs_resumes_interrupted_ones_and_trains_onl
     assert f"{job['0.5']} holds a run finished at " in grown.stdout
     assert f"resuming the interrupted run from {job['1']}/checkpoints/last.ckpt" in grown.stdout
     assert grown.stdout.count("test: auc=") == 2  # gamma=1 tested again, gamma=2 trained
-    assert fingerprint(job["0.5"]) == trained["0.5"]
+    assert file_states(job["0.5"]) == trained["0.5"]
     assert all((job[gamma] / "COMPLETE").is_file() for gamma in ("1", "2"))
     assert sorted(path.name for path in folder.iterdir() if path.is_dir()) == sorted(path.name for path in job.values())
 

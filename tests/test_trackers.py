@@ -26,7 +26,7 @@ from almlit.runs.trackers import (
     mlflow_metric_name,
     run_folder_files,
 )
-from tests.catalogue.entry_points import run_in_process
+from tests.helpers.commands import run_in_process
 
 mlflow = pytest.importorskip("mlflow")
 
@@ -160,7 +160,7 @@ def csv_history(run_dir, name):
 def test_a_digits_run_is_read_back_from_the_local_store(tmp_path, monkeypatch):
     arguments = ["logger=mlflow", "trainer.max_epochs=2"]
     outcome = run_in_process("almlit.train", arguments, tmp_path, monkeypatch)
-    assert outcome.code == 0, outcome.stderr
+    assert outcome.returncode == 0, outcome.stderr
     run_dir = tmp_path / "run"
     client = mlflow.MlflowClient(f"sqlite:///{tmp_path}/outputs/mlruns.db")
     (run,) = client.search_runs([client.get_experiment_by_name("almlit").experiment_id])
@@ -187,4 +187,4 @@ def test_a_digits_run_is_read_back_from_the_local_store(tmp_path, monkeypatch):
     config["logger"] = {**EARLIER_LOGGER, "save_dir": config["logger"]["csv"]["save_dir"]}
     (run_dir / CONFIG_FILE).write_text(yaml.safe_dump(config))
     again = run_in_process("almlit.train", arguments[1:], tmp_path, monkeypatch)
-    assert again.code == 0 and "holds a run finished at" in again.stdout, again.stderr
+    assert again.returncode == 0 and "holds a run finished at" in again.stdout, again.stderr

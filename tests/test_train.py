@@ -1,4 +1,5 @@
-"""``python -m almlit.train`` end to end in a subprocess, on the embedded digits and on generated CIFAR files."""
+"""``python -m almlit.train`` end to end on the embedded digits and on generated CIFAR files: its ``main`` in this
+process, and in a subprocess where the command line itself is tested (exit status, the line on stderr)."""
 
 import csv
 import json
@@ -6,7 +7,7 @@ import json
 import pytest
 import torch
 
-from tests.fakes import write_fake_cifar
+from almlit.benchmark.synthetic import write_random_cifar
 
 RUN_FILES = ("config.yaml", "metrics.json", "test_scores.csv", "roc.png", "checkpoints/last.ckpt", "COMPLETE")
 
@@ -40,7 +41,7 @@ def test_digits_run_folder_holds_everything(train, tmp_path):
 
 
 def test_cifar10_design_card_command_on_local_pickle_files(train, tmp_path):
-    write_fake_cifar(tmp_path / "cifar", "cifar10", train_per_class=120, test_per_class=20)
+    write_random_cifar(tmp_path / "cifar", "cifar10", train_per_class=120, test_per_class=20)
     result = train(
         "loss=a_fl",
         "alm=binary",
@@ -75,25 +76,26 @@ def test_ldam_uses_a_two_output_normed_head(train, tmp_path):
         (["data=cifar10", "data.root=nowhere", "data.download=false"], "CIFAR10 not found under nowhere"),
     ],
 )
-def test_bad_input_gets_one_line_and_leaves_nothing(train, tmp_path, overrides, message):
-    result = train(*overrides, "hydra.run.dir=run")
+def test_bad_input_gets_one_line_and_leaves_nothing(train_command, tmp_path, overrides, message):
+    result = train_command(*overrides, "hydra.run.dir=run")
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert lines[-1].startswith("almlit: error: ") and message in lines[-1], result.stderr
     assert not (tmp_path / "run").exists()
 
 
-def test_garbage_cifar_file_is_named(train, tmp_path):
-    folder = write_fake_cifar(tmp_path / "cifar", "cifar10", train_per_class=12, test_per_class=2)
+@pytest.mark.slow  # a subprocess; the catalogue's cifar-* rows check these messages in process in the fast suite
+def test_garbage_cifar_file_is_named(train_command, tmp_path):
+    folder = write_random_cifar(tmp_path / "cifar", "cifar10", train_per_class=12, test_per_class=2)
     (folder / "data_batch_3").write_bytes(b"not a pickle")
-    result = train("data=cifar10", "data.root=cifar", "data.download=false", "hydra.run.dir=run")
+    result = train_command("data=cifar10", "data.root=cifar", "data.download=false", "hydra.run.dir=run")
     assert result.returncode == 2
     assert "data_batch_3 is not a CIFAR python-pickle file" in result.stderr.strip().splitlines()[-1]
 
 
 @pytest.mark.slow  # a subprocess; the catalogue (tests/catalogue) checks the same message in process in the fast suite
-def test_unknown_choice_lists_the_available_ones(train):
-    result = train("loss=nope")
+def test_unknown_choice_lists_the_available_ones(train_command):
+    result = train_command("loss=nope")
     assert result.returncode == 2
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith("almlit: error: loss=nope is no option of the group loss; choose one of a_fl, ")

@@ -6,12 +6,12 @@ import math
 
 import pytest
 
-from tests.fakes import write_fake_cifar
+from almlit.benchmark.synthetic import write_random_cifar
 
 
 @pytest.mark.parametrize("alm", ["m1", "m2"])
 def test_long_tailed_run_with_multiclass_constraint(train, tmp_path, alm):
-    write_fake_cifar(tmp_path / "cifar", "cifar10", train_per_class=40, test_per_class=6)
+    write_random_cifar(tmp_path / "cifar", "cifar10", train_per_class=40, test_per_class=6)
     result = train(
         "experiment=cifar10_lt",
         f"alm={alm}",
@@ -61,9 +61,9 @@ def test_long_tailed_run_with_multiclass_constraint(train, tmp_path, alm):
         (["alm=m1", "data.critical_classes=[12]"], "data.critical_classes must hold class ids in 0..9, got [12]"),
     ],
 )
-def test_constraint_that_does_not_fit_the_data(train, tmp_path, overrides, message):
-    write_fake_cifar(tmp_path / "cifar", "cifar10", train_per_class=20, test_per_class=2)
-    result = train(
+def test_constraint_that_does_not_fit_the_data(train_command, tmp_path, overrides, message):
+    write_random_cifar(tmp_path / "cifar", "cifar10", train_per_class=20, test_per_class=2)
+    result = train_command(
         "experiment=cifar10_lt",
         "data.root=cifar",
         "data.download=false",
@@ -78,7 +78,7 @@ def test_constraint_that_does_not_fit_the_data(train, tmp_path, overrides, messa
 
 
 @pytest.mark.slow  # a subprocess; the catalogue (tests/catalogue) checks the same message in process in the fast suite
-def test_multiclass_constraint_on_binary_data(train):
-    result = train("alm=m1", "loss=ce")
+def test_multiclass_constraint_on_binary_data(train_command):
+    result = train_command("alm=m1", "loss=ce")
     assert result.returncode == 2
     assert "alm=m1 needs a multi-class data set (>= 3 classes), but the data has 2 classes" in result.stderr

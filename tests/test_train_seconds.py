@@ -10,7 +10,6 @@ import json
 import os
 import signal
 import time
-from pathlib import Path
 from unittest import mock
 
 import lightning as L
@@ -19,8 +18,8 @@ import torch
 from lightning.pytorch.callbacks import ModelCheckpoint, Timer
 from lightning.pytorch.demos.boring_classes import BoringModel
 
-from tests.conftest import REPO_ROOT
-from tests.test_resume import COMMON, STEPS_PER_EPOCH, kill_at, load, run_dir, train_in
+from tests.helpers.commands import REPO_ROOT
+from tests.helpers.interrupted_runs import DETERMINISTIC_DIGITS, STEPS_PER_EPOCH, kill_at, load, run_dir, train_in
 
 BATCHES_PER_EPOCH = 3
 SECONDS_PER_BATCH = 10.0
@@ -96,28 +95,16 @@ def test_run_resumed_at_its_end_keeps_the_saved_time(tmp_path):
     assert again.time_elapsed("train") == 60.0
 
 
-class SlowUntilMarker(L.Callback):
-    """Sleep ``seconds`` after every training batch until ``marker`` exists (the first session of a killed run)."""
-
-    def __init__(self, seconds: float, marker: str) -> None:
-        self.seconds = seconds
-        self.marker = Path(marker)
-
-    def on_train_batch_end(self, *args) -> None:
-        if not self.marker.exists():
-            time.sleep(self.seconds)
-
-
 @pytest.mark.slow
 def test_killed_and_resumed_run_reports_both_sessions_training_time(tmp_path, monkeypatch):
-    # the training subprocesses import the slow-down callback of this module from tests/
+    # the training subprocesses import the slow-down callback from tests/helpers/
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(REPO_ROOT / "src"), str(REPO_ROOT)]))
     slow = [
-        "+callbacks.slow._target_=tests.test_train_seconds.SlowUntilMarker",
+        "+callbacks.slow._target_=tests.helpers.interrupted_runs.SlowUntilMarker",
         "+callbacks.slow.seconds=0.2",
         "+callbacks.slow.marker=killed.marker",
     ]
-    command = [*COMMON, *kill_at(STEPS_PER_EPOCH + 7, "SIGKILL"), *slow, "run_name=timed"]
+    command = [*DETERMINISTIC_DIGITS, *kill_at(STEPS_PER_EPOCH + 7, "SIGKILL"), *slow, "run_name=timed"]
     assert train_in(tmp_path, *command).returncode == -signal.SIGKILL
     folder = run_dir(tmp_path, "timed")
     before_kill = load(folder / "checkpoints" / "last.ckpt")["callbacks"]["Timer"]["time_elapsed"]["train"]

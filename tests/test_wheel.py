@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import QUIET, REPO_ROOT
+from tests.helpers.commands import QUIET, REPO_ROOT
 
 pytestmark = pytest.mark.slow
 

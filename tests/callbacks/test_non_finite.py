@@ -15,7 +15,7 @@ from almlit.callbacks.non_finite import NOT_SEEN, empty_record, first_non_finite
 from almlit.errors import NonFiniteLossError, TrainingFailure, out_of_memory_advice
 from almlit.losses import BCELoss
 from almlit.module import ALMClassifier
-from tests.catalogue.entry_points import run_in_process
+from tests.helpers.commands import run_in_process
 
 NAN, INF = math.nan, math.inf
 BATCHES_PER_EPOCH = 4
@@ -155,7 +155,7 @@ def test_train_stops_with_one_line_and_keeps_the_run_folder(tmp_path, monkeypatc
     # makes them non-finite, so its second step is the first whose loss is not finite
     scheduler = "scheduler={_target_:torch.optim.lr_scheduler.MultiStepLR,_partial_:true,milestones:[1],gamma:inf}"
     outcome = run_in_process("almlit.train", ["trainer.max_epochs=3", scheduler], tmp_path, monkeypatch)
-    assert outcome.code == 2
+    assert outcome.returncode == 2
     run = tmp_path / "run"
     saved = torch.load(run / "checkpoints" / "last.ckpt", weights_only=False)
     steps_per_epoch = saved["global_step"]
@@ -173,7 +173,7 @@ def test_train_stops_with_one_line_and_keeps_the_run_folder(tmp_path, monkeypatc
 def test_out_of_memory_names_the_batch_sizes_and_halves_them(tmp_path, monkeypatch):
     loss = f"loss._target_={__name__}.OutOfMemoryLoss"
     outcome = run_in_process("almlit.train", [loss, "data.batch_size=48"], tmp_path, monkeypatch)
-    assert outcome.code == 2
+    assert outcome.returncode == 2
     assert outcome.stderr.strip().splitlines()[-1] == (
         "almlit: error: out of memory during fit with data.batch_size=48, data.eval_batch_size=1024; "
         "try data.batch_size=24, data.eval_batch_size=512 or trainer.precision=bf16-mixed"

@@ -19,14 +19,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from almlit.benchmark.synthetic import write_random_cifar
 from almlit.report.ensemble_members import compose_member, resolve_member
 from almlit.report.ensemble_report import member_dir
-from tests.deploy.runs import MRI_RUN
-from tests.deploy.runs import write_run as write_trained_run
-from tests.experiments.helpers import binary_config, write_run
-from tests.fakes import RunsCode, rewrite_cifar_file, without_class, write_fake_cifar
-from tests.images import folders as image_folders
-from tests.mri.cohorts import (
+from tests.helpers import image_folders
+from tests.helpers.cifar_files import rewrite_cifar_file, without_class
+from tests.helpers.mri_files import (
     SHAPE,
     axis_aligned_affine,
     build_cohort,
@@ -34,6 +32,9 @@ from tests.mri.cohorts import (
     write_nifti,
     write_oriented_nifti,
 )
+from tests.helpers.network_runs import MRI_RUN, write_network_run
+from tests.helpers.pickles import RunsCode
+from tests.helpers.scored_runs import binary_config, write_scored_run
 
 
 def nothing(folder: Path) -> None:
@@ -53,6 +54,8 @@ class Case:
             line of stderr, for Hydra's own errors (exit status 1) the first line of stderr.
         setup: writes the bad files into the case's folder before the command runs.
         exit_code: 2 for almlit's one-line errors, 1 where Hydra refuses the command line itself.
+        absent_modules: modules that cannot be imported while the command runs, as on a machine without the
+            optional extra that installs them.
     """
 
     id: str
@@ -62,6 +65,7 @@ class Case:
     message: str
     setup: Callable[[Path], None] = field(default=nothing, compare=False)
     exit_code: int = 2
+    absent_modules: tuple[str, ...] = ()
 
     @property
     def command_line(self) -> str:
@@ -76,7 +80,7 @@ LONG_TAIL = ("experiment=cifar10_lt", *FAKE_CIFAR, "data.val_per_class=5", "imb=
 
 def fake_cifar10(folder: Path) -> Path:
     """Random images in the CIFAR10 pickle layout under ``cifar/``: 30 training and 5 test images per class."""
-    return write_fake_cifar(folder / "cifar", "cifar10", train_per_class=30, test_per_class=5)
+    return write_random_cifar(folder / "cifar", "cifar10", train_per_class=30, test_per_class=5)
 
 
 def truncated_cifar(folder: Path) -> None:
@@ -178,7 +182,9 @@ def two_digits_runs(folder: Path, monitors: tuple[str, str], margins: tuple[floa
     """Two finished runs under ``sweep/`` with the given monitored metrics and margins."""
     for index, (monitor, margin) in enumerate(zip(monitors, margins, strict=True)):
         config = binary_config(margin=margin, monitor=monitor)
-        write_run(folder / "sweep" / f"{index}_run", config, np.array([0.1, 0.9]), np.array([0, 1]), overrides=[])
+        write_scored_run(
+            folder / "sweep" / f"{index}_run", config, np.array([0.1, 0.9]), np.array([0, 1]), overrides=[]
+        )
 
 
 def digits_experiment(folder: Path) -> None:
@@ -198,13 +204,13 @@ def ensemble_member_of_another_setting(folder: Path) -> None:
     """Member 0 of ``ensemble/``, finished, trained at imb=50 (as ``almlit.ensemble imb=50`` would have)."""
     run_dir = member_dir(folder / "ensemble", 0)
     config = resolve_member(compose_member(["imb=50"]), run_dir)
-    write_run(run_dir, config, np.array([0.1, 0.9]), np.array([0, 1]))
+    write_scored_run(run_dir, config, np.array([0.1, 0.9]), np.array([0, 1]))
 
 
 def finished_on_other_digits(folder: Path) -> None:
     """``run/``: a finished digits run whose stored data fingerprint is not that of scikit-learn's digits file."""
     run_dir = (folder / "run").resolve()
-    write_run(run_dir, resolve_member(compose_member([]), run_dir), np.array([0.1, 0.9]), np.array([0, 1]))
+    write_scored_run(run_dir, resolve_member(compose_member([]), run_dir), np.array([0.1, 0.9]), np.array([0, 1]))
     stored = {"digest": "0" * 64, "files": {"digits.csv.gz": [57523, "0" * 64]}}
     (run_dir / "data_fingerprint.json").write_text(json.dumps(stored))
 
@@ -533,7 +539,7 @@ CONFIGS = [
         TRAIN,
         ("loss=aucm", "optim=sgd"),
         "loss AUCMLoss is a min-max objective whose dual variables need gradient ascent, which SGD cannot do; "
-        "use optim=pesg callbacks=pesg_stages (PESG with its stages)"
+        "use optim=pesg callbacks=pesg_stages (PESG with its stages)",
     ),
     Case(
         "mlflow-unknown-scheme",
@@ -542,6 +548,21 @@ CONFIGS = [
         ("logger=mlflow", "logger.mlflow.tracking_uri=foo://x"),
         "logger.mlflow.tracking_uri=foo://x has the scheme foo, not one of MLflow's: http, https, sqlite, postgresql, "
         "mysql, mssql, file, databricks (e.g. sqlite:///outputs/mlruns.db or http://host:5000)",
+    ),
+    Case(
+        "wandb-unknown-mode",
+        "a Weights & Biases mode that W&B does not have",
+        TRAIN,
+        ("logger=wandb", "logger.wandb.mode=cloud"),
+        "logger.wandb.mode=cloud is not one of W&B's modes: offline, online, disabled, shared",
+    ),
+    Case(
+        "wandb-extra-missing",
+        "logger=wandb on a machine without the wandb extra",
+        TRAIN,
+        ("logger=wandb",),
+        "logger=wandb needs the optional extra wandb: pip install 'almlit[wandb]' (wandb is not installed)",
+        absent_modules=("wandb",),
     ),
 ]
 
@@ -1032,13 +1053,13 @@ ARGUMENTS = [
 
 def digits_run(folder: Path) -> None:
     """A finished digits run (untrained network) under ``run/``."""
-    write_trained_run(folder / "run")
+    write_network_run(folder / "run")
 
 
 def mri_run(folder: Path) -> None:
     """A finished MRI run on two sequences (untrained network) under ``run/`` and its cohort under ``cohort/``."""
     build_cohort(folder / "cohort")
-    write_trained_run(folder / "run", MRI_RUN, input_shape=(2, 4, 6, 6))
+    write_network_run(folder / "run", MRI_RUN, input_shape=(2, 4, 6, 6))
 
 
 PREDICT = "almlit.predict"
@@ -1116,6 +1137,16 @@ TRAINED_MODELS = [
         PREDICT,
         ("run", "data.sampler.rate=0.5"),
         "data.sampler.rate is not a key of the model's data config; data.sampler has _target_, _partial_",
+        setup=digits_run,
+    ),
+    Case(
+        "predict-other-labels",
+        "almlit.predict with a data.* override that changes the labels the model was trained for",
+        PREDICT,
+        ("run", "data.positive_classes=[3]"),
+        "data.positive_classes=[3] changes the labels: the model was trained with data.positive_classes=[8], and its "
+        "operating points were chosen for those labels; leave data.positive_classes out (predict keeps the trained "
+        "labels)",
         setup=digits_run,
     ),
     Case(

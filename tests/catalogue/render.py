@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.catalogue.cases import CATEGORIES, Case
-from tests.conftest import REPO_ROOT
+from tests.helpers.commands import REPO_ROOT
 
 DOC = REPO_ROOT / "docs" / "bad_inputs.md"
 BEGIN = "<!-- catalogue: begin (written by python -m tests.catalogue.render) -->"

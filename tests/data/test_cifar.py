@@ -5,9 +5,10 @@ import pytest
 import torch
 from torchvision import datasets
 
+from almlit.benchmark.synthetic import write_random_cifar
 from almlit.data import BinaryCIFAR
 from almlit.data.cifar_files import load_cifar_split
-from tests.fakes import fake_torchvision_cifar, write_fake_cifar
+from tests.helpers.cifar_files import fake_torchvision_cifar
 
 TRAIN_PER_CLASS, TEST_PER_CLASS, VAL_PER_CLASS = 60, 10, 5
 NUM_SOURCE_TRAIN = {"cifar10": 10 * TRAIN_PER_CLASS, "cifar100": 100 * TRAIN_PER_CLASS}
@@ -22,7 +23,7 @@ SETTINGS = {
 def fake_root(tmp_path_factory):
     root = tmp_path_factory.mktemp("cifar")
     for variant in SETTINGS:
-        write_fake_cifar(root, variant, TRAIN_PER_CLASS, TEST_PER_CLASS)
+        write_random_cifar(root, variant, TRAIN_PER_CLASS, TEST_PER_CLASS)
     return root
 
 
@@ -188,7 +189,7 @@ def test_missing_files_fail_at_setup_without_download(tmp_path):
 
 
 def test_garbage_file_fails_at_setup(tmp_path):
-    folder = write_fake_cifar(tmp_path, "cifar100", 2, 1)
+    folder = write_random_cifar(tmp_path, "cifar100", 2, 1)
     (folder / "train").write_bytes(b"not a pickle at all")
     with pytest.raises(ValueError, match=r"train is not a CIFAR python-pickle file"):
         make_datamodule(tmp_path)
@@ -201,7 +202,7 @@ def test_prepare_data_downloads_only_when_asked_and_absent(
     tmp_path, monkeypatch, download, files_already_there, downloads
 ):
     if files_already_there:
-        write_fake_cifar(tmp_path, "cifar10", 1, 1)
+        write_random_cifar(tmp_path, "cifar10", 1, 1)
     fake = fake_torchvision_cifar("cifar10")
     monkeypatch.setattr(datasets, "CIFAR10", fake)
     BinaryCIFAR(tmp_path, "cifar10", [1], [9], 10, 5, 1.0, 0, download=download).prepare_data()

@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 from torchvision import datasets
 
+from almlit.benchmark.synthetic import write_random_cifar
 from almlit.data.cifar_files import cifar_files_present, download_cifar, load_cifar_split
-from tests.fakes import RunsCode, fake_torchvision_cifar, rewrite_cifar_file, with_str_keys, write_fake_cifar
+from tests.helpers.cifar_files import fake_torchvision_cifar, rewrite_cifar_file, with_str_keys
+from tests.helpers.pickles import RunsCode
 
 # variant -> (training files, test files, label key) of the real layout, written out independently of the code.
 FILES = {
@@ -19,7 +21,7 @@ FILES = {
 @pytest.mark.parametrize("variant", ["cifar10", "cifar100"])
 @pytest.mark.parametrize("train", [True, False])
 def test_load_cifar_split_matches_the_raw_pickles(tmp_path, variant, train):
-    folder = write_fake_cifar(tmp_path, variant, train_per_class=3, test_per_class=2)
+    folder = write_random_cifar(tmp_path, variant, train_per_class=3, test_per_class=2)
     train_files, test_files, label_key = FILES[variant]
     raw = []
     for name in train_files if train else test_files:
@@ -76,7 +78,7 @@ def write_pickle(path, content):
     ],
 )
 def test_a_file_that_is_not_cifar_is_rejected(tmp_path, spoil, reason):
-    folder = write_fake_cifar(tmp_path, "cifar10", train_per_class=1, test_per_class=1)
+    folder = write_random_cifar(tmp_path, "cifar10", train_per_class=1, test_per_class=1)
     spoil(folder / "data_batch_3")
     with pytest.raises(ValueError, match=rf"{folder / 'data_batch_3'} is not a CIFAR python-pickle file: {reason}"):
         load_cifar_split(tmp_path, "cifar10", train=True)
@@ -102,8 +104,8 @@ def test_download_fetches_both_splits_with_torchvision(tmp_path, monkeypatch, va
 
 @pytest.mark.parametrize("variant", ["cifar10", "cifar100"])
 def test_python3_files_with_str_keys_read_like_the_original_ones(tmp_path, variant):
-    original = write_fake_cifar(tmp_path / "bytes", variant, train_per_class=3, test_per_class=2)
-    python3 = write_fake_cifar(tmp_path / "str", variant, train_per_class=3, test_per_class=2)
+    original = write_random_cifar(tmp_path / "bytes", variant, train_per_class=3, test_per_class=2)
+    python3 = write_random_cifar(tmp_path / "str", variant, train_per_class=3, test_per_class=2)
     for path in python3.iterdir():
         rewrite_cifar_file(path, with_str_keys)
     assert b"data" not in pickle.loads((python3 / FILES[variant][1][0]).read_bytes())
@@ -121,7 +123,7 @@ def python2_style(content: dict) -> bytes:
 
 @pytest.mark.parametrize("protocol", [2, 4, 5])
 def test_arrays_of_any_pickle_protocol_and_numpy_version_are_read(tmp_path, protocol):
-    folder = write_fake_cifar(tmp_path, "cifar10", train_per_class=1, test_per_class=2)
+    folder = write_random_cifar(tmp_path, "cifar10", train_per_class=1, test_per_class=2)
     images = np.arange(20 * 3072, dtype=np.int64).reshape(20, 3072).astype(np.uint8)
     labels = [label % 10 for label in range(20)]
     content = {"data": images, "labels": np.array(labels)}
@@ -133,7 +135,7 @@ def test_arrays_of_any_pickle_protocol_and_numpy_version_are_read(tmp_path, prot
 
 @pytest.mark.parametrize("where", ["the whole file", "a value", "the labels"])
 def test_a_pickle_that_would_run_code_is_refused_and_runs_nothing(tmp_path, where):
-    folder = write_fake_cifar(tmp_path, "cifar10", train_per_class=1, test_per_class=1)
+    folder = write_random_cifar(tmp_path, "cifar10", train_per_class=1, test_per_class=1)
     marker = tmp_path / "marker"
     evil = RunsCode(f"touch {marker}")
     content = {

@@ -11,6 +11,7 @@ import pytest
 import torch
 from sklearn.datasets import load_digits
 
+from almlit.benchmark.synthetic import write_random_cifar
 from almlit.data import BinaryCIFAR, BinaryDigits, LongTailCIFAR
 from almlit.data.class_counts import BINARY_CLASS_NAMES, check_class_counts, check_hold_out, check_splits
 from almlit.data.imbalance import (
@@ -20,8 +21,8 @@ from almlit.data.imbalance import (
     split_binary_imbalanced,
 )
 from almlit.data.samplers import DualSampler
-from tests.catalogue.entry_points import run_in_process
-from tests.fakes import rewrite_cifar_file, without_class, write_fake_cifar
+from tests.helpers.cifar_files import rewrite_cifar_file, without_class
+from tests.helpers.commands import run_in_process
 
 TRAIN_PER_CLASS, TEST_PER_CLASS, VAL_PER_CLASS = 12, 5, 2
 
@@ -46,7 +47,7 @@ def long_tail(root, variant="cifar10", **overrides):
 
 
 def test_binary_cifar_test_file_without_the_positive_class_is_refused_in_setup(tmp_path):
-    folder = write_fake_cifar(tmp_path, "cifar10", TRAIN_PER_CLASS, TEST_PER_CLASS)
+    folder = write_random_cifar(tmp_path, "cifar10", TRAIN_PER_CLASS, TEST_PER_CLASS)
     rewrite_cifar_file(folder / "test_batch", without_class(9))
     datamodule = binary_cifar(tmp_path)
     message = (
@@ -58,7 +59,7 @@ def test_binary_cifar_test_file_without_the_positive_class_is_refused_in_setup(t
 
 
 def test_binary_cifar_training_file_without_the_positive_class_names_the_file_and_no_impossible_bound(tmp_path):
-    folder = write_fake_cifar(tmp_path, "cifar10", TRAIN_PER_CLASS, TEST_PER_CLASS)
+    folder = write_random_cifar(tmp_path, "cifar10", TRAIN_PER_CLASS, TEST_PER_CLASS)
     for number in range(1, 6):
         rewrite_cifar_file(folder / f"data_batch_{number}", without_class(9))
     counts = {label: 0 if label == 9 else TRAIN_PER_CLASS for label in range(10)}
@@ -73,7 +74,7 @@ def test_binary_cifar_training_file_without_the_positive_class_names_the_file_an
 
 @pytest.mark.parametrize(("missing", "name"), [(9, "class 9 (critical)"), (3, "class 3")])
 def test_long_tail_test_file_without_a_class_is_refused_in_setup(tmp_path, missing, name):
-    folder = write_fake_cifar(tmp_path, "cifar10", TRAIN_PER_CLASS, TEST_PER_CLASS)
+    folder = write_random_cifar(tmp_path, "cifar10", TRAIN_PER_CLASS, TEST_PER_CLASS)
     rewrite_cifar_file(folder / "test_batch", without_class(missing))
     counts = {label: 0 if label == missing else TEST_PER_CLASS for label in range(10)}
     message = (
@@ -85,7 +86,7 @@ def test_long_tail_test_file_without_a_class_is_refused_in_setup(tmp_path, missi
 
 
 def test_long_tail_cifar100_names_the_range_of_the_other_classes(tmp_path):
-    folder = write_fake_cifar(tmp_path, "cifar100", 4, 1)
+    folder = write_random_cifar(tmp_path, "cifar100", 4, 1)
     rewrite_cifar_file(folder / "test", without_class(42))
     message = (
         f"CIFAR100 under {tmp_path}, test split: class 42: 0 images, at least 1 needed to compute the test metrics"
@@ -96,7 +97,7 @@ def test_long_tail_cifar100_names_the_range_of_the_other_classes(tmp_path):
 
 
 def test_complete_files_pass_and_every_split_holds_every_class(tmp_path):
-    write_fake_cifar(tmp_path, "cifar10", TRAIN_PER_CLASS, TEST_PER_CLASS)
+    write_random_cifar(tmp_path, "cifar10", TRAIN_PER_CLASS, TEST_PER_CLASS)
     for datamodule, num_classes in ((binary_cifar(tmp_path), 2), (long_tail(tmp_path), 10)):
         datamodule.setup("fit")
         for dataset in (datamodule.train_dataset, datamodule.val_dataset, datamodule.test_dataset):
@@ -145,7 +146,7 @@ def test_hold_out_advice_is_the_largest_value_that_works_or_says_what_is_missing
 
 
 def test_long_tail_with_no_training_image_of_a_class_gets_no_negative_bound(tmp_path):
-    folder = write_fake_cifar(tmp_path, "cifar10", TRAIN_PER_CLASS, TEST_PER_CLASS)
+    folder = write_random_cifar(tmp_path, "cifar10", TRAIN_PER_CLASS, TEST_PER_CLASS)
     for number in range(1, 6):
         rewrite_cifar_file(folder / f"data_batch_{number}", without_class(4))
     with pytest.raises(ValueError) as error:
@@ -228,11 +229,11 @@ def test_dual_sampler_rate_advice_works_at_both_ends_and_is_a_batch_size_when_no
 
 
 def test_training_refuses_before_fit_and_leaves_no_run_folder(tmp_path, monkeypatch):
-    cifar = write_fake_cifar(tmp_path / "cifar", "cifar10", 30, TEST_PER_CLASS)
+    cifar = write_random_cifar(tmp_path / "cifar", "cifar10", 30, TEST_PER_CLASS)
     rewrite_cifar_file(cifar / "test_batch", without_class(9))
     arguments = ["data=cifar10", "data.root=cifar", "data.download=false", "data.val_per_class=5", "imb=5"]
     outcome = run_in_process("almlit.train", arguments, tmp_path, monkeypatch)
-    assert outcome.code == 2
+    assert outcome.returncode == 2
     assert outcome.stderr.strip().splitlines()[-1] == (
         "almlit: error: CIFAR10 under cifar, test split: positive class (label 1): 0 images, at least 1 needed to"
         f" compute the test metrics (counts per label {{0: {TEST_PER_CLASS}, 1: 0}})"

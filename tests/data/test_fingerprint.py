@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import sklearn
 
+from almlit.benchmark.synthetic import write_random_cifar
 from almlit.data import BinaryCIFAR, BinaryDigits
 from almlit.data.fingerprint import (
     check_same_data,
@@ -23,8 +24,7 @@ from almlit.data.fingerprint import (
     write_fingerprint,
 )
 from almlit.data.mri import MRICohort
-from tests.fakes import write_fake_cifar
-from tests.mri.cohorts import build_cohort
+from tests.helpers.mri_files import build_cohort
 
 
 def cifar(root):
@@ -50,7 +50,7 @@ def expected_digest(files):
 
 
 def test_cifar_fingerprint_covers_every_file_of_both_splits(tmp_path):
-    folder = write_fake_cifar(tmp_path / "cifar", "cifar10", train_per_class=3, test_per_class=1)
+    folder = write_random_cifar(tmp_path / "cifar", "cifar10", train_per_class=3, test_per_class=1)
     (folder / "batches.meta").write_bytes(b"not read")
     fingerprint = data_fingerprint(cifar(tmp_path / "cifar"))
     names = [f"data_batch_{number}" for number in range(1, 6)] + ["test_batch"]
@@ -60,7 +60,7 @@ def test_cifar_fingerprint_covers_every_file_of_both_splits(tmp_path):
 
 def test_the_same_files_at_another_root_have_the_same_fingerprint(tmp_path):
     for root in ("a", "b"):
-        write_fake_cifar(tmp_path / root, "cifar10", train_per_class=3, test_per_class=1)
+        write_random_cifar(tmp_path / root, "cifar10", train_per_class=3, test_per_class=1)
     first, second = (data_fingerprint(cifar(tmp_path / root)) for root in "ab")
     assert first == second
 
@@ -101,13 +101,13 @@ def test_absent_data_has_no_fingerprint_to_compare(tmp_path):
 
 
 def test_a_run_folder_refuses_other_data_naming_both_fingerprints_and_the_file(tmp_path):
-    write_fake_cifar(tmp_path / "cifar", "cifar10", train_per_class=3, test_per_class=1)
+    write_random_cifar(tmp_path / "cifar", "cifar10", train_per_class=3, test_per_class=1)
     datamodule = cifar(tmp_path / "cifar")
     stored = data_fingerprint(datamodule)
     write_fingerprint(tmp_path / "run", stored)
     assert read_fingerprint(tmp_path / "run") == stored
     check_same_data(tmp_path / "run", data_fingerprint(datamodule))  # the same data: nothing to say
-    write_fake_cifar(tmp_path / "cifar", "cifar10", train_per_class=3, test_per_class=1, seed=1)
+    write_random_cifar(tmp_path / "cifar", "cifar10", train_per_class=3, test_per_class=1, seed=1)
     current = data_fingerprint(datamodule)
     assert current.digest == expected_digest({name: tmp_path / "cifar" / name for name in stored.files})
     with pytest.raises(ValueError) as error:

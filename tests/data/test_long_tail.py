@@ -5,9 +5,10 @@ import pytest
 import torch
 from torchvision import datasets
 
+from almlit.benchmark.synthetic import write_random_cifar
 from almlit.data import BinaryDigits, LongTailCIFAR
 from almlit.data.cifar_files import load_cifar_split
-from tests.fakes import fake_torchvision_cifar, write_fake_cifar
+from tests.helpers.cifar_files import fake_torchvision_cifar
 
 TRAIN_PER_CLASS, TEST_PER_CLASS, VAL_PER_CLASS = 60, 10, 5
 NUM_MAX = TRAIN_PER_CLASS - VAL_PER_CLASS  # 55 images per class remain after validation
@@ -18,7 +19,7 @@ NUM_CLASSES = {"cifar10": 10, "cifar100": 100}
 def fake_root(tmp_path_factory):
     root = tmp_path_factory.mktemp("cifar")
     for variant in NUM_CLASSES:
-        write_fake_cifar(root, variant, TRAIN_PER_CLASS, TEST_PER_CLASS)
+        write_random_cifar(root, variant, TRAIN_PER_CLASS, TEST_PER_CLASS)
     return root
 
 
@@ -157,7 +158,7 @@ def test_settings_the_data_cannot_serve_fail_at_setup(fake_root, overrides, mess
 @pytest.mark.parametrize(("files_already_there", "downloads"), [(False, 2), (True, 0)])
 def test_prepare_data_downloads_only_when_absent(tmp_path, monkeypatch, files_already_there, downloads):
     if files_already_there:
-        write_fake_cifar(tmp_path, "cifar100", 1, 1)
+        write_random_cifar(tmp_path, "cifar100", 1, 1)
     fake = fake_torchvision_cifar("cifar100")
     monkeypatch.setattr(datasets, "CIFAR100", fake)
     LongTailCIFAR(tmp_path, "cifar100", 10, download=True).prepare_data()

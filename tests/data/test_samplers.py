@@ -237,8 +237,8 @@ def test_one_epoch_with_the_dual_sampler_on_digits(train, tmp_path):
 
 
 @pytest.mark.slow  # a subprocess; the catalogue (tests/catalogue) checks the same message in process in the fast suite
-def test_a_bad_rate_fails_with_one_line_and_leaves_no_run_folder(train, tmp_path):
-    result = train("sampler=dual", "sampler.positive_rate=1.5", "hydra.run.dir=run")
+def test_a_bad_rate_fails_with_one_line_and_leaves_no_run_folder(train_command, tmp_path):
+    result = train_command("sampler=dual", "sampler.positive_rate=1.5", "hydra.run.dir=run")
     assert result.returncode == 2
     last = result.stderr.strip().splitlines()[-1]
     assert last == "almlit: error: sampler.positive_rate must be in (0, 1), got 1.5", result.stderr

@@ -7,11 +7,11 @@ import numpy as np
 
 from almlit.decision.operating_points import load_operating_points
 from almlit.report.ensemble_report import write_ensemble_report
-from tests.experiments.helpers import binary_config, write_run
+from tests.helpers.scored_runs import binary_config, write_scored_run
 
 
 def _member(folder, seed, split, calibration_scores, calibration_labels, test_scores, test_labels):
-    write_run(folder, binary_config(seed=seed), test_scores, test_labels)
+    write_scored_run(folder, binary_config(seed=seed), test_scores, test_labels)
     lines = ["sample_id,label,score"] + [
         f"{1000 + index},{label},{float(score)!r}"
         for index, (label, score) in enumerate(zip(calibration_labels, calibration_scores, strict=True))

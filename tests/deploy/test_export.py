@@ -9,8 +9,14 @@ import torch
 from sklearn.datasets import load_digits
 
 from almlit.export import main as export_main
-from tests.deploy.runs import MRI_RUN, read_network, write_ensemble, write_operating_points, write_run
-from tests.mri.cohorts import build_cohort
+from tests.helpers.mri_files import build_cohort
+from tests.helpers.network_runs import (
+    MRI_RUN,
+    read_network,
+    write_network_ensemble,
+    write_network_run,
+    write_operating_points,
+)
 
 onnxruntime = pytest.importorskip("onnxruntime")
 
@@ -22,7 +28,7 @@ def run_onnx(path, inputs):
 
 @pytest.mark.slow  # the ONNX export takes 5-15 s
 def test_ensemble_onnx_from_raw_digits_by_hand(tmp_path, capsys):
-    folder = write_ensemble(tmp_path / "ensemble", members=2)
+    folder = write_network_ensemble(tmp_path / "ensemble", members=2)
     write_operating_points(folder)
     export_main([str(folder), "--output", str(tmp_path / "export")])
     assert "largest difference" in capsys.readouterr().out
@@ -57,7 +63,7 @@ def test_ensemble_onnx_from_raw_digits_by_hand(tmp_path, capsys):
 def test_mri_volumes_onnx(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     build_cohort(tmp_path / "cohort")
-    run_dir = write_run(tmp_path / "run", MRI_RUN, input_shape=(2, 4, 6, 6))
+    run_dir = write_network_run(tmp_path / "run", MRI_RUN, input_shape=(2, 4, 6, 6))
     export_main([str(run_dir)])
     preprocessing = json.loads((run_dir / "export" / "preprocessing.json").read_text())
     assert preprocessing["input_shape"] == [2, 4, 6, 6] and preprocessing["channels"] == ["t2w", "adc"]

@@ -8,7 +8,13 @@ import pytest
 from sklearn.datasets import load_digits
 
 from almlit.predict import main as predict_main
-from tests.deploy.runs import digits_logits, read_network, write_ensemble, write_operating_points, write_run
+from tests.helpers.network_runs import (
+    digits_logits,
+    read_network,
+    write_network_ensemble,
+    write_network_run,
+    write_operating_points,
+)
 
 
 def read_rows(path):
@@ -18,7 +24,7 @@ def read_rows(path):
 
 @pytest.fixture(scope="module")
 def digits_run(tmp_path_factory):
-    run_dir = write_run(tmp_path_factory.mktemp("runs") / "run")
+    run_dir = write_network_run(tmp_path_factory.mktemp("runs") / "run")
     return run_dir, write_operating_points(run_dir)
 
 
@@ -58,7 +64,7 @@ def test_digits_logits_decisions_and_probabilities(digits_run, tmp_path, capsys)
 
 
 def test_without_operating_points_logits_only(tmp_path, capsys):
-    run_dir = write_run(tmp_path / "run")
+    run_dir = write_network_run(tmp_path / "run")
     predict_main([str(run_dir), "--no-progress"])
     rows = read_rows(run_dir / "predictions" / "predictions.csv")
     assert list(rows[0]) == ["sample_id", "label", "logit"]
@@ -66,7 +72,7 @@ def test_without_operating_points_logits_only(tmp_path, capsys):
 
 
 def test_ensemble_averages_its_members_logits(tmp_path):
-    folder = write_ensemble(tmp_path / "ensemble", members=2)
+    folder = write_network_ensemble(tmp_path / "ensemble", members=2)
     predict_main([str(folder), "--no-progress"])
     rows = read_rows(folder / "predictions" / "predictions.csv")
     sample_ids = np.array([int(row["sample_id"]) for row in rows])

@@ -9,8 +9,8 @@ import torch
 
 from almlit.data.mri import PreprocessSettings, preprocess_subject, read_manifest
 from almlit.predict import main as predict_main
-from tests.deploy.runs import MRI_RUN, read_network, write_run
-from tests.mri.cohorts import build_cohort, write_manifest
+from tests.helpers.mri_files import build_cohort, write_manifest
+from tests.helpers.network_runs import MRI_RUN, read_network, write_network_run
 
 
 def read_rows(path):
@@ -22,7 +22,7 @@ def read_rows(path):
 def mri_run(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     rows = build_cohort(tmp_path / "cohort")
-    return write_run(tmp_path / "run", MRI_RUN, input_shape=(2, 4, 6, 6)), rows
+    return write_network_run(tmp_path / "run", MRI_RUN, input_shape=(2, 4, 6, 6)), rows
 
 
 def reference_logits(run_dir, manifest, subject_ids):

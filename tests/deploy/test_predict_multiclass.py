@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 import torch
 
+from almlit.benchmark.synthetic import write_random_cifar
 from almlit.decision import multiclass_operating_points
 from almlit.decision.operating_points import operating_points_json
 from almlit.predict import main as predict_main
-from tests.deploy.runs import read_network, write_run
-from tests.fakes import write_fake_cifar
+from tests.helpers.network_runs import read_network, write_network_run
 
 LONG_TAIL = ("experiment=cifar10_lt", "data.root=cifar", "data.download=false", "data.val_per_class=5", "imb=5")
 LONG_TAIL = (*LONG_TAIL, "loss=ce", "alm=m1", "model.width=4")
@@ -22,8 +22,8 @@ CIFAR_MEAN, CIFAR_STD = (0.4914, 0.4822, 0.4465), (0.2023, 0.1994, 0.2010)
 @pytest.mark.slow  # a ResNet-32 on 50 images, 10-30 s on 2 busy cores
 def test_long_tailed_cifar_assigns_the_critical_class_at_its_threshold(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    root = write_fake_cifar(tmp_path / "cifar", "cifar10", train_per_class=30, test_per_class=5)
-    run_dir = write_run(tmp_path / "run", LONG_TAIL, input_shape=(3, 32, 32))
+    root = write_random_cifar(tmp_path / "cifar", "cifar10", train_per_class=30, test_per_class=5)
+    run_dir = write_network_run(tmp_path / "run", LONG_TAIL, input_shape=(3, 32, 32))
     with (root / "test_batch").open("rb") as stream:
         test = pickle.load(stream, encoding="bytes")
     raw = np.asarray(test[b"data"], np.uint8).reshape(-1, 3, 32, 32)

@@ -5,7 +5,7 @@ import csv
 import numpy as np
 import pytest
 
-from tests.conftest import QUIET, run_module
+from tests.helpers.commands import QUIET, run_module
 
 TINY = (*QUIET, "trainer.max_epochs=2", "model.width=8")
 

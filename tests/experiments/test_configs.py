@@ -10,20 +10,9 @@ from omegaconf import OmegaConf
 
 from almlit.report.experiments import load_experiment
 from almlit.train import CONFIG_DIR
-from tests.conftest import REPO_ROOT
+from tests.helpers.commands import REPO_ROOT
+from tests.helpers.configs import SWEEP_RUNS
 
-SWEEP_RUNS = {
-    "alm_grid": 50,
-    "alm_grid_code": 40,
-    "alm_stage1": 10,
-    "alm_stage2": 5,
-    "baseline_s_ml": 3,
-    "baseline_a_ml": 3,
-    "baseline_s_fl": 3,
-    "baseline_a_fl": 3,
-    "baseline_w_bce": 3,
-    "baseline_cb_bce": 3,
-}
 EXPERIMENTS = sorted((REPO_ROOT / "experiments").glob("*.yaml"))
 
 

@@ -7,7 +7,7 @@ from omegaconf import OmegaConf
 from almlit import ensemble
 from almlit.data.fingerprint import DataFingerprint, write_fingerprint
 from almlit.report.ensemble_members import check_members, compose_member, default_dir, merge_overrides, resolve_member
-from tests.experiments.helpers import binary_config, write_run
+from tests.helpers.scored_runs import binary_config, write_scored_run
 
 
 def error_of(capsys, *arguments):
@@ -35,7 +35,7 @@ def test_bad_arguments_get_one_line(capsys, arguments, message):
 
 
 def test_a_finished_member_of_another_setting_is_never_reused(tmp_path, capsys):
-    write_run(tmp_path / "member0", binary_config(), np.array([0.0, 1.0]), np.array([0, 1]))
+    write_scored_run(tmp_path / "member0", binary_config(), np.array([0.0, 1.0]), np.array([0, 1]))
     message = error_of(capsys, "data=digits", "members=2", f"dir={tmp_path}")
     assert f"{tmp_path / 'member0'} was trained with another setting: " in message
     assert "use another dir= or remove the folder" in message
@@ -107,7 +107,7 @@ def test_a_member_trained_on_changed_data_is_refused(tmp_path):
     """The files at data.root changed since member0 was trained: it is not reused (issue 13, item 1)."""
     config = compose_member(["imb=50"])
     expected = resolve_member(config, tmp_path / "member0")
-    write_run(tmp_path / "member0", expected, np.array([0.0, 1.0]), np.array([0, 1]))
+    write_scored_run(tmp_path / "member0", expected, np.array([0.0, 1.0]), np.array([0, 1]))
     stored = DataFingerprint("a" * 64, {"digits.csv.gz": [1, "b" * 64]})
     write_fingerprint(tmp_path / "member0", stored)
     assert check_members(tmp_path, 2, expected, stored) == [1]

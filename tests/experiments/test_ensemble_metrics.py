@@ -9,7 +9,7 @@ from sklearn.metrics import roc_auc_score, roc_curve
 from almlit.report.ensemble_metrics import MetricSpec, average_logits, ensemble_summary, score_metrics
 from almlit.report.ensemble_report import write_ensemble_report
 from almlit.runs.reader import RunScores
-from tests.experiments.helpers import binary_config, write_run
+from tests.helpers.scored_runs import binary_config, write_scored_run
 
 LABELS = np.array([0, 0, 0, 1, 1, 0])
 MEMBER_A = np.array([0.0, 2.0, -1.0, 3.0, 1.0, 0.5])
@@ -63,7 +63,7 @@ def test_multiclass_members_average_each_class_logit():
 def test_ensemble_folder_report_is_written_from_the_member_folders(tmp_path):
     ids = np.array([7, 3, 5, 1, 9, 4])  # written unsorted: members are aligned by sample id
     for index, scores in enumerate((MEMBER_A, MEMBER_B)):
-        write_run(tmp_path / f"member{index}", binary_config(seed=index), scores, LABELS, ids)
+        write_scored_run(tmp_path / f"member{index}", binary_config(seed=index), scores, LABELS, ids)
     summary = write_ensemble_report(tmp_path, [tmp_path / "member0", tmp_path / "member1"])
     assert summary["ensemble"]["auc"] == pytest.approx(5 / 8)
     assert json.loads((tmp_path / "ensemble.json").read_text())["seeds"] == [0, 1]
@@ -75,8 +75,8 @@ def test_ensemble_folder_report_is_written_from_the_member_folders(tmp_path):
 
 
 def test_members_trained_with_different_settings_are_refused(tmp_path):
-    write_run(tmp_path / "member0", binary_config(seed=0, margin=0.25), MEMBER_A, LABELS)
-    write_run(tmp_path / "member1", binary_config(seed=1, margin=1.0), MEMBER_B, LABELS)
+    write_scored_run(tmp_path / "member0", binary_config(seed=0, margin=0.25), MEMBER_A, LABELS)
+    write_scored_run(tmp_path / "member1", binary_config(seed=1, margin=1.0), MEMBER_B, LABELS)
     with pytest.raises(
         ValueError,
         match=r"member1 was trained with another setting than member0: "
@@ -86,15 +86,15 @@ def test_members_trained_with_different_settings_are_refused(tmp_path):
 
 
 def test_members_tested_on_different_samples_are_refused(tmp_path):
-    write_run(tmp_path / "member0", binary_config(seed=0), MEMBER_A, LABELS)
-    write_run(tmp_path / "member1", binary_config(seed=1), MEMBER_B, LABELS, np.arange(1, 7))
+    write_scored_run(tmp_path / "member0", binary_config(seed=0), MEMBER_A, LABELS)
+    write_scored_run(tmp_path / "member1", binary_config(seed=1), MEMBER_B, LABELS, np.arange(1, 7))
     with pytest.raises(ValueError, match="member 1 was tested on other samples than member 0"):
         write_ensemble_report(tmp_path, [tmp_path / "member0", tmp_path / "member1"])
 
 
 def test_member_without_complete_marker_is_refused(tmp_path):
-    write_run(tmp_path / "member0", binary_config(seed=0), MEMBER_A, LABELS)
-    write_run(tmp_path / "member1", binary_config(seed=1), MEMBER_B, LABELS)
+    write_scored_run(tmp_path / "member0", binary_config(seed=0), MEMBER_A, LABELS)
+    write_scored_run(tmp_path / "member1", binary_config(seed=1), MEMBER_B, LABELS)
     (tmp_path / "member1" / "COMPLETE").unlink()  # killed after metrics.json, before the marker
     with pytest.raises(FileNotFoundError) as error:
         write_ensemble_report(tmp_path, [tmp_path / "member0", tmp_path / "member1"])

@@ -9,8 +9,8 @@ from sklearn.metrics import roc_auc_score
 
 from almlit.report.out_of_fold import concatenate_folds, held_out_scores
 from almlit.runs.reader import RunScores, read_scores
-from tests.conftest import QUIET, run_module
-from tests.images.folders import DIGIT_FOLDER_RUN, write_digit_folder
+from tests.helpers.commands import QUIET, run_module
+from tests.helpers.image_folders import DIGIT_FOLDER_RUN, write_digit_folder
 
 
 def test_folds_are_concatenated_in_sample_order():

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score, roc_curve
 
-from tests.conftest import REPO_ROOT, run_module
-from tests.fakes import write_fake_cifar
+from almlit.benchmark.synthetic import write_random_cifar
+from tests.helpers.commands import REPO_ROOT, run_module
 
 pytestmark = pytest.mark.slow  # trains 2 methods x 2 members end to end (about a minute and a half)
 
@@ -39,7 +39,7 @@ def expected_metrics(ensemble_dir):
 def smoke(tmp_path_factory):
     folder = tmp_path_factory.mktemp("smoke")
     # 300 images per class: 200 negatives train after 100 validation images, 2 positives at 1:100
-    write_fake_cifar(folder / "cifar", "cifar10", train_per_class=300, test_per_class=30)
+    write_random_cifar(folder / "cifar", "cifar10", train_per_class=300, test_per_class=30)
     return folder, report(folder)
 
 

@@ -4,7 +4,7 @@ import pytest
 
 from almlit.report.__main__ import main
 from almlit.report.experiments import load_experiment, row_folder
-from tests.conftest import REPO_ROOT
+from tests.helpers.commands import REPO_ROOT
 
 EXPERIMENT = str(REPO_ROOT / "experiments" / "table1_cifar10_imb100.yaml")
 

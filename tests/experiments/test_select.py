@@ -6,7 +6,7 @@ from omegaconf import OmegaConf
 
 from almlit import select
 from almlit.select import two_stage_choice
-from tests.experiments.helpers import binary_config, write_run
+from tests.helpers.scored_runs import binary_config, write_scored_run
 
 LABELS = np.array([0, 1, 0, 1])
 SCORES = np.array([0.0, 1.0, 0.5, 2.0])
@@ -38,7 +38,7 @@ def fabricate_sweep(folder, grid=GRID, seeds=(0,)):
                 f"alm.constraint.margin={margin}",
             ]
             config = binary_config(seed=seed, margin=margin, penalty=penalty, growth=growth)
-            write_run(
+            write_scored_run(
                 folder / f"{number}_run", config, SCORES, LABELS, best_val=value + 0.01 * seed, overrides=overrides
             )
             number += 1

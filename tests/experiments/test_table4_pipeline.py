@@ -6,8 +6,8 @@ import math
 import numpy as np
 import pytest
 
-from tests.conftest import REPO_ROOT, run_module
-from tests.fakes import write_fake_cifar
+from almlit.benchmark.synthetic import write_random_cifar
+from tests.helpers.commands import REPO_ROOT, run_module
 
 pytestmark = pytest.mark.slow  # trains 2 ResNet-32s for one epoch each (about a minute)
 
@@ -20,7 +20,7 @@ CRITICAL = 9
 @pytest.fixture(scope="module")
 def table4(tmp_path_factory):
     folder = tmp_path_factory.mktemp("table4")
-    write_fake_cifar(folder / "cifar", "cifar10", train_per_class=300, test_per_class=20)
+    write_random_cifar(folder / "cifar", "cifar10", train_per_class=300, test_per_class=20)
     arguments = [str(EXPERIMENT), "--rows", *ROWS, "--train", "--root", "tables", "--output", "report", "--paper"]
     return folder, run_module("almlit.report", *arguments, "--set", *SMOKE, cwd=folder)
 

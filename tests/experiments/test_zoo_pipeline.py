@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from tests.conftest import REPO_ROOT, run_module
-from tests.fakes import write_fake_cifar
+from almlit.benchmark.synthetic import write_random_cifar
+from tests.helpers.commands import REPO_ROOT, run_module
 
 pytestmark = pytest.mark.slow  # trains 4 methods x 1 member end to end (about a minute)
 
@@ -19,7 +19,7 @@ SMOKE = ["data.root=cifar", "data.download=false", "debug=smoke"]
 @pytest.fixture(scope="module")
 def zoo(tmp_path_factory):
     folder = tmp_path_factory.mktemp("zoo")
-    write_fake_cifar(folder / "cifar", "cifar10", train_per_class=300, test_per_class=30)
+    write_random_cifar(folder / "cifar", "cifar10", train_per_class=300, test_per_class=30)
     arguments = [str(EXPERIMENT), "--rows", *ROWS, "--members", "1", "--train", "--root", "tables"]
     arguments += ["--output", "report", "--paper", "--set", *SMOKE]
     return folder, run_module("almlit.report", *arguments, cwd=folder)

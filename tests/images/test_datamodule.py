@@ -8,7 +8,7 @@ from hydra.utils import instantiate
 
 from almlit.config import CONFIG_DIR
 from almlit.data.images import ImageFolderData
-from tests.images.folders import digit_images, write_digit_folder, write_manifest
+from tests.helpers.image_folders import digit_images, write_digit_folder, write_manifest
 
 CLASSES = {"eight": 40, "seven": 60, "three": 100}
 DIGIT_OF = {"eight": 8, "seven": 7, "three": 3}

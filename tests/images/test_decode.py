@@ -7,7 +7,7 @@ from PIL import Image
 
 import almlit.data.images.decode as decode
 from almlit.data.images.decode import DecodeSettings, channel_statistics, decode_one, load_images
-from tests.images.folders import digit_images, photo_crops, write_digit_folder, write_jpeg_file
+from tests.helpers.image_folders import digit_images, photo_crops, write_digit_folder, write_jpeg_file
 
 
 def test_8_bit_gray_png_decodes_to_the_written_digits(tmp_path):

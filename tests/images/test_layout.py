@@ -3,7 +3,7 @@
 import pytest
 
 from almlit.data.images.layout import class_ids, list_class_folders, read_image_manifest
-from tests.images.folders import write_digit_folder, write_manifest
+from tests.helpers.image_folders import write_digit_folder, write_manifest
 
 
 def test_folder_lists_classes_sorted_and_files_by_relative_path(tmp_path):

@@ -6,7 +6,7 @@ import json
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from tests.images.folders import DIGIT_FOLDER_RUN, write_digit_folder
+from tests.helpers.image_folders import DIGIT_FOLDER_RUN, write_digit_folder
 
 
 @pytest.mark.slow

@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from tests.fakes import write_fake_cifar
+from almlit.benchmark.synthetic import write_random_cifar
 
 ONE_EPOCH = ("trainer.max_epochs=1", "hydra.run.dir=run")
 
@@ -41,8 +41,8 @@ def test_aucm_with_pesg_trains_and_checkpoints_its_variables(train, tmp_path):
 
 
 @pytest.mark.slow  # a subprocess; the catalogue (tests/catalogue) checks the same message in process in the fast suite
-def test_aucm_with_sgd_fails_with_one_line_pointing_to_pesg(train, tmp_path):
-    result = train("loss=aucm", "optim=sgd", *ONE_EPOCH)
+def test_aucm_with_sgd_fails_with_one_line_pointing_to_pesg(train_command, tmp_path):
+    result = train_command("loss=aucm", "optim=sgd", *ONE_EPOCH)
     assert result.returncode == 2
     last_line = result.stderr.strip().splitlines()[-1]
     assert last_line == (
@@ -75,7 +75,7 @@ def test_comparison_loss_trains_one_epoch_on_digits_under_the_constraint(train, 
 
 @pytest.mark.slow
 def test_balanced_softmax_on_long_tailed_cifar10_with_alm_m1(train, tmp_path):
-    write_fake_cifar(tmp_path / "cifar", "cifar10", train_per_class=30, test_per_class=4)
+    write_random_cifar(tmp_path / "cifar", "cifar10", train_per_class=30, test_per_class=4)
     result = train(
         "experiment=cifar10_lt",
         "imb=10",

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from almlit.data.mri import MRICohort
-from tests.mri.cohorts import SHAPE, axis_aligned_affine, build_cohort, write_manifest, write_nifti
+from tests.helpers.mri_files import SHAPE, axis_aligned_affine, build_cohort, write_manifest, write_nifti
 
 
 def replace_file(root, name, content: bytes):
@@ -182,10 +182,10 @@ def test_bad_settings_are_refused_before_any_file_is_read(tmp_path, overrides, m
 
 
 @pytest.mark.slow  # a subprocess; the catalogue (tests/catalogue) checks the same message in process in the fast suite
-def test_train_prints_one_line_and_exits_2(train, tmp_path):
+def test_train_prints_one_line_and_exits_2(train_command, tmp_path):
     build_cohort(tmp_path / "cohort")
     (tmp_path / "cohort" / "S03" / "adc.nii.gz").unlink()
-    result = train(
+    result = train_command(
         "data=mri",
         "data.root=cohort",
         "data.sequences=[t2w,adc]",

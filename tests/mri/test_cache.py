@@ -11,7 +11,7 @@ from almlit.data.mri.cache import PreprocessCache
 from almlit.data.mri.manifest import read_manifest
 from almlit.data.mri.preprocess import PreprocessSettings
 from almlit.data.mri.volumes import load_volumes
-from tests.mri.cohorts import SEQUENCES, SHAPE, build_cohort, write_nifti
+from tests.helpers.mri_files import SEQUENCES, SHAPE, build_cohort, write_nifti
 
 SETTINGS = PreprocessSettings(SEQUENCES, (4, 6, 6))
 

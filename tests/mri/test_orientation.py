@@ -14,7 +14,7 @@ import pytest
 
 from almlit.data.mri.manifest import Subject
 from almlit.data.mri.preprocess import PreprocessSettings, preprocess_subject
-from tests.mri.cohorts import write_oriented_nifti
+from tests.helpers.mri_files import write_oriented_nifti
 
 SHAPE = (8, 8, 4)
 IDENTITY = np.eye(4)

@@ -12,7 +12,7 @@ from almlit.data.mri.preprocess import (
     preprocess_subject,
     target_grid,
 )
-from tests.mri.cohorts import SHAPE, axis_aligned_affine, write_nifti
+from tests.helpers.mri_files import SHAPE, axis_aligned_affine, write_nifti
 
 # Linear in world millimetres, so trilinear interpolation reproduces it exactly inside the field of view.
 SLOPES = np.array([0.7, -1.3, 2.1])  # per mm along R, A, S

@@ -9,7 +9,7 @@ import pytest
 from almlit import make_mri_cohort
 from almlit.data.mri import MRICohort
 from almlit.data.mri.synthetic import CohortSpec, write_cohort
-from tests.mri.conftest import TINY
+from tests.helpers.mri_files import TINY_COHORT
 
 
 def read_rows(root):
@@ -26,7 +26,7 @@ def test_generated_cohort_loads_with_the_counts_it_reports(generated_cohort):
     assert len(datamodule.train_dataset) + len(datamodule.val_dataset) == train_negatives + train_positives
     assert datamodule.test_dataset.labels.tolist().count(1) == test_positives
     assert datamodule.train_dataset.images.shape[1:] == (3, 8, 16, 16)
-    assert summary.num_files == 3 * TINY.subjects
+    assert summary.num_files == 3 * TINY_COHORT.subjects
     rows = read_rows(root)
     assert [row["subject_id"] for row in rows] == [f"P{index:04d}" for index in range(1, 17)]
     assert sum(int(row["label"]) for row in rows) == 4
@@ -36,7 +36,7 @@ def test_headers_mix_orientations_spacings_and_compression(generated_cohort):
     root, _ = generated_cohort
     orientations, spacings, suffixes = set(), set(), set()
     for row in read_rows(root):
-        for sequence in TINY.sequences:
+        for sequence in TINY_COHORT.sequences:
             image = nib.load(root / row[sequence])
             assert image.header.get_sform(coded=True)[1] == 1 and image.header.get_qform(coded=True)[1] == 1
             assert image.get_data_dtype() == np.int16
@@ -51,13 +51,13 @@ def test_headers_mix_orientations_spacings_and_compression(generated_cohort):
 def test_low_resolution_sequences_have_half_the_in_plane_voxels(generated_cohort):
     root, _ = generated_cohort
     row = read_rows(root)[0]
-    shapes = {sequence: sorted(nib.load(root / row[sequence]).shape) for sequence in TINY.sequences}
+    shapes = {sequence: sorted(nib.load(root / row[sequence]).shape) for sequence in TINY_COHORT.sequences}
     assert shapes == {"t2w": [8, 16, 16], "adc": [8, 8, 8], "dwi": [8, 8, 8]}
 
 
 def first_subject(root):
     row = read_rows(root)[0]
-    images = [nib.load(root / row[sequence]) for sequence in TINY.sequences]
+    images = [nib.load(root / row[sequence]) for sequence in TINY_COHORT.sequences]
     return row, [image.get_fdata() for image in images], [image.affine for image in images]
 
 

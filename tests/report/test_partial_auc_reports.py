@@ -6,7 +6,7 @@ from sklearn.metrics import roc_auc_score
 
 from almlit.report.ensemble_metrics import MetricSpec, score_metrics
 from almlit.report.tables import higher_is_better, metric_title
-from tests.metrics.test_binary import HAND_LABELS, HAND_SCORES
+from tests.helpers.hand_computed_roc import HAND_LABELS, HAND_SCORES
 
 
 def test_ensemble_metrics_follow_the_runs_partial_auc_settings():

@@ -19,7 +19,7 @@ from almlit.runs.identity import comparable, differences
 from almlit.runs.moved_targets import MOVED_TARGETS, normalise_target
 from almlit.runs.reader import read_config, read_metrics, read_scores
 from almlit.runs.resume import LAST_CHECKPOINT, plan_start
-from tests.conftest import QUIET, run_module
+from tests.helpers.commands import QUIET, main_in_process
 
 FIXTURES = Path(__file__).parent / "fixtures" / "c2ad181"
 DIGITS_RUN = FIXTURES / "digits_bce_binary_imb20_seed0"
@@ -134,9 +134,9 @@ def test_another_class_is_another_configuration(digits_run):
 
 
 @pytest.mark.slow
-def test_interrupted_run_of_main_finishes_under_today_code(digits_run):
+def test_interrupted_run_of_main_finishes_under_today_code(digits_run, monkeypatch):
     (digits_run / "COMPLETE").unlink()
-    result = run_module("almlit.train", *QUIET, *DIGITS_OVERRIDES, cwd=digits_run.parents[2])
+    result = main_in_process("almlit.train", [*QUIET, *DIGITS_OVERRIDES], digits_run.parents[2], monkeypatch)
     assert result.returncode == 0, result.stderr
     assert f"resuming the interrupted run from {digits_run / LAST_CHECKPOINT}" in result.stdout
     assert (digits_run / "COMPLETE").is_file()

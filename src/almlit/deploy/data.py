@@ -20,6 +20,10 @@ from almlit.data.indexed import UNKNOWN_LABEL
 from almlit.data.loaders import TensorDataModule
 
 DATA_GROUP = Path(CONFIG_DIR) / "data"
+# The data keys that say what the labels are: which classes are positive or critical, how many there are, which
+# data set the class ids belong to (CIFAR's variant). The model's operating points were chosen for the labels it was
+# trained with; predictions scored against other labels would be judged by thresholds chosen for another task.
+LABEL_KEYS = ("positive_classes", "negative_classes", "critical_classes", "num_classes", "variant")
 
 
 def check_data_choice(choice: str, data_config: dict[str, Any]) -> None:
@@ -40,13 +44,40 @@ def check_data_choice(choice: str, data_config: dict[str, Any]) -> None:
         )
 
 
+def override_text(value: Any) -> str:
+    """A value as a command-line override writes it: ``[pneumonia,covid]``, ``[8]``, ``null``, ``cifar10``."""
+    if isinstance(value, list):
+        return "[" + ",".join(override_text(item) for item in value) + "]"
+    return "null" if value is None else str(value)
+
+
+def check_same_labels(key: str, trained: Any, given: Any) -> None:
+    """Refuse an override of a label key (:data:`LABEL_KEYS`) that gives it another value than the model's run had.
+
+    Args:
+        key: the key below ``data`` (``positive_classes``).
+        trained: its value in the run's configuration.
+        given: the value of the override, read as in YAML.
+
+    Raises:
+        ValueError: naming the key, the trained value and the given value.
+    """
+    if key in LABEL_KEYS and given != trained:
+        raise ValueError(
+            f"data.{key}={override_text(given)} changes the labels: the model was trained with "
+            f"data.{key}={override_text(trained)}, and its operating points were chosen for those labels; leave "
+            f"data.{key} out (predict keeps the trained labels)"
+        )
+
+
 def apply_data_overrides(config: dict[str, Any], overrides: Sequence[str]) -> dict[str, Any]:
     """A copy of a resolved run config with ``data=<choice>`` checked and ``data.<key>=<value>`` set.
 
     Values are read as in YAML (``data.sequences=[t2w,adc]`` is a list).
 
     Raises:
-        ValueError: an override that is not ``key=value``, one outside ``data``, or a key the data config lacks.
+        ValueError: an override that is not ``key=value``, one outside ``data``, a key the data config lacks, or one
+            that changes the labels (:func:`check_same_labels`).
     """
     config = copy.deepcopy(config)
     data_config = config["data"]
@@ -71,6 +102,8 @@ def apply_data_overrides(config: dict[str, Any], overrides: Sequence[str]) -> di
             known = f"; {parent} has {', '.join(node)}" if isinstance(node, dict) else ""
             raise ValueError(f"{key} is not a key of the model's data config{known}")
         parsed = cast(dict[str, Any], OmegaConf.to_container(OmegaConf.from_dotlist([f"value={value}"])))
+        if not parents:
+            check_same_labels(leaf, node[leaf], parsed["value"])
         node[leaf] = parsed["value"]
     return config
 

@@ -1,22 +1,26 @@
-"""Experiment trackers beside the run folder: the loggers of ``conf/logger``, MLflow's store, the run folder's files.
+"""Experiment trackers beside the run folder: the loggers of ``conf/logger``, MLflow's store, W&B's offline runs, the
+run folder's files.
 
 ``logger`` is a mapping of named Lightning loggers (``logger.csv``, ``logger.mlflow``, ...), each a Hydra ``_target_``
-node; ``logger=mlflow`` or ``logger=[mlflow,tensorboard]`` add trackers to the CSV logger that writes the run folder's
-``logs/metrics.csv``. A tracker (MLflow) gets the resolved configuration as parameters before training
-(:func:`log_config`), the epoch metrics as Lightning logs them, and the finished run folder's files at the end
-(:func:`log_run_folder`). None of this changes what is trained: the ``logger`` keys are no part of a run's identity
-(:mod:`almlit.runs.identity`).
+node; ``logger=mlflow``, ``logger=wandb`` or ``logger=[mlflow,wandb]`` add trackers to the CSV logger that writes the
+run folder's ``logs/metrics.csv``. A tracker (MLflow, Weights & Biases) gets the resolved configuration as parameters
+before training (:func:`log_config`), the epoch metrics as Lightning logs them, and the finished run folder's files at
+the end (:func:`log_run_folder`). None of this changes what is trained: the ``logger`` keys are no part of a run's
+identity (:mod:`almlit.runs.identity`).
 """
 
 from __future__ import annotations
 
+import glob
+import os
+import shutil
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeGuard
 
 from hydra.utils import instantiate
-from lightning.pytorch.loggers import Logger, MLFlowLogger
+from lightning.pytorch.loggers import Logger, MLFlowLogger, WandbLogger
 from lightning.pytorch.utilities.rank_zero import rank_zero_only
 from omegaconf import DictConfig
 
@@ -27,8 +31,12 @@ from almlit.runs.identity import flatten
 # MLflow's tracking URI schemes (https://mlflow.org/docs/latest/tracking.html): a tracking server, a database
 # (``<dialect>[+<driver>]://``), a file store, Databricks.
 TRACKING_SCHEMES = ("http", "https", "sqlite", "postgresql", "mysql", "mssql", "file", "databricks")
-# The run folder's files a tracker receives, when present: roc.png, or roc_class<c>.png per critical class.
-ARTIFACT_PATTERNS = (METRICS_FILE, "roc*.png", OPERATING_POINTS_FILE, CONFIG_FILE)
+# The run folder's files a tracker receives, when present: roc.png, or roc_class<c>.png per critical class;
+# reliability.png of a binary run (almlit.report.decision_files.RELIABILITY_FILE; not imported: runs/ does not
+# depend on report/).
+ARTIFACT_PATTERNS = (METRICS_FILE, "roc*.png", OPERATING_POINTS_FILE, "reliability.png", CONFIG_FILE)
+# W&B's run modes (wandb.init's ``mode``): offline writes the run to disk only (``wandb sync`` uploads it later).
+WANDB_MODES = ("offline", "online", "disabled", "shared")
 
 
 def mlflow_metric_name(name: str) -> str:
@@ -86,6 +94,40 @@ def mlflow_logger(tracking_uri: str, artifact_location: str | None = None, **kwa
     return logger
 
 
+def wandb_logger(
+    save_dir: str, mode: str = "offline", settings: Mapping[str, Any] | None = None, **kwargs: Any
+) -> WandbLogger:
+    """Lightning's :class:`~lightning.pytorch.loggers.WandbLogger`, its W&B run started at once.
+
+    Args:
+        save_dir: the folder below which W&B writes the run (``<save_dir>/wandb/offline-run-<time>-<id>/``, or
+            ``run-...`` online); made if absent (W&B would otherwise fall back to a temporary folder).
+        mode: ``offline`` (nothing leaves the machine; ``wandb sync <run dir>`` uploads it later), ``online`` (needs
+            ``wandb login`` or ``WANDB_API_KEY``), ``disabled`` or ``shared`` (:data:`WANDB_MODES`).
+        settings: ``wandb.Settings`` fields (``console``, ``silent``, ...).
+        **kwargs: passed to Lightning's ``WandbLogger`` and on to ``wandb.init`` (``project``, ``entity``, ``name``,
+            ``tags``, ``group``, ...).
+
+    Raises:
+        ValueError: if W&B is not installed (the ``wandb`` extra), ``mode`` is not one of :data:`WANDB_MODES`, or the
+            run cannot start (online without an API key, a server that does not answer).
+    """
+    optional_module("wandb", "wandb", group="logger")
+    if mode not in WANDB_MODES:
+        raise ValueError(f"logger.wandb.mode={mode} is not one of W&B's modes: {', '.join(WANDB_MODES)}")
+    Path(save_dir).mkdir(parents=True, exist_ok=True)
+    logger = WandbLogger(save_dir=save_dir, mode=mode, settings=dict(settings or {}), **kwargs)
+    # Lightning (2.6) hands wandb.init anonymous=None, which W&B (0.31) warns about on every run although unset
+    if logger._wandb_init.get("anonymous", True) is None:
+        del logger._wandb_init["anonymous"]
+    try:
+        _ = logger.experiment  # starts the W&B run (rank 0)
+    except Exception as error:  # wandb's errors (UsageError, CommError, timeouts) share no base class with ours
+        message = " ".join(str(error).split()) or type(error).__name__
+        raise ValueError(f"logger.wandb.mode={mode}: the W&B run cannot start: {message[:300]}") from error
+    return logger
+
+
 def build_loggers(node: DictConfig | None) -> list[Logger]:
     """The loggers of a ``logger`` node: a mapping of named ``_target_`` nodes (``None`` entries left out).
 
@@ -102,20 +144,24 @@ def build_loggers(node: DictConfig | None) -> list[Logger]:
     return [instantiate(child) for child in node.values() if child is not None]
 
 
-def is_tracker(logger: Logger) -> TypeGuard[MLFlowLogger]:
+def is_tracker(logger: Logger) -> TypeGuard[MLFlowLogger | WandbLogger]:
     """Whether ``logger`` is an experiment tracker that takes the configuration and the run folder's files."""
-    return isinstance(logger, MLFlowLogger)
+    return isinstance(logger, (MLFlowLogger, WandbLogger))
 
 
 def log_config(loggers: Sequence[Logger], config: Mapping[str, Any]) -> None:
-    """Log the resolved run configuration to every tracker as parameters, one per dotted key (``alm.penalty_init``).
+    """Log the resolved run configuration to every tracker as parameters.
 
-    Values are logged as text (``str``); MLflow keeps a parameter's first 250 characters (Lightning's limit).
+    MLflow gets one text parameter per dotted key (``alm.penalty_init``; MLflow keeps a parameter's first 250
+    characters, Lightning's limit); W&B gets the nested configuration with its values as they are (numbers stay
+    numbers), which its interface shows under the same dotted keys.
     """
     parameters = {key: str(value) for key, value in flatten(config)}  # lists and empty nodes as text, as in the YAML
     for logger in loggers:
-        if is_tracker(logger):
+        if isinstance(logger, MLFlowLogger):
             logger.log_hyperparams(parameters)
+        elif isinstance(logger, WandbLogger):
+            logger.log_hyperparams(dict(config))
 
 
 def run_folder_files(run_dir: Path) -> list[Path]:
@@ -123,9 +169,31 @@ def run_folder_files(run_dir: Path) -> list[Path]:
     return [path for pattern in ARTIFACT_PATTERNS for path in sorted(Path(run_dir).glob(pattern)) if path.is_file()]
 
 
+def give_files(logger: MLFlowLogger | WandbLogger, files: Sequence[Path], run_dir: Path) -> None:
+    """Give one tracker the run folder's files, then (W&B) finish its run.
+
+    MLflow: artifacts of the run. W&B: files of the run, copied into it below a folder named as the run folder
+    (``files/<run folder name>/metrics.json``: W&B keeps its own ``config.yaml`` at the top), so that an offline run
+    holds them whole wherever it is synced from; the run is finished here, so that W&B writes it out and a later run
+    in this process starts its own.
+    """
+    if isinstance(logger, MLFlowLogger):
+        for path in files:
+            logger.experiment.log_artifact(logger.run_id, str(path))
+        return
+    run = logger.experiment
+    if not run.disabled:  # mode=disabled: W&B keeps nothing
+        folder = Path(run.dir) / Path(run_dir).name
+        folder.mkdir(exist_ok=True)
+        for path in files:
+            shutil.copy2(path, folder / path.name)
+        run.save(os.path.join(glob.escape(str(folder)), "*"), base_path=run.dir, policy="now")
+    run.finish()
+
+
 @rank_zero_only
 def log_run_folder(loggers: Sequence[Logger], run_dir: Path) -> None:
-    """Give every tracker the finished run folder's files (:func:`run_folder_files`) as artifacts.
+    """Give every tracker the finished run folder's files (:func:`run_folder_files`, :func:`give_files`).
 
     The run folder is complete before this is called: a tracker that fails (a server gone, a full disk) costs one
     warning line on stderr, not the run.
@@ -135,8 +203,7 @@ def log_run_folder(loggers: Sequence[Logger], run_dir: Path) -> None:
         if not is_tracker(logger):
             continue
         try:
-            for path in files:
-                logger.experiment.log_artifact(logger.run_id, str(path))
+            give_files(logger, files, run_dir)
         except Exception as error:  # the run is finished and saved: a tracker's failure must not undo that
             message = " ".join(str(error).split())[:300]
             print(

@@ -1,6 +1,6 @@
-"""Small stand-ins for data sets that cannot be downloaded in tests."""
+"""CIFAR python-pickle files for tests that cannot download the data: a stand-in for torchvision's downloader and
+changes of written files (the random files themselves: :func:`almlit.benchmark.synthetic.write_random_cifar`)."""
 
-import os
 import pickle
 from collections.abc import Callable
 from pathlib import Path
@@ -8,9 +8,6 @@ from pathlib import Path
 import numpy as np
 
 from almlit.benchmark.synthetic import write_random_cifar
-
-# the package owns the generator (the GPU check uses it too); the tests call it by this name
-write_fake_cifar = write_random_cifar
 
 
 def fake_torchvision_cifar(variant: str) -> type:
@@ -29,7 +26,7 @@ def fake_torchvision_cifar(variant: str) -> type:
 
         def __init__(self, root: str, train: bool, download: bool) -> None:
             self.calls.append((root, train, download))
-            write_fake_cifar(root, variant, train_per_class=1, test_per_class=1)
+            write_random_cifar(root, variant, train_per_class=1, test_per_class=1)
 
     return FakeTorchvisionCIFAR
 
@@ -54,13 +51,3 @@ def without_class(class_id: int) -> Callable[[dict], dict]:
 def with_str_keys(content: dict) -> dict:
     """A ``rewrite_cifar_file`` change that writes the keys as str, as Python 3 tools write CIFAR files."""
     return {key.decode(): value for key, value in content.items()}
-
-
-class RunsCode:
-    """Unpickling this runs ``command`` in a shell (``os.system``): what a malicious data file or checkpoint does."""
-
-    def __init__(self, command: str) -> None:
-        self.command = command
-
-    def __reduce__(self) -> tuple:
-        return os.system, (self.command,)

@@ -1,4 +1,5 @@
-"""Hand-built NIfTI files and manifests for the MRI tests: tiny volumes, known geometry."""
+"""Hand-built NIfTI files and manifests for the MRI tests (tiny volumes, known geometry), and the size of the
+generated cohort the MRI fixtures write."""
 
 import csv
 from pathlib import Path
@@ -6,6 +7,10 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 
+from almlit.data.mri.synthetic import CohortSpec
+
+# 16 subjects, 4 positive: train 12 (3 positive), test 4 (1 positive); T2w volumes 8 x 16 x 16.
+TINY_COHORT = CohortSpec(subjects=16, positives=0.25, shape=(8, 16, 16), seed=3)
 SEQUENCES = ("t2w", "adc")
 SHAPE = (6, 8, 7)  # array shape of the hand-built volumes (X, Y, Z)
 SPACING = (1.5, 1.25, 3.0)  # mm along X, Y, Z

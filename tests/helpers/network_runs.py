@@ -29,7 +29,7 @@ MRI_RUN = (
 )
 
 
-def write_run(run_dir: Path, overrides: Sequence[str] = (), seed: int = 0, input_shape=(1, 8, 8)) -> Path:
+def write_network_run(run_dir: Path, overrides: Sequence[str] = (), seed: int = 0, input_shape=(1, 8, 8)) -> Path:
     """A finished run folder of ``python -m almlit.train <overrides> seed=<seed>`` whose best checkpoint holds the
     network's random initial weights, with BatchNorm statistics set away from 0 and 1 so they matter."""
     run_dir = Path(run_dir)
@@ -57,10 +57,10 @@ def write_run(run_dir: Path, overrides: Sequence[str] = (), seed: int = 0, input
     return run_dir
 
 
-def write_ensemble(folder: Path, members: int, overrides: Sequence[str] = (), input_shape=(1, 8, 8)) -> Path:
+def write_network_ensemble(folder: Path, members: int, overrides: Sequence[str] = (), input_shape=(1, 8, 8)) -> Path:
     """An ensemble folder: ``member<i>`` runs (seed i) and the ``ensemble.json`` that lists them."""
     for index in range(members):
-        write_run(folder / f"member{index}", overrides, seed=index, input_shape=input_shape)
+        write_network_run(folder / f"member{index}", overrides, seed=index, input_shape=input_shape)
     summary = {"member_folders": [f"member{index}" for index in range(members)]}
     (folder / "ensemble.json").write_text(json.dumps(summary))
     return folder
@@ -90,7 +90,7 @@ def digits_logits(network: nn.Module, sample_ids: np.ndarray) -> np.ndarray:
 
 
 def read_network(run_dir: Path) -> nn.Module:
-    """The network saved by :func:`write_run`, read back with torch alone."""
+    """The network saved by :func:`write_network_run`, read back with torch alone."""
     config = OmegaConf.load(Path(run_dir) / "config.yaml")
     network = instantiate(config.model)
     state = torch.load(Path(run_dir) / "checkpoints" / "best.ckpt")["state_dict"]

@@ -22,7 +22,7 @@ def binary_config(seed: int = 0, margin: float = 0.25, penalty: float = 1e-3, gr
     }
 
 
-def write_run(
+def write_scored_run(
     run_dir: Path,
     config: dict,
     scores: np.ndarray,
