@@ -15,7 +15,7 @@ from hydra.errors import ConfigCompositionException, MissingConfigException
 from almlit.bad_overrides import BadOverride, closest_keys, explain_composition, flat_keys
 from almlit.report.ensemble_members import compose_member
 from almlit.train import check_trainer_types
-from tests.catalogue.entry_points import HYDRA_IN_PROCESS
+from tests.helpers.commands import HYDRA_IN_PROCESS
 
 KEYS = ["trainer", "trainer.max_epochs", "trainer.devices", "data", "data.batch_size", "data.eval_batch_size"]
 
