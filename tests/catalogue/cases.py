@@ -53,7 +53,8 @@ class Case:
         message: the line the user gets: for exit status 2 the text after ``almlit: error: `` on the last
             line of stderr, for Hydra's own errors (exit status 1) the first line of stderr.
         setup: writes the bad files into the case's folder before the command runs.
-        exit_code: 2 for almlit's one-line errors, 1 where Hydra refuses the command line itself.
+        exit_code: 2 for almlit's one-line errors (Hydra's refusals of a command line too, almlit/bad_overrides.py);
+            another status checks the first line of stderr.
         absent_modules: modules that cannot be imported while the command runs, as on a machine without the
             optional extra that installs them.
     """
