@@ -51,7 +51,7 @@ class Case:
         command: the module run with ``python -m``.
         arguments: its arguments, relative to the case's folder (the working directory).
         message: the line the user gets: for exit status 2 the text after ``almlit: error: `` on the last
-            line of stderr, for Hydra's own errors (exit status 1) the first line of stderr.
+            line of stderr, for another status the first line of stderr.
         setup: writes the bad files into the case's folder before the command runs.
         exit_code: 2 for almlit's one-line errors (Hydra's refusals of a command line too, almlit/bad_overrides.py);
             another status checks the first line of stderr.
