@@ -22,7 +22,7 @@ USER_COMMANDS = {
     "train",
 }
 # top-level modules that are no command: shared by every layer below the commands
-FOUNDATIONS = {"config", "errors", "module"}
+FOUNDATIONS = {"bad_overrides", "config", "errors", "module"}  # bad_overrides: every command's one-line refusals
 
 
 def module_name(path: Path) -> str:

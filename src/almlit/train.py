@@ -9,6 +9,8 @@ resumes from its last checkpoint.
 from __future__ import annotations
 
 import shutil
+import typing
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, cast
 
@@ -22,6 +24,7 @@ from lightning.pytorch.utilities.rank_zero import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
 from almlit.alm.coverage import check_pair_batches
+from almlit.bad_overrides import run_hydra_main
 from almlit.config import CONFIG_DIR, check_seed
 from almlit.data.fingerprint import check_same_data, data_fingerprint, present_fingerprint, write_fingerprint
 from almlit.decision.calibration import check_prevalence
@@ -54,6 +57,33 @@ def check_strategy(strategy: Any) -> None:
         )
 
 
+# the scalar types lightning.pytorch.Trainer declares for its arguments, and how a message names them
+TRAINER_SCALARS = {
+    int: (int, "an integer"),
+    int | None: (int, "an integer or null"),
+    bool: (bool, "true or false"),
+    bool | None: (bool, "true, false or null"),
+}
+
+
+def check_trainer_types(trainer: Mapping[str, Any]) -> None:
+    """Refuse a ``trainer.*`` value that is not of the scalar type Lightning's ``Trainer`` declares for it.
+
+    Lightning does not check them: a ``trainer.max_epochs`` of ``abc`` would fail mid-run with an ``AssertionError``.
+
+    Raises:
+        ValueError: ``trainer.<name> must be an integer (or null), got <value>``.
+    """
+    hints = typing.get_type_hints(L.Trainer.__init__)
+    for name, value in trainer.items():
+        hint = hints.get(name)
+        if hint not in TRAINER_SCALARS or (value is None and type(None) in typing.get_args(hint)):
+            continue
+        kind, allowed = TRAINER_SCALARS[hint]
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise ValueError(f"trainer.{name} must be {allowed}, got {value!r}")
+
+
 def best_checkpoint_callback(trainer: L.Trainer) -> ModelCheckpoint:
     """The callback that keeps the best checkpoint: the first with a monitored metric (``last_checkpoint`` has none)."""
     callbacks = cast("list[ModelCheckpoint]", trainer.checkpoint_callbacks)  # Lightning's only Checkpoint kind
@@ -66,6 +96,7 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any] | None:
     check_strategy(cfg.trainer.get("strategy"))
     check_prevalence(cfg.metrics.prevalence, "metrics.prevalence")
     resolved = cast(dict[str, Any], OmegaConf.to_container(cfg, resolve=True))  # a DictConfig gives a dict
+    check_trainer_types(resolved["trainer"])
     start = plan_start(run_dir, resolved, cfg.ckpt_path)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule = instantiate(cfg.data)
@@ -125,7 +156,7 @@ def print_summary(metrics: dict[str, Any], run_dir: Path) -> None:
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="train")
-def main(cfg: DictConfig) -> None:
+def train(cfg: DictConfig) -> None:
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     new_folder = is_new_folder(run_dir)  # only a folder this command made, and with no checkpoint, is removed
 
@@ -142,6 +173,11 @@ def main(cfg: DictConfig) -> None:
     # Lightning sets rank on the function without declaring it
     if metrics is not None and rank_zero_only.rank == 0:  # type: ignore[attr-defined]
         print_summary(metrics, run_dir)
+
+
+def main() -> None:
+    """``python -m almlit.train [overrides]``; a command line that does not compose gets one line, exit status 2."""
+    run_hydra_main(train, "train")
 
 
 if __name__ == "__main__":

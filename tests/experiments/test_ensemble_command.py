@@ -26,7 +26,7 @@ def error_of(capsys, *arguments):
         (["members=0"], "members must be an integer >= 1 or folds, got '0'"),
         (["data=images", "data.folds=1", "members=folds"], "members=folds needs data.folds=K (K >= 2, e.g. data"),
         (["+sweep=alm_grid"], "+sweep=alm_grid is not allowed: an ensemble trains one setting"),
-        (["data=nope"], "Could not find 'data/nope'"),
+        (["data=nope"], "data=nope is no option of the group data; choose one of cifar10, "),
         (["selection=missing.yaml"], "selection file missing.yaml not found"),
     ],
 )

@@ -18,6 +18,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from almlit.bad_overrides import explained_composition
 from almlit.config import CONFIG_DIR
 from almlit.data.fingerprint import DataFingerprint, check_same_data, present_fingerprint
 from almlit.report.ensemble_report import member_dir, write_ensemble_report
@@ -96,10 +97,11 @@ def compose_member(overrides: Sequence[str], config_name: str = "train", seed: i
     ``config_name="bench"`` composes the same config with the benchmark's ``bench`` node (conf/bench.yaml).
 
     Raises:
-        hydra.errors.HydraException: for unknown groups, choices or keys (Hydra's message).
+        almlit.bad_overrides.BadOverride: for an unknown choice or key, or a malformed override (one line).
     """
-    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-        return compose(config_name, overrides=[*overrides, f"seed={seed}"], return_hydra_config=True)
+    overrides = [*overrides, f"seed={seed}"]
+    with explained_composition(overrides, config_name), initialize_config_dir(CONFIG_DIR, version_base="1.3"):
+        return compose(config_name, overrides=overrides, return_hydra_config=True)
 
 
 def resolve_member(config: DictConfig, run_dir: Path) -> dict[str, Any]:
