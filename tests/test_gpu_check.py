@@ -16,6 +16,7 @@ import pytest
 import torch
 
 from almlit.benchmark import gpu_check
+from almlit.benchmark.gpu_report import stacked_table
 from almlit.benchmark.settings import bench_settings
 from almlit.benchmark.synthetic import build_datamodule
 from almlit.benchmark.training import bench_module, on_device, probe_batch_size
@@ -184,9 +185,33 @@ def test_rehearsal_timings_are_read_from_the_bench_members_and_cost_outputs(rehe
     for count, each in members["images_per_s_each"].items():
         assert len(each) == int(count)
         assert members["aggregate_images_per_s"][count] == pytest.approx(sum(each))
+    stacking = steps["bench_stack"]["figures"]["stacking"]
+    assert [row["members"] for row in stacking] == list(gpu_check.TINY.stack)
+    for row in stacking:
+        assert row["stacked_over_separate"] == pytest.approx(row["stacked_images_per_s"] / row["separate_images_per_s"])
+    assert steps["bench_32_b64"]["figures"]["stacking"] == []  # the other bench steps time no stack
     experiment = load_experiment(REPO_ROOT / "experiments" / "table1_cifar10_imb100.yaml")
     table1 = steps["cost"]["figures"]["tables"]["table1"]
     assert table1["runs"] == len(experiment.rows) * experiment.members
+
+
+def stack_row(members, stacked, separate):
+    return {"members": members, "stacked_images_per_s": stacked, "separate_images_per_s": separate,
+            "stacked_over_separate": stacked / separate}  # fmt: skip
+
+
+def test_stacked_table_compares_a_stack_of_ten_with_one_member_alone():
+    rows = [stack_row(1, 900.0, 1000.0), stack_row(10, 6000.0, 1100.0)]
+    summary = {"steps": {"bench_stack": {"status": "ok", "error": None, "figures": {"stacking": rows}}}}
+    table = stacked_table(summary)
+    # by hand: 6000 / 1000 = 6.00 >= 5 (ok); 900 / 1000 = 0.90; 6000 / 1100 = 5.45 stacked over 10 separate runs
+    assert "| 10 | 6000 | 1100 | 5.45 | 6.00 ok |" in table
+    assert "| 1 | 900 | 1000 | 0.90 | 0.90 |" in table
+    rows[1]["stacked_images_per_s"] = 4000.0
+    assert "| 10 | 4000 | 1100 | 5.45 | 4.00 MISSED |" in stacked_table(summary)
+    failed = {"steps": {"bench_stack": {"status": "timeout", "error": "75 s", "figures": {}}}}
+    assert "not measured: 75 s" in stacked_table(failed)
+    assert stacked_table({"steps": {}}) == []
 
 
 def test_missing_packages_are_installed_from_the_wheels_into_a_temporary_folder(tmp_path, monkeypatch):

@@ -21,8 +21,10 @@ Steps:
     e. members: 1, 2, 4, 8 training processes at once on the device (:mod:`almlit.benchmark.members`), at the faster
        setting of d.
     f. cost: ``almlit.cost`` of Tables 1, 2 and 4 at the faster setting of d.
+    g. stacked members: ``almlit.bench bench.stack=[1,10]`` in 32-true at batch 64, a stack of 10 networks as one
+       batched model against one network alone (:mod:`almlit.stacking`; issue 18's target: at least 5x).
 
-Steps a-c run side by side (they check behaviour); d-f run one at a time (they time). The whole stays within
+Steps a-c run side by side (they check behaviour); d-g run one at a time (they time). The whole stays within
 ``--budget`` seconds: a step gets at most what is left, and a step that cannot start in time is recorded as
 skipped. ``--device cpu --tiny`` rehearses every step at toy sizes on a CPU (the slow test suite runs it).
 
@@ -80,6 +82,7 @@ class Scale:
     probe_seconds: float = 30.0
     members: tuple[int, ...] = (1, 2, 4, 8)
     member_seconds: float = 6.0
+    stack: tuple[int, ...] = (1, 10)  # g: stacked members (issue 18's target: a stack of 10 >= 5x one member alone)
     cost_experiments: tuple[str, ...] = (
         "experiments/table1_cifar10_imb100.yaml",
         "experiments/table1_cifar10_imb200.yaml",
@@ -115,6 +118,7 @@ TINY = Scale(
     probe_seconds=1.0,
     members=(1, 2),
     member_seconds=1.0,
+    stack=(1, 2),
     cost_experiments=("experiments/table1_cifar10_imb100.yaml",),
     cost_extra=("imb=5", "data.val_per_class=10", "model.width=4", "+trainer.limit_train_batches=1"),
     timing_data_dir="data",
@@ -395,13 +399,16 @@ SETTINGS = {"32-true": ("trainer.precision=32-true", "module.channels_last=false
 ALONE = {"bf16-mixed": ("trainer.precision=bf16-mixed", "module.channels_last=false")}
 
 
-def bench_step(setting: str, probe: bool) -> Callable:
+def bench_step(setting: str, probe: bool, stacked: bool = False) -> Callable:
+    """Step d (or g with ``stacked``: the stacked rows of ``scale.stack``) of one precision setting."""
+
     def step(check: Check, record: StepRecord) -> None:
         scale = check.scale
-        output = check.work / "bench" / f"{setting}{'-probe' if probe else ''}.json"
+        output = check.work / "bench" / f"{setting}{'-probe' if probe else ''}{'-stacked' if stacked else ''}.json"
+        stack = ",".join(map(str, scale.stack)) if stacked else ""
         argv = ["-m", "almlit.bench", *scale.bench_setting, *{**SETTINGS, **ALONE}[setting], *scale.bench,
                 f"bench.device={check.device}", f"bench.matmul_size={scale.matmul_size}", f"bench.output={output}",
-                f"paths.data_dir={check.work / scale.timing_data_dir}"]  # fmt: skip
+                f"paths.data_dir={check.work / scale.timing_data_dir}", f"bench.stack=[{stack}]"]  # fmt: skip
         if probe:
             argv += ["bench.batch_size=probe", f"bench.probe_seconds={scale.probe_seconds}"]
         check.run_ok(record, argv, scale.timeouts["bench"])
@@ -420,9 +427,10 @@ def bench_step(setting: str, probe: bool) -> Callable:
                 "validation_images_per_s": results["validation"]["images_per_s"],
                 "peak_memory_mib": results["memory"]["cuda_max_allocated_mib"] or results["memory"]["cpu_max_rss_mib"],
                 "batch_size_probe": results["setting"].get("batch_size_probe", []),
+                "stacking": results["stacking"],
             }
         )
-        if not probe and setting in SETTINGS:
+        if not probe and not stacked and setting in SETTINGS:
             check.bench_rates[setting] = results["training"]["alm_images_per_s"]
 
     return step
@@ -499,6 +507,8 @@ TIMED = (  # what matters most first, should the budget run out: the faster sett
     Step("members", "e. concurrent members on one device", members),
     Step("bench_bf16_nocl_b64", "d. bench, bf16-mixed without channels-last, batch 64",
          bench_step("bf16-mixed", probe=False)),
+    Step("bench_stack", "g. stacked members (ensemble.stack=K), 32-true, batch 64",
+         bench_step("32-true", probe=False, stacked=True)),
     Step("bench_32_probe", "d. bench, 32-true, largest batch", bench_step("32-true", probe=True)),
     Step("bench_bf16_probe", "d. bench, bf16-mixed + channels-last, largest batch",
          bench_step("bf16-mixed+channels_last", probe=True)),

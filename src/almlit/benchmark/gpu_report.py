@@ -51,6 +51,8 @@ def step_summary(name: str, record: dict[str, Any]) -> str:
             f"SIGTERM after step {figures['signalled_at_step']} ({figures['steps_per_epoch']} batches an epoch),"
             " resumed: equal"
         )
+    if name == "bench_stack":
+        return "; ".join(stacked_row_summary(row, figures["stacking"]) for row in figures["stacking"])
     if name.startswith("bench"):
         return (
             f"batch {figures['batch_size']}: {figures['alm_images_per_s']:.0f} img/s with ALM, ALM/base"
@@ -93,6 +95,46 @@ def bench_table(summary: dict[str, Any]) -> list[str]:
             f" | {figures['alm_over_base']:.3f} {'ok' if figures['alm_overhead_target_met'] else 'MISSED'}"
             f" | {figures['train_tflop_per_s']:.3g} | {figures['matmul_tflop_per_s']:.3g} ({figures['matmul_dtype']})"
             f" | {figures['epoch_seconds']:.2f} | {_number(figures['peak_memory_mib'])} |"
+        )
+    return [*lines, ""]
+
+
+STACK_TARGET = 5.0  # issue 18: a stack of 10 ResNet-10 (width 64, batch 64) >= 5x the throughput of one member
+
+
+def over_one_member(row: dict[str, Any], rows: list[dict[str, Any]]) -> float | None:
+    """Members x images/s of the stack of ``row`` over the images/s of one member trained alone (the K = 1 row's
+    separate run); ``None`` without a K = 1 row."""
+    alone = next((other["separate_images_per_s"] for other in rows if other["members"] == 1), None)
+    return None if alone is None else row["stacked_images_per_s"] / alone
+
+
+def stacked_row_summary(row: dict[str, Any], rows: list[dict[str, Any]]) -> str:
+    ratio = over_one_member(row, rows)
+    shown = "" if ratio is None else f", {ratio:.2f}x one member"
+    return f"K={row['members']}: {row['stacked_images_per_s']:.0f} img/s{shown}"
+
+
+def stacked_table(summary: dict[str, Any]) -> list[str]:
+    """Section g: stacked members' throughput against one member alone and K members trained in turn."""
+    record = summary["steps"].get("bench_stack")
+    if record is None:
+        return []
+    lines = ["## g. Stacked members (ensemble.stack=K; ResNet-10, 32-true, batch 64)", ""]
+    if record["status"] != "ok":
+        return [*lines, f"not measured: {record['error']}", ""]
+    lines += [
+        f"| K | stacked: members x img/s | K separate runs in turn: img/s | stacked / separate"
+        f" | stacked / one member (>= {STACK_TARGET:g} at K = 10) |",
+        "|---:|---:|---:|---:|---:|",
+    ]
+    rows = record["figures"]["stacking"]
+    for row in rows:
+        ratio = over_one_member(row, rows)
+        verdict = "" if row["members"] != 10 or ratio is None else (" ok" if ratio >= STACK_TARGET else " MISSED")
+        lines.append(
+            f"| {row['members']} | {row['stacked_images_per_s']:.0f} | {row['separate_images_per_s']:.0f}"
+            f" | {row['stacked_over_separate']:.2f} | {'' if ratio is None else f'{ratio:.2f}'}{verdict} |"
         )
     return [*lines, ""]
 
@@ -140,6 +182,7 @@ def markdown_report(summary: dict[str, Any]) -> str:
         *bench_table(summary),
         *members_table(summary),
         *cost_section(summary),
+        *stacked_table(summary),
         *failures(summary),
     ]
     return "\n".join(lines).rstrip() + "\n"
