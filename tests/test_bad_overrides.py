@@ -12,7 +12,8 @@ from unittest import mock
 import pytest
 from hydra.errors import ConfigCompositionException, MissingConfigException
 
-from almlit.bad_overrides import BadOverride, closest_keys, explain_composition, flat_keys
+from almlit.bad_overrides import BadOverride, closest_keys, explain_composition, flat_keys, unknown_key_message
+from almlit.ensemble import OWN_KEYS
 from almlit.report.ensemble_members import compose_member
 from almlit.train import check_trainer_types
 from tests.helpers.commands import HYDRA_IN_PROCESS
@@ -148,3 +149,41 @@ def test_trainer_values_of_the_declared_types_pass():
     check_trainer_types(
         {"max_epochs": None, "num_nodes": 2, "enable_progress_bar": None, "devices": "auto", "precision": "bf16-mixed"}
     )
+
+
+def test_an_unknown_parent_node_names_the_whole_override_and_the_corrected_key():
+    assert unknown_key_message("traner", ["seed=1", "traner.max_epochs=3"], "train") == (
+        "unknown key traner in traner.max_epochs=3; closest keys: trainer.max_epochs; "
+        "to add a new key write +traner.max_epochs=3"
+    )
+
+
+def test_a_command_s_own_keys_are_suggested_for_an_unknown_key():
+    assert unknown_key_message("selectoin", ["selectoin=x.yaml"], "train", own_keys=OWN_KEYS) == (
+        "unknown key selectoin in selectoin=x.yaml; closest keys: selection; to add a new key write +selectoin=x.yaml"
+    )
+
+
+def test_an_unknown_choice_in_a_list_of_choices_names_the_group_s_options():
+    error = MissingConfigException("In 'train': Could not load 'logger/wandbb'.", missing_cfg_file="logger/wandbb")
+    assert error.options is None  # Hydra names no options for a list of choices; they are read from the group
+    assert explain_composition(error, ["logger=[mlflow,wandbb]"], "train") == (
+        "logger=wandbb is no option of the group logger; choose one of csv, mlflow, tensorboard, wandb"
+    )
+
+
+def test_ensemble_help_prints_its_usage(capsys):
+    from almlit import ensemble
+
+    ensemble.main(["--help"])
+    assert capsys.readouterr().out.strip() == ensemble.__doc__.strip()
+
+
+@pytest.mark.parametrize("module", ["almlit.select", "almlit.report", "almlit.cost", "almlit.predict", "almlit.export"])
+def test_argparse_commands_print_their_usage_for_help(module, capsys):
+    package = module == "almlit.report"  # python -m runs its __main__
+    main = __import__(f"{module}.__main__" if package else module, fromlist=["main"]).main
+    with pytest.raises(SystemExit) as exit_:
+        main(["--help"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out.startswith(f"usage: python -m {module} [-h]")

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import ConfigCompositionException, MissingConfigException, OverrideParseException
 from omegaconf import DictConfig, OmegaConf
@@ -60,6 +61,12 @@ def config_keys(config: DictConfig) -> list[str]:
     return flat_keys(OmegaConf.to_container(config, resolve=False))
 
 
+def group_options(group: str) -> list[str]:
+    """The options of the config group ``group`` (``logger``: ``csv, mlflow, ...``), sorted, as Hydra finds them."""
+    with initialize_config_dir(CONFIG_DIR, version_base="1.3"):
+        return sorted(GlobalHydra.instance().config_loader().get_group_options(group))
+
+
 def compose_keys(config_name: str, overrides: Sequence[str]) -> list[str]:
     """The dotted keys of ``config_name`` composed with ``overrides`` (with its ``hydra`` node), or of the default
     config when these overrides do not compose either."""
@@ -89,40 +96,53 @@ def closest_keys(key: str, keys: Sequence[str]) -> list[str]:
     return [name for _, name in sorted(scored)[:SUGGESTIONS]]
 
 
-def unknown_key_message(key: str, overrides: Sequence[str], config_name: str) -> str:
+def unknown_key_message(key: str, overrides: Sequence[str], config_name: str, own_keys: Sequence[str] = ()) -> str:
     """``unknown key <key> in <override>``, the closest existing keys (or the keys beside it), and the ``+`` form.
 
+    The override is the one whose key is ``key`` or lies under it (``traner.max_epochs=3`` for the unknown node
+    ``traner``); the suggestions are the keys closest to the override's whole key (``trainer.max_epochs``).
+
     Args:
-        key: the dotted key that is no key of the composed config (``trainer.max_epoch``).
+        key: the dotted key that is no key of the composed config (``trainer.max_epoch``, ``traner``).
         overrides: the command line's overrides (Hydra's grammar).
         config_name: the primary config (``train``, ``bench``).
+        own_keys: keys the command reads itself besides the config's (``almlit.ensemble``'s ``members``).
     """
     parsed = OverridesParser.create().parse_overrides(list(overrides))
-    bad = next((override for override in parsed if override.key_or_group == key), None)
+    under = (
+        override for override in parsed if override.key_or_group == key or override.key_or_group.startswith(f"{key}.")
+    )
+    bad = next(under, None)
+    full_key = bad.key_or_group if bad is not None else key
     written = bad.input_line if bad is not None and bad.input_line else key
     value = written.partition("=")[2] or "VALUE"  # as typed: a sweep (a,b) has no single value
-    keys = compose_keys(config_name, [override for override in overrides if override != written])
-    closest = closest_keys(key, keys)
+    keys = [*compose_keys(config_name, [override for override in overrides if override != written]), *own_keys]
+    closest = closest_keys(full_key, keys)
     if closest:
         known = f"closest keys: {', '.join(closest)}"
     else:
         parent = key.rpartition(".")[0]
         beside = [name for name in keys if name.rpartition(".")[0] == parent]
         known = f"the keys of {parent or 'the config'} are {', '.join(beside)}"
-    return f"unknown key {key} in {written}; {known}; to add a new key write +{key}={value}"
+    return f"unknown key {key} in {written}; {known}; to add a new key write +{full_key}={value}"
 
 
 def unknown_option_message(error: MissingConfigException) -> str:
     """``<group>=<option> is no option of the group <group>; choose one of ...``, or Hydra's message in one line
     when the missing config is no option of a group (a missing primary config)."""
     group, _, option = (error.missing_cfg_file or "").rpartition("/")
-    if not group or not error.options:
+    options = error.options or (group_options(group) if group else [])  # Hydra names none for a list of choices
+    if not options:
         return " ".join(str(error).split())
-    return f"{group}={option} is no option of the group {group}; choose one of {', '.join(error.options)}"
+    return f"{group}={option} is no option of the group {group}; choose one of {', '.join(options)}"
 
 
-def explain_composition(error: Exception, overrides: Sequence[str], config_name: str) -> str:
+def explain_composition(
+    error: Exception, overrides: Sequence[str], config_name: str, own_keys: Sequence[str] = ()
+) -> str:
     """One line for an error Hydra raised while composing ``config_name`` with ``overrides``.
+
+    ``own_keys``: keys the command reads itself, suggested for an unknown key too (:func:`unknown_key_message`).
 
     Raises:
         TypeError: when ``error`` is no composition error (it is not ours to explain).
@@ -136,7 +156,7 @@ def explain_composition(error: Exception, overrides: Sequence[str], config_name:
         raise TypeError(f"not a composition error: {error!r}")
     cause = error.__cause__
     if isinstance(cause, OmegaConfBaseException) and cause.full_key and str(error).startswith("Could not override"):
-        return unknown_key_message(cause.full_key, overrides, config_name)
+        return unknown_key_message(cause.full_key, overrides, config_name, own_keys)
     return " ".join(str(error).split())
 
 
@@ -147,6 +167,22 @@ def explained_composition(overrides: Sequence[str], config_name: str) -> Iterato
         yield
     except COMPOSITION_ERRORS as error:
         raise BadOverride(explain_composition(error, overrides, config_name)) from error
+
+
+@contextlib.contextmanager
+def own_keys_suggested(own_keys: Sequence[str], overrides: Sequence[str], config_name: str) -> Iterator[None]:
+    """Explain again, with ``own_keys`` among the suggestions, a :class:`BadOverride` raised in the block.
+
+    For a command that reads some ``key=value`` arguments itself (``almlit.ensemble``'s ``members=3``), so that
+    ``membres=3`` is told ``closest keys: members``.
+    """
+    try:
+        yield
+    except BadOverride as refusal:
+        error = refusal.__cause__
+        if not isinstance(error, COMPOSITION_ERRORS):
+            raise
+        raise BadOverride(explain_composition(error, overrides, config_name, own_keys)) from error
 
 
 def command_line_overrides(arguments: Sequence[str], config_name: str) -> tuple[list[str], str]:

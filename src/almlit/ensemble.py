@@ -32,6 +32,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
+from almlit.bad_overrides import own_keys_suggested
 from almlit.errors import BAD_INPUT, one_line_errors
 from almlit.report.ensemble_members import DEFAULT_MEMBERS, merge_overrides, run_ensemble, train_members
 from almlit.report.ensemble_report import REPORT_FILE
@@ -79,8 +80,12 @@ def parse_members(text: str) -> int | None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    own, overrides = split_arguments(sys.argv[1:] if argv is None else argv)
-    with one_line_errors(BAD_INPUT):
+    argv = sys.argv[1:] if argv is None else argv
+    if {"-h", "--help"} & set(argv):
+        print(__doc__)
+        return
+    own, overrides = split_arguments(argv)
+    with one_line_errors(BAD_INPUT), own_keys_suggested(OWN_KEYS, overrides, "train"):
         members = parse_members(own.get("members", str(DEFAULT_MEMBERS)))
         if "selection" in own:
             overrides = merge_overrides(read_selection(own["selection"]), overrides)

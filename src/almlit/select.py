@@ -211,7 +211,7 @@ def select(folders: Sequence[Path], output: Path | None, stage1_margin: float | 
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m almlit.select", description=__doc__.splitlines()[0])
     parser.add_argument("folders", nargs="+", type=Path, help="Hydra sweep folders (python -m almlit.train -m ...)")
     parser.add_argument("--output", type=Path, help=f"selection file (default: <first folder>/{SELECTION_FILE})")
     parser.add_argument("--stage1-margin", type=float, help="delta of the stage-1 runs (default: conf/alm/binary.yaml)")

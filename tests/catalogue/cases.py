@@ -246,6 +246,21 @@ CONFIGS = [
         "optim.lr, optim.momentum, optim.weight_decay; to add a new key write +optim.betas=[0.9,0.99]",
     ),
     Case(
+        "unknown-parent-node",
+        "a key under a misspelt node",
+        TRAIN,
+        ("traner.max_epochs=3",),
+        "unknown key traner in traner.max_epochs=3; closest keys: trainer.max_epochs; "
+        "to add a new key write +traner.max_epochs=3",
+    ),
+    Case(
+        "unknown-choice-in-a-list",
+        "a list of group choices with one that does not exist",
+        TRAIN,
+        ("logger=[mlflow,wandbb]",),
+        "logger=wandbb is no option of the group logger; choose one of csv, mlflow, tensorboard, wandb",
+    ),
+    Case(
         "malformed-override",
         "an override that does not parse (an unclosed list)",
         TRAIN,
@@ -274,6 +289,21 @@ CONFIGS = [
         ("data.batchsize=8",),
         "unknown key data.batchsize in data.batchsize=8; closest keys: data.batch_size, data.eval_batch_size; "
         "to add a new key write +data.batchsize=8",
+    ),
+    Case(
+        "ensemble-own-key-misspelt",
+        "almlit.ensemble with a misspelt key of its own",
+        "almlit.ensemble",
+        ("membres=3",),
+        "unknown key membres in membres=3; closest keys: members; to add a new key write +membres=3",
+    ),
+    Case(
+        "ensemble-stack-key-misspelt",
+        "almlit.ensemble with a misspelt ensemble.stack",
+        "almlit.ensemble",
+        ("ensemble.stak=3",),
+        "unknown key ensemble in ensemble.stak=3; closest keys: ensemble.stack; to add a new key write "
+        "+ensemble.stak=3",
     ),
     Case(
         "classes-not-a-list",
@@ -1033,6 +1063,23 @@ ARGUMENTS = [
         "almlit.report",
         ("digits.yaml", "--deployed", "--prevalence", "0"),
         "--prevalence must lie in (0, 1) (the share of positives where the model is used), got 0.0",
+        setup=digits_experiment,
+    ),
+    Case(
+        "report-set-unknown-key",
+        "almlit.report without --train, with a misspelt --set override",
+        "almlit.report",
+        ("digits.yaml", "--set", "los=bce"),
+        "unknown key los in los=bce; closest keys: loss; to add a new key write +los=bce",
+        setup=digits_experiment,
+    ),
+    Case(
+        "report-set-malformed",
+        "almlit.report with a --set override that does not parse",
+        "almlit.report",
+        ("digits.yaml", "--set", "imb=[1,"),
+        "malformed override imb=[1,: no viable alternative at input '[1,' "
+        "(the grammar: https://hydra.cc/docs/1.3/advanced/override_grammar/basic/)",
         setup=digits_experiment,
     ),
     Case(

@@ -21,7 +21,8 @@ from almlit.decision.calibration import check_prevalence
 from almlit.errors import BAD_INPUT, one_line_errors
 from almlit.plots.figures import save_roc_curves
 from almlit.report.bootstrap import LEVEL, REPLICATES
-from almlit.report.experiments import load_experiment, only_rows
+from almlit.report.ensemble_members import compose_member
+from almlit.report.experiments import Experiment, load_experiment, only_rows
 from almlit.report.paper_results import paper_results
 from almlit.report.paper_table import make_table, row_result, setting_curves
 from almlit.report.tables import to_csv, to_latex, to_markdown
@@ -37,7 +38,7 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--root", type=Path, default=Path("outputs/tables"), help="where the ensemble folders live")
     parser.add_argument("--output", type=Path, help="where the tables go (default: outputs/reports/<table>)")
     parser.add_argument("--paper", action="store_true", help="a column with the paper's number beside each of ours")
-    parser.add_argument("--ci", action="store_true", help=f"{LEVEL:.0%} bootstrap intervals of AUC and FPR@TPR")
+    parser.add_argument("--ci", action="store_true", help=f"{LEVEL:.0%}% bootstrap intervals of AUC and FPR@TPR")
     parser.add_argument(
         "--deployed",
         action="store_true",
@@ -52,6 +53,19 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def check_overrides_compose(experiments: list[Experiment], extra: list[str]) -> None:
+    """Compose every row with the ``--set`` overrides ``extra``, so that a misspelt or malformed one is refused
+    before any row is looked for (not only with ``--train``).
+
+    Raises:
+        almlit.bad_overrides.BadOverride: for an unknown choice or key, or a malformed override (one line).
+    """
+    if extra:
+        for experiment in experiments:
+            for row in experiment.rows:
+                compose_member([*experiment.common, *experiment.rows[row], *extra])
+
+
 def build(args: argparse.Namespace) -> tuple[str, Path]:
     check_prevalence(args.prevalence, "--prevalence")
     experiments = [load_experiment(path) for path in args.experiments]
@@ -62,6 +76,7 @@ def build(args: argparse.Namespace) -> tuple[str, Path]:
         raise ValueError(f"the experiment files belong to different tables: {', '.join(tables)}")
     if args.members is not None and args.members < 1:
         raise ValueError(f"--members must be >= 1, got {args.members}")
+    check_overrides_compose(experiments, args.set)
     results, missing = {}, []
     for experiment in experiments:
         members = args.members or experiment.members
