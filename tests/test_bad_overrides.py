@@ -179,7 +179,9 @@ def test_ensemble_help_prints_its_usage(capsys):
     assert capsys.readouterr().out.strip() == ensemble.__doc__.strip()
 
 
-@pytest.mark.parametrize("module", ["almlit.select", "almlit.report", "almlit.cost", "almlit.predict", "almlit.export"])
+@pytest.mark.parametrize(
+    "module", ["almlit.select", "almlit.report", "almlit.cost", "almlit.predict", "almlit.export", "almlit.demo"]
+)
 def test_argparse_commands_print_their_usage_for_help(module, capsys):
     package = module == "almlit.report"  # python -m runs its __main__
     main = __import__(f"{module}.__main__" if package else module, fromlist=["main"]).main
@@ -187,3 +189,14 @@ def test_argparse_commands_print_their_usage_for_help(module, capsys):
         main(["--help"])
     assert exit_.value.code == 0
     assert capsys.readouterr().out.startswith(f"usage: python -m {module} [-h]")
+
+
+@pytest.mark.parametrize("module", ["almlit.train", "almlit.bench"])
+def test_hydra_commands_print_their_help(module, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    main = __import__(module, fromlist=["main"]).main
+    with mock.patch.object(sys, "argv", [module, "--help"]), pytest.raises(SystemExit) as exit_:
+        main()
+    assert exit_.value.code in (0, None)
+    assert f"{module.rpartition('.')[2]} is powered by Hydra." in capsys.readouterr().out
+    assert list(tmp_path.iterdir()) == []

@@ -139,7 +139,7 @@ def machine() -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m almlit.demo", description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=3, help="runs per setting (split and init seeds 0..n-1)")
     parser.add_argument("--output-root", type=Path, default=Path("outputs/demo"))
     parser.add_argument(
