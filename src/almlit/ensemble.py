@@ -85,13 +85,14 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(__doc__)
         return
     own, overrides = split_arguments(argv)
-    with one_line_errors(BAD_INPUT), own_keys_suggested(OWN_KEYS, overrides, "train"):
+    with one_line_errors(BAD_INPUT):
         members = parse_members(own.get("members", str(DEFAULT_MEMBERS)))
         if "selection" in own:
             overrides = merge_overrides(read_selection(own["selection"]), overrides)
         stack = check_stack_size(own.get(STACK_KEY, "1"))
         train = functools.partial(train_stacked_members, stack=stack) if stack > 1 else train_members
-        ensemble_dir, summary = run_ensemble(overrides, members, own.get("dir"), train=train)
+        with own_keys_suggested(OWN_KEYS, overrides, "train"):  # overrides: with the selection file's
+            ensemble_dir, summary = run_ensemble(overrides, members, own.get("dir"), train=train)
     print((ensemble_dir / REPORT_FILE).read_text())
     if "out_of_fold" in summary:
         print(out_of_fold_line(summary["out_of_fold"]))
