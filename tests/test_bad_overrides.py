@@ -200,3 +200,18 @@ def test_hydra_commands_print_their_help(module, tmp_path, monkeypatch, capsys):
     assert exit_.value.code in (0, None)
     assert f"{module.rpartition('.')[2]} is powered by Hydra." in capsys.readouterr().out
     assert list(tmp_path.iterdir()) == []
+
+
+def test_ensemble_names_a_misspelt_override_of_its_selection_file(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "selection.yaml").write_text("overrides:\n  - trainer.max_epoch=2\n")
+    from almlit import ensemble
+
+    with pytest.raises(SystemExit) as exit_:
+        ensemble.main(["selection=selection.yaml", "membres=3"])
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        "almlit: error: unknown key trainer.max_epoch in trainer.max_epoch=2; closest keys: trainer.max_epochs; "
+        "to add a new key write +trainer.max_epoch=2"
+    )
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["selection.yaml"]
