@@ -480,6 +480,15 @@ CONFIGS = [
         setup=fake_cifar10,
     ),
     Case(
+        "multiclass-data-without-its-experiment-or-alm",
+        "long-tailed CIFAR10 as data alone with the default alm=binary: the experiment is named first",
+        TRAIN,
+        ("data=cifar10_lt", *LONG_TAIL[1:]),
+        "num_classes=2, but the data has 10 classes; add experiment=multiclass num_classes=10 (long-tailed CIFAR:"
+        " experiment=cifar10_lt|cifar100_lt instead of data=...)",
+        setup=fake_cifar10,
+    ),
+    Case(
         "multiclass-data-with-one-output",
         "10-class data with num_classes=10 but one network output",
         TRAIN,
@@ -509,7 +518,7 @@ CONFIGS = [
         TRAIN,
         (*LONG_TAIL, "loss=ce", "alm=binary"),
         "alm=binary needs a binary data set (2 classes), but the data has 10 classes; use a binary data set "
-        "(data=digits|cifar10|cifar100) or alm=none",
+        "(data=digits|cifar10|cifar100), alm=m1|m2 (the multi-class constraints) or alm=none",
         setup=fake_cifar10,
     ),
     Case(
