@@ -31,6 +31,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
 from almlit.errors import TrainingFailure, one_line_errors
 from almlit.report.ensemble_members import resolve_member
+from almlit.report.run_results import print_summary
 from almlit.runs.resume import plan_start
 from almlit.stacking.plan import architecture_differences, check_stack_size, stack_groups, unsupported_settings
 
@@ -153,7 +154,6 @@ def run_stack(jobs: Sequence[SweepJob]) -> dict[int, JobReturn]:
     """Train ``jobs`` as one stack (:func:`~almlit.stacking.run.train_stacks`, split in halves if it does not fit) and
     print each one's summary as ``almlit.train`` does; returns their ``JobReturn`` by job number."""
     from almlit.stacking.run import train_stacks  # torch.func and the stacked loop: only when a stack trains
-    from almlit.train import print_summary
 
     for job in jobs:  # the folder and the job's log file (hydra.job_logging), as run_job makes them
         job.run_dir.mkdir(parents=True, exist_ok=True)
