@@ -1007,6 +1007,20 @@ ARGUMENTS = [
         "ensemble.stack (or remove the setting)",
     ),
     Case(
+        "sweep-stack-zero",
+        "almlit.train -m with the stacked launcher and hydra.launcher.stack=0",
+        "almlit.train",
+        ("seed=0,1", "hydra/launcher=stacked", "hydra.launcher.stack=0", "hydra.mode=MULTIRUN"),
+        "hydra.launcher.stack must be an integer >= 1 (members trained as one model), got 0",
+    ),
+    Case(
+        "sweep-stack-key",
+        "almlit.train -m with issue 18's spelling sweep.stack=true (a sweep is stacked by its launcher)",
+        "almlit.train",
+        ("+sweep=alm_stage1", "sweep.stack=true", "hydra.mode=MULTIRUN"),
+        "sweep.stack=true is no setting: write hydra/launcher=stacked (hydra.launcher.stack=K jobs per stack) instead",
+    ),
+    Case(
         "ensemble-stack-mixed-precision",
         "almlit.ensemble stacking members in mixed precision (a stack trains in float32)",
         "almlit.ensemble",
