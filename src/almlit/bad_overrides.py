@@ -36,6 +36,9 @@ COMPOSITION_ERRORS = (ConfigCompositionException, OverrideParseException)  # Mis
 SUGGESTIONS = 3  # closest keys named for an unknown key
 RUNTIME = ("hydra.runtime", "hydra.overrides", "hydra.job.override_dirname")  # what Hydra fills in, not a setting
 CLOSE = 0.8  # the least similarity ratio of a suggested key
+# Keys that are no setting of a run, with what to write instead (issue 18 spelt a stacked sweep as sweep.stack=true;
+# how a sweep's jobs run is its launcher's choice, docs/stacking.md)
+MOVED_KEYS = {"sweep.stack": "hydra/launcher=stacked (hydra.launcher.stack=K jobs per stack)"}
 
 
 class BadOverride(ValueError):
@@ -154,6 +157,9 @@ def explain_composition(
         return unknown_option_message(error)
     if not isinstance(error, ConfigCompositionException):
         raise TypeError(f"not a composition error: {error!r}")
+    for override in OverridesParser.create().parse_overrides(list(overrides)):
+        if override.key_or_group in MOVED_KEYS:
+            return f"{override.input_line} is no setting: write {MOVED_KEYS[override.key_or_group]} instead"
     cause = error.__cause__
     if isinstance(cause, OmegaConfBaseException) and cause.full_key and str(error).startswith("Could not override"):
         return unknown_key_message(cause.full_key, overrides, config_name, own_keys)

@@ -293,12 +293,13 @@ def build_module(cfg: DictConfig, datamodule: TensorDataModule) -> ALMClassifier
             ``num_outputs``.
     """
     constraint = instantiate_with_data(cfg.alm.constraint, critical_classes=tuple(datamodule.critical_classes))
-    if constraint is not None:
-        constraint.check_compatible(datamodule.num_classes)
     network = instantiate(cfg.model)  # before the loss, as ever: a seeded run draws the same initial weights
     loss = instantiate_with_data(cfg.loss, class_counts=datamodule.class_counts)
     normed_head = bool(cfg.model.get("normed_head", False))
+    # the task first: data=cifar10_lt without its experiment is told to add it, before alm=binary is found unfit
     check_task(cfg.num_classes, cfg.num_outputs, datamodule.num_classes, loss, normed_head)
+    if constraint is not None:
+        constraint.check_compatible(datamodule.num_classes)
     check_output_shape(network, first_batch(datamodule), cfg.num_outputs)
     return ALMClassifier(
         network=network,

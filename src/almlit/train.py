@@ -28,14 +28,12 @@ from almlit.bad_overrides import run_hydra_main
 from almlit.config import CONFIG_DIR, check_seed
 from almlit.data.fingerprint import check_same_data, data_fingerprint, present_fingerprint, write_fingerprint
 from almlit.decision.calibration import check_prevalence
-from almlit.decision.operating_points import load_operating_points
 from almlit.errors import TrainingFailure, one_line_errors, out_of_memory_advice
 from almlit.module import build_module
-from almlit.report.decision_files import operating_point_lines
-from almlit.report.run_results import FitOutcome, test_and_write
+from almlit.report.run_results import FitOutcome, print_summary, test_and_write
 from almlit.runs.checkpoint_io import AtomicCheckpointIO
 from almlit.runs.continuation import check_continuation
-from almlit.runs.folder import OPERATING_POINTS_FILE, write_config, write_overrides
+from almlit.runs.folder import write_config, write_overrides
 from almlit.runs.preemption import Preempted, stop_after_preemption
 from almlit.runs.resume import LAST_CHECKPOINT, is_inside, is_new_folder, plan_start
 from almlit.runs.trackers import build_loggers, log_config
@@ -142,17 +140,6 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any] | None:
         final_penalty=float(module.penalty),  # before the best checkpoint's state is loaded for the test
     )
     return test_and_write(cfg, run_dir, resolved, trainer, module, datamodule, fitted)
-
-
-def print_summary(metrics: dict[str, Any], run_dir: Path) -> None:
-    test = "  ".join(f"{name}={value:.4f}" for name, value in metrics["test"].items())
-    print(f"test: {test}")
-    if (run_dir / OPERATING_POINTS_FILE).is_file():
-        calibration = metrics["calibration"]
-        print(f"operating points chosen on the {calibration['split']} split ({calibration['samples']} images):")
-        for line in operating_point_lines(load_operating_points(run_dir)):
-            print(f"  {line}")
-    print(f"run folder: {run_dir}")
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="train")

@@ -510,6 +510,15 @@ CONFIGS = [
         setup=fake_cifar10,
     ),
     Case(
+        "multiclass-data-without-its-experiment-or-alm",
+        "long-tailed CIFAR10 as data alone with the default alm=binary: the experiment is named first",
+        TRAIN,
+        ("data=cifar10_lt", *LONG_TAIL[1:]),
+        "num_classes=2, but the data has 10 classes; add experiment=multiclass num_classes=10 (long-tailed CIFAR:"
+        " experiment=cifar10_lt|cifar100_lt instead of data=...)",
+        setup=fake_cifar10,
+    ),
+    Case(
         "multiclass-data-with-one-output",
         "10-class data with num_classes=10 but one network output",
         TRAIN,
@@ -539,7 +548,7 @@ CONFIGS = [
         TRAIN,
         (*LONG_TAIL, "loss=ce", "alm=binary"),
         "alm=binary needs a binary data set (2 classes), but the data has 10 classes; use a binary data set "
-        "(data=digits|cifar10|cifar100) or alm=none",
+        "(data=digits|cifar10|cifar100), alm=m1|m2 (the multi-class constraints) or alm=none",
         setup=fake_cifar10,
     ),
     Case(
@@ -1026,6 +1035,20 @@ ARGUMENTS = [
         ("loss=cb_bce", "callbacks=deferred_reweighting", "members=2", "ensemble.stack=2", "dir=ens"),
         "a stacked run cannot reproduce callbacks.deferred_reweighting of ens/member0; train it without "
         "ensemble.stack (or remove the setting)",
+    ),
+    Case(
+        "sweep-stack-zero",
+        "almlit.train -m with the stacked launcher and hydra.launcher.stack=0",
+        "almlit.train",
+        ("seed=0,1", "hydra/launcher=stacked", "hydra.launcher.stack=0", "hydra.mode=MULTIRUN"),
+        "hydra.launcher.stack must be an integer >= 1 (members trained as one model), got 0",
+    ),
+    Case(
+        "sweep-stack-key",
+        "almlit.train -m with issue 18's spelling sweep.stack=true (a sweep is stacked by its launcher)",
+        "almlit.train",
+        ("+sweep=alm_stage1", "sweep.stack=true", "hydra.mode=MULTIRUN"),
+        "sweep.stack=true is no setting: write hydra/launcher=stacked (hydra.launcher.stack=K jobs per stack) instead",
     ),
     Case(
         "ensemble-stack-mixed-precision",

@@ -76,3 +76,19 @@ def test_every_label_key_is_a_key_of_some_data_config():
         for key in trained(f"data={kind}")["data"]
     }
     assert set(LABEL_KEYS) <= keys
+
+
+def test_a_class_named_as_a_number_or_as_text_is_the_same_class():
+    """An image folder named ``8`` is class "8" whether the override writes [8] or ["8"]."""
+    config = trained("data=images", "data.root=digits", "data.positive_classes=[8]")
+    data = apply_data_overrides(config, ['data.positive_classes=["8"]'])
+    assert data["data"]["positive_classes"] == ["8"]
+
+
+@pytest.mark.parametrize("kind", ["images", "images_multiclass"])
+def test_the_data_choice_of_the_trained_kind_is_accepted_also_when_it_inherits_its_target(kind):
+    """data/images_multiclass.yaml takes its _target_ from data/images.yaml through its defaults list."""
+    config = trained(f"data={kind}", "data.root=derm")
+    assert apply_data_overrides(config, [f"data={kind}"])["data"] == config["data"]
+    with pytest.raises(ValueError, match=r"^data=digits \(almlit\.data\.BinaryDigits\) is not the kind of data"):
+        apply_data_overrides(config, ["data=digits"])

@@ -17,10 +17,11 @@ from pathlib import Path
 import pytest
 import yaml
 from hydra import compose, initialize_config_dir
+from hydra.core.hydra_config import HydraConfig
 from omegaconf import OmegaConf
 
 from almlit.config import CONFIG_DIR
-from almlit.report.ensemble_members import resolve_member
+from almlit.report.ensemble_members import compose_member, resolve_member
 from almlit.report.experiments import load_experiment
 from almlit.runs.identity import PRESENTATION_KEYS, comparable, differences, resolved_targets
 from almlit.runs.resume import job_folder_name
@@ -298,6 +299,19 @@ def test_alm_m2_is_m1_with_the_other_variant():
 
 def test_debug_smoke_is_the_makefiles_old_smoke_set():
     assert changed(resolved(["data=cifar10", *SMOKE_BEFORE.split()]), resolved(["data=cifar10", *SMOKE])) == {}
+
+
+def test_a_smoke_run_has_its_own_folder_beside_the_real_runs():
+    """A smoke check must not take (and then block) the folder of the real run of the same name."""
+    folders = []
+    for extra in ([], ["debug=smoke"]):
+        config = compose_member(extra)
+        HydraConfig.instance().set_config(config)  # the run's own choices, for run_name
+        folders.append(config.hydra.run.dir)
+    assert folders == [
+        "outputs/runs/digits_bce_binary_imb100_seed0",
+        "outputs/smoke/runs/digits_bce_binary_imb100_seed0",
+    ]
 
 
 def test_debug_quiet_sets_presentation_keys_only_and_names_no_folder():

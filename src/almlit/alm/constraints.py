@@ -61,7 +61,8 @@ class BinaryConstraint(nn.Module):
         if num_classes != self.num_classes:
             raise ValueError(
                 f"alm=binary needs a binary data set (2 classes), but the data has {num_classes} classes; "
-                "use a binary data set (data=digits|cifar10|cifar100) or alm=none"
+                "use a binary data set (data=digits|cifar10|cifar100), alm=m1|m2 (the multi-class constraints) "
+                "or alm=none"
             )
 
     def forward(self, outputs: Tensor, targets: Tensor) -> Violations:

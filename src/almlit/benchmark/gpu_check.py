@@ -405,10 +405,10 @@ def bench_step(setting: str, probe: bool, stacked: bool = False) -> Callable:
     def step(check: Check, record: StepRecord) -> None:
         scale = check.scale
         output = check.work / "bench" / f"{setting}{'-probe' if probe else ''}{'-stacked' if stacked else ''}.json"
-        stack = ",".join(map(str, scale.stack)) if stacked else ""
+        stack = list(scale.stack) if stacked else []  # the stacked rows: step g only
         argv = ["-m", "almlit.bench", *scale.bench_setting, *{**SETTINGS, **ALONE}[setting], *scale.bench,
                 f"bench.device={check.device}", f"bench.matmul_size={scale.matmul_size}", f"bench.output={output}",
-                f"paths.data_dir={check.work / scale.timing_data_dir}", f"bench.stack=[{stack}]"]  # fmt: skip
+                f"paths.data_dir={check.work / scale.timing_data_dir}", f"bench.stack={stack}"]  # fmt: skip
         if probe:
             argv += ["bench.batch_size=probe", f"bench.probe_seconds={scale.probe_seconds}"]
         check.run_ok(record, argv, scale.timeouts["bench"])

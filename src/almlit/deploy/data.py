@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
+from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import OmegaConf
 
 from almlit.config import CONFIG_DIR
 from almlit.data.indexed import UNKNOWN_LABEL
@@ -36,7 +37,8 @@ def check_data_choice(choice: str, data_config: dict[str, Any]) -> None:
     choices = sorted(file.stem for file in DATA_GROUP.glob("*.yaml"))
     if not path.is_file():
         raise ValueError(f"data={choice} is not a data set; choose one of {choices}")
-    target = cast(DictConfig, OmegaConf.load(path)).get("_target_")  # a config of the package's data group
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):  # composed: a config's defaults count
+        target = compose("train", overrides=[f"data={choice}"]).data.get("_target_")
     if target != data_config.get("_target_"):
         raise ValueError(
             f"data={choice} ({target}) is not the kind of data the model was trained on "
@@ -62,7 +64,7 @@ def check_same_labels(key: str, trained: Any, given: Any) -> None:
     Raises:
         ValueError: naming the key, the trained value and the given value.
     """
-    if key in LABEL_KEYS and given != trained:
+    if key in LABEL_KEYS and override_text(given) != override_text(trained):  # [8] and ["8"] name one class
         raise ValueError(
             f"data.{key}={override_text(given)} changes the labels: the model was trained with "
             f"data.{key}={override_text(trained)}, and its operating points were chosen for those labels; leave "

@@ -16,7 +16,7 @@ from typing import Any, cast
 from hydra import compose, initialize_config_dir
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
 from almlit.bad_overrides import explained_composition
 from almlit.config import CONFIG_DIR
@@ -107,10 +107,10 @@ def compose_member(overrides: Sequence[str], config_name: str = "train", seed: i
 def resolve_member(config: DictConfig, run_dir: Path) -> dict[str, Any]:
     """The resolved ``config.yaml`` that the member trained in ``run_dir`` writes."""
     config = copy.deepcopy(config)
-    with open_dict(config):
+    with read_write(config.hydra.runtime), open_dict(config):  # read-only in a sweep job's config (a launcher's)
         config.hydra.runtime.output_dir = str(Path(run_dir).resolve())
     HydraConfig.instance().set_config(config)
-    with open_dict(config):
+    with read_write(config), open_dict(config):
         del config["hydra"]
     return cast(dict[str, Any], OmegaConf.to_container(config, resolve=True))  # a DictConfig gives a dict
 

@@ -13,11 +13,12 @@ import lightning as L
 from omegaconf import DictConfig
 
 from almlit.data.loaders import TensorDataModule
+from almlit.decision.operating_points import load_operating_points
 from almlit.errors import out_of_memory_advice
 from almlit.module import ALMClassifier
 from almlit.plots.roc import write_roc_figures
-from almlit.report.decision_files import write_decision_files
-from almlit.runs.folder import write_run_folder
+from almlit.report.decision_files import operating_point_lines, write_decision_files
+from almlit.runs.folder import OPERATING_POINTS_FILE, write_run_folder
 from almlit.runs.identity import seeds
 from almlit.runs.trackers import log_run_folder
 
@@ -84,3 +85,16 @@ def test_and_write(
         write_run_folder(run_dir, cfg, metrics, (scores, targets, sample_ids))
         log_run_folder(trainer.loggers, run_dir)
     return metrics
+
+
+def print_summary(metrics: dict[str, Any], run_dir: Path) -> None:
+    """What ``almlit.train`` prints at the end of a run (or of a stacked job): the test metrics, the operating points
+    and the run folder."""
+    test = "  ".join(f"{name}={value:.4f}" for name, value in metrics["test"].items())
+    print(f"test: {test}")
+    if (run_dir / OPERATING_POINTS_FILE).is_file():
+        calibration = metrics["calibration"]
+        print(f"operating points chosen on the {calibration['split']} split ({calibration['samples']} images):")
+        for line in operating_point_lines(load_operating_points(run_dir)):
+            print(f"  {line}")
+    print(f"run folder: {run_dir}")
