@@ -26,6 +26,13 @@ State = dict[str, Tensor]
 STACK_MODES = ("auto", "vmap", "sequential")  # auto: vmap on CUDA, sequential elsewhere (the faster one measured)
 
 
+def resolve_mode(mode: str, device: torch.device) -> str:
+    """``"vmap"`` or ``"sequential"``: ``mode`` (one of :data:`STACK_MODES`) with ``auto`` resolved for ``device``."""
+    if mode != "auto":
+        return mode
+    return "vmap" if device.type == "cuda" else "sequential"
+
+
 def stacked_state(networks: Sequence[nn.Module]) -> tuple[State, State]:
     """``(parameters, buffers)`` of ``networks`` stacked on a new first axis ``[K, ...]``.
 
@@ -71,9 +78,7 @@ class StackedForward:
 
     def resolved_mode(self, device: torch.device) -> str:
         """``"vmap"`` or ``"sequential"``: the mode used for images on ``device``."""
-        if self.mode != "auto":
-            return self.mode
-        return "vmap" if device.type == "cuda" else "sequential"
+        return resolve_mode(self.mode, device)
 
     def __call__(self, networks: Sequence[nn.Module], images: Tensor) -> Tensor:
         """Outputs ``[K, B, ...]`` of network k on ``images[k]`` (``images``: ``[K, B, C, H, W]``).
