@@ -8,9 +8,10 @@ note: only a regular buffer updated from a batched input is refused), and :func:
 slice to its member.
 
 On a CPU the members' networks are instead called one after another in the same step (``mode="sequential"``): there
-``vmap`` over a convolution costs more than the K separate calls it replaces (docs/stacking.md#where-a-stacked-step-
-spends-its-time), while a stack still saves the K processes, data pipelines and per-step Lightning work. Each member's
-network then updates its own BatchNorm buffers and gets its own gradient, exactly as when it trains alone.
+the batched kernels under ``vmap`` and the stacking of parameters and buffers cost more than the K calls they replace
+(measured: docs/stacking.md, "Where a stacked step spends its time"), while a stack still saves the K processes, data
+pipelines and Lightning loops. Each member's network then updates its own BatchNorm buffers and gets its own gradient,
+exactly as when it trains alone.
 """
 
 from __future__ import annotations
