@@ -205,6 +205,7 @@ def test_interleaved_samples_alternate_the_order():
         ("bench.synthetic=maybe", "bench.synthetic must be auto, true or false, got 'maybe'"),
         ("bench.stack=4", "bench.stack must be a list of stack sizes >= 1, e.g. [1,2,4], got 4"),
         ("bench.stack=[2,0]", "bench.stack must be an int >= 1, got 0"),
+        ("bench.stack_mode=batched", "bench.stack_mode must be one of auto, vmap, sequential, got 'batched'"),
     ],
 )
 def test_bad_options_are_named(option, message):

@@ -1137,6 +1137,14 @@ ARGUMENTS = [
         setup=digits_experiment,
     ),
     Case(
+        "cost-bad-stack-mode",
+        "almlit.cost (or almlit.bench) with a stack forward mode that is not a choice",
+        "almlit.cost",
+        ("digits.yaml", "--set", "bench.stack_mode=batched"),
+        "bench.stack_mode must be one of auto, vmap, sequential, got 'batched'",
+        setup=digits_experiment,
+    ),
+    Case(
         "members-zero-processes",
         "almlit.benchmark.members with 0 processes",
         "almlit.benchmark.members",

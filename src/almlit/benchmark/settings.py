@@ -8,6 +8,8 @@ from typing import Any
 
 import torch
 
+from almlit.stacking.forward import STACK_MODES
+
 AUTOCAST_DTYPES = {"32-true": None, "bf16-mixed": torch.bfloat16, "16-mixed": torch.float16}
 DEVICES = ("auto", "cpu", "cuda")
 SYNTHETIC = {"auto": "auto", True: "true", False: "false", "true": "true", "false": "false"}
@@ -34,6 +36,7 @@ class BenchSettings:
         matmul_size: side of the square ``torch.mm`` that measures the reference GFLOP/s.
         synthetic: ``auto`` (random pixels when the data files are absent), ``true`` or ``false``.
         stack: the stack sizes K of the stacked rows (:mod:`almlit.benchmark.stacked`); empty: none.
+        stack_mode: the stack's forward pass (:class:`~almlit.stacking.forward.StackedForward`'s ``mode``).
     """
 
     device: torch.device
@@ -51,6 +54,7 @@ class BenchSettings:
     matmul_size: int
     synthetic: str
     stack: tuple[int, ...] = ()
+    stack_mode: str = "auto"
 
     @property
     def autocast_dtype(self) -> torch.dtype | None:
@@ -115,6 +119,9 @@ def bench_settings(node: Mapping[str, Any]) -> BenchSettings:
         isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1
     ):
         raise ValueError(f"bench.batch_size must be an int >= 1, probe or null, got {batch_size!r}")
+    stack_mode = node.get("stack_mode", "auto")
+    if stack_mode not in STACK_MODES:
+        raise ValueError(f"bench.stack_mode must be one of {', '.join(STACK_MODES)}, got {stack_mode!r}")
     return BenchSettings(
         device=device,
         precision=precision,
@@ -131,6 +138,7 @@ def bench_settings(node: Mapping[str, Any]) -> BenchSettings:
         matmul_size=_positive_int("matmul_size", node["matmul_size"]),
         synthetic=SYNTHETIC[synthetic],
         stack=stack_sizes(node.get("stack") or ()),
+        stack_mode=stack_mode,
     )
 
 

@@ -21,7 +21,7 @@ from almlit.benchmark.training import bench_module, on_device, optimizer_of, tim
 from almlit.data import ImageDataModule
 from almlit.data.indexed import Batch
 from almlit.module import ALMClassifier
-from almlit.stacking.forward import StackedForward
+from almlit.stacking.forward import StackedForward, resolve_mode
 from almlit.stacking.loop import stacked_step
 
 StackedBatch = tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor]]
@@ -47,10 +47,11 @@ def members(cfg: DictConfig, datamodule: ImageDataModule, count: int, settings: 
     return [on_device(bench_module(cfg, datamodule, True, compile=False), settings.device) for _ in range(count)]
 
 
-def stack_step(modules: Sequence[ALMClassifier]) -> Callable[[StackedBatch], None]:
-    """One step of ``modules`` as one stack (:func:`almlit.stacking.loop.stacked_step`)."""
+def stack_step(modules: Sequence[ALMClassifier], mode: str = "auto") -> Callable[[StackedBatch], None]:
+    """One step of ``modules`` as one stack (:func:`almlit.stacking.loop.stacked_step`), its forward pass in ``mode``
+    (:class:`~almlit.stacking.forward.StackedForward`)."""
     optimizers = [optimizer_of(module) for module in modules]
-    forward = StackedForward(modules[0].network)
+    forward = StackedForward(modules[0].network, mode)
 
     def step(batch: StackedBatch) -> None:
         stacked_step(modules, optimizers, forward, *batch)
@@ -90,15 +91,16 @@ def stacked_rows(
         progress: called before each stack size.
 
     Returns:
-        One row per K: ``members``, ``stacked_seconds_per_step``, ``separate_seconds_per_step`` (K steps),
-        ``stacked_images_per_s``, ``separate_images_per_s``, ``stacked_over_separate``.
+        One row per K: ``members``, ``forward`` (the stack's forward mode: vmap or sequential),
+        ``stacked_seconds_per_step``, ``separate_seconds_per_step`` (K steps), ``stacked_images_per_s``,
+        ``separate_images_per_s``, ``stacked_over_separate``.
     """
     batch_size = len(batches[0][0])
     rows = []
     for count in settings.stack:
         progress(f"stack of {count} and {count} separate runs")
         steps = {
-            "stacked": stack_step(members(cfg, datamodule, count, settings)),
+            "stacked": stack_step(members(cfg, datamodule, count, settings), settings.stack_mode),
             "separate": separate_steps(members(cfg, datamodule, count, settings), settings),
         }
         samples, _ = time_training_steps(steps, stacked_batches(batches, count), settings)
@@ -106,6 +108,7 @@ def stacked_rows(
         rows.append(
             {
                 "members": count,
+                "forward": resolve_mode(settings.stack_mode, settings.device),
                 "stacked_seconds_per_step": stacked,
                 "separate_seconds_per_step": separate,
                 "stacked_images_per_s": count * batch_size / stacked,
@@ -123,7 +126,7 @@ def stacked_lines(rows: Sequence[dict[str, Any]]) -> list[str]:
         return []
     lines = ["", "stacked members (ensemble.stack=K): members x images/s of one stack vs K separate runs in turn"]
     lines += [
-        f"  K={row['members']:<3d} stacked {row['stacked_images_per_s']:9.1f} img/s   separate "
+        f"  K={row['members']:<3d} stacked ({row['forward']}) {row['stacked_images_per_s']:9.1f} img/s   separate "
         f"{row['separate_images_per_s']:9.1f} img/s   stacked / separate {row['stacked_over_separate']:.2f}x"
         for row in rows
     ]
