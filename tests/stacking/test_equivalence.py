@@ -3,7 +3,8 @@
 Tolerances: a stacked member's forward and backward passes run as batched (vmapped) kernels, which may sum in another
 order than the single-network ones, so its float32 state drifts from the alone run's by rounding only. Measured on
 these settings (3 members, digits, 6 epochs): test logits differ by at most 7.6e-6 (logits of magnitude ~1-5) and
-multipliers by at most 7.7e-7 (mu up to 0.04 in the grid); the tolerances below are about five times
+multipliers by at most 7.7e-7 (mu up to 0.04 in the grid); the tolerances (SCORE_TOLERANCE and
+MULTIPLIER_TOLERANCE in tests/helpers/stack_runs.py) are about five times
 that. Decisions (best epoch, epochs trained, mu) are taken on the float32-rounded validation metric, as Lightning
 takes them, and must be equal.
 """
@@ -13,7 +14,14 @@ import torch
 
 from almlit.stacking.loop import fit_stack
 from almlit.stacking.run import prepare_stack, train_stack
-from tests.helpers.stack_runs import best_state, member_config, saved_test_scores, train_alone
+from tests.helpers.stack_runs import (
+    MULTIPLIER_TOLERANCE,
+    SCORE_TOLERANCE,
+    best_state,
+    member_config,
+    saved_test_scores,
+    train_alone,
+)
 
 
 def hardest_positives(run_dir):
@@ -22,8 +30,6 @@ def hardest_positives(run_dir):
     return {int(row.split(",")[0]): float(row.split(",")[2]) for row in rows}
 
 
-SCORE_TOLERANCE = 5e-5
-MULTIPLIER_TOLERANCE = 5e-6
 SEEDS = (0, 1, 2)
 ENSEMBLE = ([], [], [])  # members that differ by their seed only
 GRID = (  # a hyper-parameter grid as one stack: loss, ALM and optimiser settings differ too

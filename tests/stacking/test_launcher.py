@@ -13,8 +13,7 @@ from almlit.runs.folder import COMPLETE_FILE
 from almlit.stacking.launcher import Sweep, SweepJob, launch_stacked, stack_plan, stackable
 from tests.helpers.commands import QUIET, main_in_process
 from tests.helpers.file_tree import file_states
-from tests.helpers.stack_runs import saved_test_scores
-from tests.stacking.test_equivalence import SCORE_TOLERANCE
+from tests.helpers.stack_runs import SCORE_TOLERANCE, saved_test_scores
 
 # ---------------------------------------------------------------- which jobs stack together (fast)
 
