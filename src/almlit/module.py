@@ -18,7 +18,7 @@ from almlit.alm.coverage import PairCoverage, pairwise_objectives
 from almlit.alm.distributed import gather_batch, world_size
 from almlit.data.loaders import TensorDataModule
 from almlit.metrics import BinaryRankMetrics, CriticalClassMetrics
-from almlit.models.output_check import check_output_shape, check_task, first_batch
+from almlit.models.output_check import check_num_classes, check_output_shape, check_task, first_batch
 from almlit.optim import build_optimizer
 
 Batch = tuple[Tensor, Tensor, Tensor]
@@ -296,10 +296,12 @@ def build_module(cfg: DictConfig, datamodule: TensorDataModule) -> ALMClassifier
     network = instantiate(cfg.model)  # before the loss, as ever: a seeded run draws the same initial weights
     loss = instantiate_with_data(cfg.loss, class_counts=datamodule.class_counts)
     normed_head = bool(cfg.model.get("normed_head", False))
-    # the task first: data=cifar10_lt without its experiment is told to add it, before alm=binary is found unfit
-    check_task(cfg.num_classes, cfg.num_outputs, datamodule.num_classes, loss, normed_head)
+    # data=cifar10_lt without its experiment is told to add it, before alm=binary is found unfit; alm=m1 on binary
+    # data is told so before the outputs its loss would need
+    check_num_classes(cfg.num_classes, datamodule.num_classes)
     if constraint is not None:
         constraint.check_compatible(datamodule.num_classes)
+    check_task(cfg.num_classes, cfg.num_outputs, datamodule.num_classes, loss, normed_head)
     check_output_shape(network, first_batch(datamodule), cfg.num_outputs)
     return ALMClassifier(
         network=network,

@@ -52,6 +52,19 @@ def check_output_shape(network: nn.Module, images: torch.Tensor, num_outputs: in
         )
 
 
+def check_num_classes(num_classes: int, data_classes: int) -> None:
+    """Refuse a config whose ``num_classes`` is not the data's (a multi-class data option without its experiment).
+
+    Raises:
+        ValueError: naming both numbers and the experiment that sets them.
+    """
+    if num_classes != data_classes:
+        raise ValueError(
+            f"num_classes={num_classes}, but the data has {data_classes} classes; add experiment=multiclass"
+            f" num_classes={data_classes} (long-tailed CIFAR: experiment=cifar10_lt|cifar100_lt instead of data=...)"
+        )
+
+
 def check_task(num_classes: int, num_outputs: int, data_classes: int, loss: nn.Module, normed_head: bool) -> None:
     """Refuse a run whose task settings do not fit its data and loss.
 
@@ -70,11 +83,7 @@ def check_task(num_classes: int, num_outputs: int, data_classes: int, loss: nn.M
     Raises:
         ValueError: naming the setting, its value and the overrides that fit.
     """
-    if num_classes != data_classes:
-        raise ValueError(
-            f"num_classes={num_classes}, but the data has {data_classes} classes; add experiment=multiclass"
-            f" num_classes={data_classes} (long-tailed CIFAR: experiment=cifar10_lt|cifar100_lt instead of data=...)"
-        )
+    check_num_classes(num_classes, data_classes)
     loss_name = type(loss).__name__
     if data_classes > 2 and num_outputs != data_classes:
         raise ValueError(
