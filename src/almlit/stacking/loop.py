@@ -22,13 +22,32 @@ from almlit.module import ALMClassifier
 from almlit.stacking.decisions import as_logged, checkpoint_improves
 from almlit.stacking.forward import StackedForward
 from almlit.stacking.members import StackMember
+from almlit.stacking.optimizer_steps import step_optimizers
 
 
-def epoch_batches(member: StackMember, epoch: int, batch_size: int) -> list[Tensor]:
-    """The member's training positions of ``epoch`` cut into batches (the last one may be shorter)."""
+def epoch_batches(member: StackMember, epoch: int, batch_size: int) -> list[tuple[Tensor, Tensor]]:
+    """The member's training batches of ``epoch`` in its sampler's order: ``(sample_ids, labels)`` per batch (the last
+    batch may be shorter)."""
     member.sampler.set_epoch(epoch)
-    order = torch.as_tensor(list(iter(member.sampler)), dtype=torch.long)
-    return list(order.split(batch_size))
+    positions = torch.as_tensor(list(iter(member.sampler)), dtype=torch.long, device=member.train_ids.device)
+    ids, labels = member.train_ids[positions], member.train_labels[positions]
+    return list(zip(ids.split(batch_size), labels.split(batch_size), strict=True))
+
+
+def logged_values(results: Sequence[tuple[Tensor, dict[str, Tensor]]]) -> Tensor:
+    """Every member's loss and terms of one step, detached, in one tensor (member after member, loss first)."""
+    values = []
+    for loss, terms in results:
+        values += [loss.detach(), *(term.detach().reshape(()) for term in terms.values())]
+    return torch.stack(values)
+
+
+def summed_in_order(values: Sequence[float]) -> float:
+    """The float64 sum of ``values`` added one after another (the order fixes the rounding)."""
+    total = 0.0
+    for value in values:
+        total += value
+    return total
 
 
 def stacked_step(
@@ -40,7 +59,8 @@ def stacked_step(
     sample_ids: Sequence[Tensor],
 ) -> list[tuple[Tensor, dict[str, Tensor]]]:
     """One optimisation step of K members on their K batches: one batched forward pass, each member's objective
-    (Eq. 5, and its multiplier update), one backward pass of the summed losses, each member's optimiser step.
+    (Eq. 5, and its multiplier update), one backward pass of the K losses, the members' optimiser steps
+    (:func:`~almlit.stacking.optimizer_steps.step_optimizers`: one ``foreach`` step for SGDs of equal settings).
 
     Args:
         modules: the members' modules; ``optimizers``: their optimisers, in the same order.
@@ -56,9 +76,8 @@ def stacked_step(
     ]
     for optimizer in optimizers:
         optimizer.zero_grad()
-    torch.stack([loss for loss, _ in results]).sum().backward()  # member k's leaves get member k's gradient only
-    for optimizer in optimizers:
-        optimizer.step()
+    torch.autograd.backward([loss for loss, _ in results])  # member k's leaves get member k's gradient only
+    step_optimizers(optimizers)
     return results
 
 
@@ -75,32 +94,34 @@ def train_epoch(
     generators = [epoch_generator(member.seed, epoch, AUGMENT_STREAM, device) for member in members]
     modules = [member.module for member in members]
     optimizers = [member.optimizer for member in members]
-    finite = torch.ones(len(members), dtype=torch.bool, device=device)
-    loss_sums = torch.zeros(len(members), dtype=torch.float64, device=device)
+    steps = len(batches[0])
+    records = []  # per step: every member's loss and terms (logged_values), read once at the epoch's end
     for member in members:
         member.module.train()
-    for step in range(len(batches[0])):
+    for step in range(steps):
         inputs, targets, sample_ids = [], [], []
         for member, member_batches, generator in zip(members, batches, generators, strict=True):
-            positions = member_batches[step].to(device)
-            ids = member.train_ids[positions]
+            ids, labels = member_batches[step]
             inputs.append(member.augment(images[ids], train=True, generator=generator))
-            targets.append(member.train_labels[positions])
+            targets.append(labels)
             sample_ids.append(ids)
         results = stacked_step(modules, optimizers, forward, torch.stack(inputs), targets, sample_ids)
-        for index, (loss, terms) in enumerate(results):
-            values = torch.stack([loss.detach(), *(term.detach().reshape(()) for term in terms.values())])
-            finite[index] &= torch.isfinite(values).all()
-            loss_sums[index] += loss.detach()
+        records.append(logged_values(results))
         for member in members:
             member.global_step += 1
-    for index, (member, ok) in enumerate(zip(members, finite.tolist(), strict=True)):
-        if not ok:
+    widths = [1 + len(terms) for _, terms in results]  # each member's loss and its terms
+    table = torch.stack(records)  # [steps, sum(widths)]
+    finite = torch.isfinite(table).all(dim=0).tolist()
+    losses = table.double().T.tolist()
+    first = 0
+    for member, width in zip(members, widths, strict=True):
+        if not all(finite[first : first + width]):
             raise NonFiniteLossError(
                 f"the training loss of stacked member {member.run_dir} became NaN or inf in epoch {epoch}; "
                 "lower its optim.lr or alm.penalty_init"
             )
-        member.history.append({"epoch": epoch, "train/loss": float(loss_sums[index]) / len(batches[0])})
+        member.history.append({"epoch": epoch, "train/loss": summed_in_order(losses[first]) / steps})
+        first += width
 
 
 @torch.no_grad()
