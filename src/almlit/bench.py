@@ -3,7 +3,8 @@
 For the composed configuration it measures, in one process and side by side: training throughput of the base
 loss alone and of base loss + ALM, validation throughput, the batched data pipeline against a per-sample
 torchvision one, achieved GFLOP/s against the measured matmul GFLOP/s, peak memory, one Lightning epoch and the
-stacked rows (K members trained as one batched model against K separate runs, ``bench.stack``).
+stacked rows (K members trained as one batched model against K separate runs, ``bench.stack``; with
+``bench.end_to_end=true`` also ``python -m almlit.demo`` as one stack against separate processes).
 It prints a table and writes the numbers as JSON (``bench.output``). Options: conf/bench.yaml.
 """
 
@@ -23,6 +24,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
 from almlit.bad_overrides import run_hydra_main
+from almlit.benchmark.end_to_end import measure_end_to_end
 from almlit.benchmark.measure import (
     cuda_max_allocated_mib,
     device_name,
@@ -117,6 +119,16 @@ def run_bench(
     stacked = stacked_rows(cfg, datamodule, batches, settings, progress)
     progress("one Lightning epoch")
     epoch_seconds, epoch_batches = time_epoch(cfg.trainer, modules["alm"], datamodule, settings)
+    end_to_end = (
+        measure_end_to_end(
+            settings.end_to_end_repeats,
+            settings.end_to_end_seeds,
+            settings.end_to_end_epochs,
+            progress=progress,
+        )
+        if settings.end_to_end
+        else None
+    )
 
     results: dict[str, Any] = {
         "setting": {
@@ -170,6 +182,7 @@ def run_bench(
         "memory": {"cpu_max_rss_mib": max_rss_mib(), "cuda_max_allocated_mib": cuda_max_allocated_mib(device)},
         "epoch": {"seconds": epoch_seconds, "train_batches": epoch_batches},
         "stacking": stacked,
+        "end_to_end": end_to_end,
     }
     results["targets"] = check_targets(results)
     return results

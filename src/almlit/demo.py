@@ -24,15 +24,24 @@ SETTINGS = {
     "BCE": ["alm=none"],
     "ALM + BCE": ["alm=binary", "alm.penalty_init=1e-2", "alm.constraint.margin=0.25"],
 }
+MAX_EPOCHS = 40
 COMMON = [
     "data=digits",
     "loss=bce",
     "imb=50",
-    "trainer.max_epochs=40",
+    f"trainer.max_epochs={MAX_EPOCHS}",
     "optim.lr=0.01",
     "trainer.enable_progress_bar=false",
     "trainer.enable_model_summary=false",
 ]
+
+
+def common_overrides(max_epochs: int = MAX_EPOCHS) -> list[str]:
+    """:data:`COMMON` with ``trainer.max_epochs`` set to ``max_epochs`` (in its place: the runs' overrides keep their
+    order)."""
+    return [f"trainer.max_epochs={max_epochs}" if item.startswith("trainer.max_epochs=") else item for item in COMMON]
+
+
 COLUMNS = ("auc", "fpr@98tpr", "fpr@95tpr", "fpr@90tpr", "fpr@0fn", "fpr@1fn")
 DEPLOYED_LEVELS = (0.98, 0.95, 0.90)
 WIDTH = 14
@@ -43,18 +52,20 @@ def run_folder(name: str, seed: int, output_root: Path) -> Path:
     return output_root / f"{name.replace(' + ', '_').lower()}_seed{seed}"
 
 
-def train(name: str, overrides: list[str], seed: int, output_root: Path) -> dict:
-    """One run of ``python -m almlit.train``; its metrics.json, with its operating points under ``"deployed"``."""
+def train(name: str, overrides: list[str], seed: int, output_root: Path, common: list[str]) -> dict:
+    """One run of ``python -m almlit.train`` with the ``common`` overrides; its metrics.json, with its operating points
+    under ``"deployed"``."""
     run_dir = run_folder(name, seed, output_root)
-    command = [sys.executable, "-m", "almlit.train", *COMMON, *overrides, f"seed={seed}", f"hydra.run.dir={run_dir}"]
+    command = [sys.executable, "-m", "almlit.train", *common, *overrides, f"seed={seed}", f"hydra.run.dir={run_dir}"]
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
         sys.exit(f"almlit: error: the {name} run (seed {seed}) failed:\n{result.stderr.strip()}")
     return read_run(run_dir)
 
 
-def train_stacked(seeds: int, output_root: Path, stack: int) -> dict[str, list[dict]]:
-    """Every run of every setting, those not finished yet trained in stacks of at most ``stack`` (one process)."""
+def train_stacked(seeds: int, output_root: Path, stack: int, common: list[str]) -> dict[str, list[dict]]:
+    """Every run of every setting (the ``common`` overrides and its own), those not finished yet trained in stacks of
+    at most ``stack`` (one process)."""
     from almlit.report.ensemble_members import compose_member, resolve_member  # here: --help needs no torch
     from almlit.runs.reader import is_finished
     from almlit.stacking.run import train_stacks
@@ -66,10 +77,10 @@ def train_stacked(seeds: int, output_root: Path, stack: int) -> dict[str, list[d
         print(f"training {', '.join(f'{name} seed {seed}' for name, _, seed in group)} as one stack ...", flush=True)
         run_dirs = [run_folder(name, seed, output_root) for name, _, seed in group]
         configs = [
-            resolve_member(compose_member([*COMMON, *overrides], seed=seed), run_dir)
+            resolve_member(compose_member([*common, *overrides], seed=seed), run_dir)
             for (_, overrides, seed), run_dir in zip(group, run_dirs, strict=True)
         ]
-        train_stacks(configs, run_dirs, [[*COMMON, *overrides, f"seed={seed}"] for _, overrides, seed in group])
+        train_stacks(configs, run_dirs, [[*common, *overrides, f"seed={seed}"] for _, overrides, seed in group])
     return {name: [read_run(run_folder(name, seed, output_root)) for seed in range(seeds)] for name in SETTINGS}
 
 
@@ -145,19 +156,23 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--stack", type=int, default=6, help="runs trained as one stacked model (1: each run in its own process)"
     )
+    parser.add_argument("--max-epochs", type=int, default=MAX_EPOCHS, help="epochs per run (trainer.max_epochs)")
     args = parser.parse_args(argv)
+    if args.max_epochs < 1:
+        parser.error(f"--max-epochs must be >= 1, got {args.max_epochs}")
     if args.seeds < 1:
         parser.error(f"--seeds must be >= 1, got {args.seeds}")
     if args.stack < 1:
         parser.error(f"--stack must be >= 1, got {args.stack}")
     started = time.perf_counter()
+    common = common_overrides(args.max_epochs)
     results: dict[str, list[dict]] = {name: [] for name in SETTINGS}
     if args.stack > 1:
-        results = train_stacked(args.seeds, args.output_root, args.stack)
+        results = train_stacked(args.seeds, args.output_root, args.stack, common)
     for seed in range(args.seeds if args.stack == 1 else 0):
         for name, overrides in SETTINGS.items():
             print(f"training {name:<10} seed {seed} ...", flush=True)
-            results[name].append(train(name, overrides, seed, args.output_root))
+            results[name].append(train(name, overrides, seed, args.output_root, common))
     print(f"\nTest metrics on digits (critical class: 8, train ratio 1:50), mean ± std over {args.seeds} seeds, in %")
     print("(AUC: higher is better; FPR at a TPR or at k false negatives: lower is better)\n")
     print(table(results))

@@ -1145,6 +1145,22 @@ ARGUMENTS = [
         setup=digits_experiment,
     ),
     Case(
+        "cost-bad-end-to-end",
+        "almlit.cost (or almlit.bench) with an end-to-end switch that is not true or false",
+        "almlit.cost",
+        ("digits.yaml", "--set", "bench.end_to_end=sometimes"),
+        "bench.end_to_end must be true or false, got 'sometimes'",
+        setup=digits_experiment,
+    ),
+    Case(
+        "cost-end-to-end-zero-repeats",
+        "almlit.cost (or almlit.bench) with 0 end-to-end repeats",
+        "almlit.cost",
+        ("digits.yaml", "--set", "bench.end_to_end_repeats=0"),
+        "bench.end_to_end_repeats must be an int >= 1, got 0",
+        setup=digits_experiment,
+    ),
+    Case(
         "members-zero-processes",
         "almlit.benchmark.members with 0 processes",
         "almlit.benchmark.members",

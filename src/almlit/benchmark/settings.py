@@ -37,6 +37,11 @@ class BenchSettings:
         synthetic: ``auto`` (random pixels when the data files are absent), ``true`` or ``false``.
         stack: the stack sizes K of the stacked rows (:mod:`almlit.benchmark.stacked`); empty: none.
         stack_mode: the stack's forward pass (:class:`~almlit.stacking.forward.StackedForward`'s ``mode``).
+        end_to_end: also time ``python -m almlit.demo`` as one stack against separate processes
+            (:mod:`almlit.benchmark.end_to_end`).
+        end_to_end_repeats: interleaved repeats of each of the two; medians are reported.
+        end_to_end_seeds: the demo's ``--seeds`` (it trains two runs per seed).
+        end_to_end_epochs: the demo's ``--max-epochs``.
     """
 
     device: torch.device
@@ -55,6 +60,10 @@ class BenchSettings:
     synthetic: str
     stack: tuple[int, ...] = ()
     stack_mode: str = "auto"
+    end_to_end: bool = False
+    end_to_end_repeats: int = 1
+    end_to_end_seeds: int = 3
+    end_to_end_epochs: int = 40
 
     @property
     def autocast_dtype(self) -> torch.dtype | None:
@@ -122,6 +131,9 @@ def bench_settings(node: Mapping[str, Any]) -> BenchSettings:
     stack_mode = node.get("stack_mode", "auto")
     if stack_mode not in STACK_MODES:
         raise ValueError(f"bench.stack_mode must be one of {', '.join(STACK_MODES)}, got {stack_mode!r}")
+    end_to_end = node.get("end_to_end", False)
+    if not isinstance(end_to_end, bool):
+        raise ValueError(f"bench.end_to_end must be true or false, got {end_to_end!r}")
     return BenchSettings(
         device=device,
         precision=precision,
@@ -139,6 +151,10 @@ def bench_settings(node: Mapping[str, Any]) -> BenchSettings:
         synthetic=SYNTHETIC[synthetic],
         stack=stack_sizes(node.get("stack") or ()),
         stack_mode=stack_mode,
+        end_to_end=end_to_end,
+        end_to_end_repeats=_positive_int("end_to_end_repeats", node.get("end_to_end_repeats", 1)),
+        end_to_end_seeds=_positive_int("end_to_end_seeds", node.get("end_to_end_seeds", 3)),
+        end_to_end_epochs=_positive_int("end_to_end_epochs", node.get("end_to_end_epochs", 40)),
     )
 
 

@@ -4,7 +4,8 @@ runs one after another, in members x images per second.
 K separate runs in turn take K single-network steps (each member its own optimiser and batch) where a stack of K
 takes one step of all K (:func:`almlit.stacking.loop.stacked_step`, the step of ``ensemble.stack``). Both are timed
 on the same pre-augmented batches, in interleaved repeats, as the benchmark's other training rows. Start-up and
-Lightning's per-step work, which a stack also saves, are not in these rows (an end-to-end ratio is in the README).
+Lightning's per-step work, which a stack also saves, are not in these rows: the end-to-end row has them
+(``bench.end_to_end=true``, :mod:`almlit.benchmark.end_to_end`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from almlit.module import ALMClassifier
 from almlit.stacking.forward import StackedForward, resolve_mode
 from almlit.stacking.loop import stacked_step
 
+STACKED_TITLE = "stacked members (ensemble.stack=K): members x images/s of one stack vs K separate runs in turn"
 StackedBatch = tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor]]
 
 
@@ -124,7 +126,7 @@ def stacked_lines(rows: Sequence[dict[str, Any]]) -> list[str]:
     """The stacked rows of the printed table."""
     if not rows:
         return []
-    lines = ["", "stacked members (ensemble.stack=K): members x images/s of one stack vs K separate runs in turn"]
+    lines = ["", STACKED_TITLE]
     lines += [
         f"  K={row['members']:<3d} stacked ({row['forward']}) {row['stacked_images_per_s']:9.1f} img/s   separate "
         f"{row['separate_images_per_s']:9.1f} img/s   stacked / separate {row['stacked_over_separate']:.2f}x"
