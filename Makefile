@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: help install demo test test-slow test-all lint typecheck bench clean
+.PHONY: help install demo test test-slow test-all lint typecheck bench bench-stack clean
 
 help:  ## list the targets with what they do
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -32,6 +32,11 @@ test-all: $(STAMP)  ## both suites
 # channels-last: oneDNN's CPU convolutions skip their layout reorders, a training step is ~15% faster than NCHW
 bench: $(STAMP)  ## where training time goes on this machine (CPU, under 3 minutes): table + outputs/bench/*.json
 	$(PY) -m almlit.bench model=resnet10 data=cifar100 imb=100 module.channels_last=true
+
+# issue 18's CPU targets in one run: ResNet-10 (width 16) stacks of 4 per step, and the demo as one stack of 6 against
+# six separate processes, end to end (docs/stacking.md, "Measured")
+bench-stack: $(STAMP)  ## stacking on this CPU: stacked vs separate steps (K=1, 4) and the demo end to end (~8 min)
+	$(PY) -m almlit.bench model=resnet10 model.width=16 data=cifar10 imb=100 bench.stack=[1,4] bench.end_to_end=true
 
 lint: $(STAMP)  ## ruff check and ruff format --check on src/ and tests/
 	$(VENV)/bin/ruff check src tests
