@@ -31,7 +31,10 @@ from tests.helpers.stack_runs import (
 SEEDS = (0, 1)
 LAST = "checkpoints/last.ckpt"
 # an epoch-interval learning-rate schedule: its state and Lightning's scheduler counters are checked too
-SCHEDULE = "scheduler={_target_:almlit.optim.schedules.warmup_step_schedule,_partial_:true,warmup_epochs:1,milestones:[2],factors:[0.1]}"
+SCHEDULE = (
+    "scheduler={_target_:almlit.optim.schedules.warmup_step_schedule,_partial_:true,"
+    "warmup_epochs:1,milestones:[2],factors:[0.1]}"
+)
 
 
 def load(path):

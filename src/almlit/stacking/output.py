@@ -1,5 +1,5 @@
 """A stacked member's run folder: ``logs/hparams.yaml`` when it starts; the test and the files of a run trained alone
-when it ends (its checkpoints and ``logs/metrics.csv`` are written at every epoch end: :mod:`almlit.stacking.checkpoints`)."""
+when it ends (its checkpoints and ``logs/metrics.csv``: at every epoch end, :mod:`almlit.stacking.checkpoints`)."""
 
 from __future__ import annotations
 
