@@ -93,7 +93,7 @@ def prepare_stack(
     device = stack_device(str(configs[0]["trainer"]["accelerator"]))
     images = shared_images(datasets, num_samples).to(device)
     max_epochs = int(configs[0]["trainer"]["max_epochs"])
-    for member, member_overrides, last in zip(members, overrides, resumed, strict=True):
+    for member, last in zip(members, resumed, strict=True):
         member.module.to(device)
         member.augment.to(device)
         member.train_ids, member.train_labels, member.val_ids, member.val_labels = (
@@ -102,6 +102,7 @@ def prepare_stack(
         if last is not None:
             restore_member(member, last, max_epochs)
             report(f"resuming {member.run_dir} from {LAST_CHECKPOINT} ({member.epochs_trained} epochs done)")
+    for member, member_overrides in zip(members, overrides, strict=True):  # once every member could be restored
         write_config(member.run_dir, member.config)
         write_overrides(member.run_dir, member_overrides)
         write_fingerprint(member.run_dir, member.fingerprint)
