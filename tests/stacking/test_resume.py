@@ -4,6 +4,8 @@ References: the ``last.ckpt`` that ``almlit.train``'s ``run`` (Lightning's Train
 member trained alone; an uninterrupted stack; the loop counters Lightning saves, read off a real checkpoint.
 """
 
+import csv
+import io
 import math
 import os
 import signal
@@ -298,3 +300,40 @@ def test_sigterm_stops_a_stack_with_128_plus_15_and_says_that_the_rerun_resumes(
     assert done[0] == done[1] and done[0] < 39  # stopped at a step, nothing written after it
     assert not (tmp_path / "ens" / "member0" / "COMPLETE").exists()
     assert math.isfinite(AtomicCheckpointIO().load_checkpoint(last)["global_step"])
+
+
+@pytest.mark.slow
+def test_a_member_trained_alone_for_an_epoch_resumes_in_a_stack(tmp_path):
+    """Member 0's folder holds a run trained alone by ``almlit.train`` and killed after epoch 1 (its last.ckpt and
+    its Lightning log); member 1 starts. Both end as in an uninterrupted stack; member 0's log keeps epoch 1."""
+    overrides = ["trainer.max_epochs=3"]
+    whole = [tmp_path / "whole" / f"member{seed}" for seed in SEEDS]
+    parts = [tmp_path / "parts" / f"member{seed}" for seed in SEEDS]
+    train_stack(
+        [member_config(overrides, seed, run_dir) for seed, run_dir in zip(SEEDS, whole, strict=True)],
+        whole,
+        [[f"seed={seed}"] for seed in SEEDS],
+        report=quiet,
+    )
+    train_alone(member_config(["trainer.max_epochs=1"], 0, parts[0]), parts[0])
+    configs = [member_config(overrides, seed, run_dir) for seed, run_dir in zip(SEEDS, parts, strict=True)]
+    (parts[0] / "COMPLETE").unlink()  # the folder of the 3-epoch command, killed after its first epoch end
+    with open(parts[0] / "config.yaml", "w") as stream:
+        yaml.safe_dump(configs[0], stream)
+    lines = []
+    train_stack(configs, parts, [[f"seed={seed}"] for seed in SEEDS], report=lines.append)
+    assert lines[0] == f"resuming {parts[0]} from checkpoints/last.ckpt (1 epochs done)"
+    assert lines[1].startswith("stack of 2: epoch 1/3") and "val/auc - 0." in lines[1]  # member 0 joins at epoch 2
+    assert lines[2].startswith("stack of 2: epoch 2/3") and " - " not in lines[2]
+    for (metrics, scores, bank, log), (metrics_, scores_, bank_, log_) in zip(
+        stack_outcome(parts), stack_outcome(whole), strict=True
+    ):
+        for key in ("best_checkpoint", "epochs_trained", "final_penalty"):
+            assert metrics[key] == metrics_[key], key
+        torch.testing.assert_close(scores, scores_, rtol=0, atol=SCORE_TOLERANCE)
+        torch.testing.assert_close(bank, bank_, rtol=0, atol=MULTIPLIER_TOLERANCE)
+        rows, rows_ = (list(csv.DictReader(io.StringIO(text))) for text in (log, log_))
+        assert [row["epoch"] for row in rows] == [row["epoch"] for row in rows_] == ["0", "1", "2"]
+        assert [row["step"] for row in rows] == [row["step"] for row in rows_]
+        for row, row_ in zip(rows, rows_, strict=True):
+            assert float(row["val/auc"]) == pytest.approx(float(row_["val/auc"]), abs=SCORE_TOLERANCE)
