@@ -21,14 +21,8 @@ from almlit.runs.checkpoint_io import AtomicCheckpointIO
 from almlit.stacking import checkpoints
 from almlit.stacking.checkpoints import epochs_done, fit_loops
 from almlit.stacking.run import train_stack
-from tests.helpers.stack_runs import (
-    MULTIPLIER_TOLERANCE,
-    SCORE_TOLERANCE,
-    best_state,
-    member_config,
-    saved_test_scores,
-    train_alone,
-)
+from tests.helpers import stack_runs
+from tests.helpers.stack_runs import best_state, member_config, saved_test_scores, train_alone
 
 SEEDS = (0, 1)
 LAST = "checkpoints/last.ckpt"
@@ -45,6 +39,20 @@ def load(path):
 
 def quiet(line):
     pass
+
+
+class Stack:
+    """The members ``seeds`` as one stack in ``folder/member<seed>``, composed as ``almlit.ensemble`` composes them."""
+
+    def __init__(self, folder, overrides, seeds=SEEDS):
+        self.run_dirs = [folder / f"member{seed}" for seed in seeds]
+        self.configs = [
+            member_config(overrides, seed, run_dir) for seed, run_dir in zip(seeds, self.run_dirs, strict=True)
+        ]
+        self.overrides = [[f"seed={seed}"] for seed in seeds]
+
+    def train(self, report=quiet):
+        return train_stack(self.configs, self.run_dirs, self.overrides, report=report)
 
 
 # ---------------------------------------------------------------- the loops counters (fast)
@@ -109,9 +117,9 @@ def assert_close_states(mine, theirs, path=""):
         for index, (a, b) in enumerate(zip(mine, theirs, strict=True)):
             assert_close_states(a, b, f"{path}/{index}")
     elif isinstance(theirs, torch.Tensor):
-        torch.testing.assert_close(mine, theirs, rtol=0, atol=SCORE_TOLERANCE, msg=path)
+        torch.testing.assert_close(mine, theirs, rtol=0, atol=stack_runs.SCORE_TOLERANCE, msg=path)
     elif isinstance(theirs, float):
-        assert mine == pytest.approx(theirs, abs=SCORE_TOLERANCE), path
+        assert mine == pytest.approx(theirs, abs=stack_runs.SCORE_TOLERANCE), path
     else:
         assert mine == theirs, path
 
@@ -121,12 +129,11 @@ def assert_close_states(mine, theirs, path=""):
 def test_a_stacked_members_last_checkpoint_is_the_one_its_run_trained_alone_writes(tmp_path, extra):
     overrides = ["trainer.max_epochs=2", *extra]
     alone_dirs = [tmp_path / "alone" / f"member{seed}" for seed in SEEDS]
-    stack_dirs = [tmp_path / "stack" / f"member{seed}" for seed in SEEDS]
     for seed, run_dir in zip(SEEDS, alone_dirs, strict=True):
         train_alone(member_config(overrides, seed, run_dir), run_dir)
-    configs = [member_config(overrides, seed, run_dir) for seed, run_dir in zip(SEEDS, stack_dirs, strict=True)]
-    train_stack(configs, stack_dirs, [[f"seed={seed}"] for seed in SEEDS], report=quiet)
-    for stack_dir, alone_dir in zip(stack_dirs, alone_dirs, strict=True):
+    stack = Stack(tmp_path / "stack", overrides)
+    stack.train()
+    for stack_dir, alone_dir in zip(stack.run_dirs, alone_dirs, strict=True):
         mine, theirs = relative(load(stack_dir / LAST), stack_dir), relative(load(alone_dir / LAST), alone_dir)
         assert mine.keys() == theirs.keys()
         assert mine["loops"] == theirs["loops"]
@@ -156,12 +163,14 @@ def test_a_stacked_members_folder_resumed_alone_ends_as_the_member_trained_alone
     alone = train_alone(member_config(["trainer.max_epochs=3"], 0, alone_dir), alone_dir)
     for key in ("best_checkpoint", "epochs_trained", "final_penalty"):
         assert resumed[key] == alone[key], key
-    torch.testing.assert_close(saved_test_scores(stack_dir), saved_test_scores(alone_dir), rtol=0, atol=SCORE_TOLERANCE)
+    torch.testing.assert_close(
+        saved_test_scores(stack_dir), saved_test_scores(alone_dir), rtol=0, atol=stack_runs.SCORE_TOLERANCE
+    )
     torch.testing.assert_close(
         best_state(stack_dir, resumed)["bank.multipliers"],
         best_state(alone_dir, alone)["bank.multipliers"],
         rtol=0,
-        atol=MULTIPLIER_TOLERANCE,
+        atol=stack_runs.MULTIPLIER_TOLERANCE,
     )
 
 
@@ -199,25 +208,17 @@ def stack_outcome(run_dirs):
 @pytest.mark.slow
 def test_a_stack_killed_after_an_epoch_resumes_and_ends_as_the_uninterrupted_stack(tmp_path):
     overrides = ["trainer.max_epochs=4", "optim.lr=0.5"]  # members stop early at different epochs
-    seeds = (0, 1, 2)
-    whole = [tmp_path / "whole" / f"member{seed}" for seed in seeds]
-    parts = [tmp_path / "parts" / f"member{seed}" for seed in seeds]
-    train_stack(
-        [member_config(overrides, seed, run_dir) for seed, run_dir in zip(seeds, whole, strict=True)],
-        whole,
-        [[f"seed={seed}"] for seed in seeds],
-        report=quiet,
-    )
-    configs = [member_config(overrides, seed, run_dir) for seed, run_dir in zip(seeds, parts, strict=True)]
+    whole, parts = (Stack(tmp_path / name, overrides, seeds=(0, 1, 2)) for name in ("whole", "parts"))
+    whole.train()
     with pytest.raises(Killed):
-        train_stack(configs, parts, [[f"seed={seed}"] for seed in seeds], report=kill_after(2))
-    assert all(load(run_dir / LAST)["epoch"] == 1 for run_dir in parts)
-    assert not any((run_dir / "COMPLETE").exists() for run_dir in parts)
+        parts.train(report=kill_after(2))
+    assert all(load(run_dir / LAST)["epoch"] == 1 for run_dir in parts.run_dirs)
+    assert not any((run_dir / "COMPLETE").exists() for run_dir in parts.run_dirs)
     lines = []
-    train_stack(configs, parts, [[f"seed={seed}"] for seed in seeds], report=lines.append)
-    assert lines[0] == f"resuming {parts[0]} from checkpoints/last.ckpt (2 epochs done)"
+    parts.train(report=lines.append)
+    assert lines[0] == f"resuming {parts.run_dirs[0]} from checkpoints/last.ckpt (2 epochs done)"
     assert not any("epoch 1/" in line or "epoch 2/" in line for line in lines)
-    mine, theirs = stack_outcome(parts), stack_outcome(whole)
+    mine, theirs = stack_outcome(parts.run_dirs), stack_outcome(whole.run_dirs)
     for (metrics, scores, bank, log), (metrics_, scores_, bank_, log_) in zip(mine, theirs, strict=True):
         assert metrics.keys() == metrics_.keys()
         for key in ("best_checkpoint", "epochs_trained", "final_penalty", "class_counts", "seeds", "test"):
@@ -230,16 +231,8 @@ def test_a_stack_killed_after_an_epoch_resumes_and_ends_as_the_uninterrupted_sta
 def test_members_resumed_at_different_epochs_join_the_stack_at_their_own(tmp_path, monkeypatch):
     """Member 1's last.ckpt ends epoch 1, member 0's epoch 2 (killed between two members' writes; or one trained
     alone for a while): each goes on from its own, and both end as in an uninterrupted stack."""
-    overrides = ["trainer.max_epochs=3"]
-    whole = [tmp_path / "whole" / f"member{seed}" for seed in SEEDS]
-    parts = [tmp_path / "parts" / f"member{seed}" for seed in SEEDS]
-    train_stack(
-        [member_config(overrides, seed, run_dir) for seed, run_dir in zip(SEEDS, whole, strict=True)],
-        whole,
-        [[f"seed={seed}"] for seed in SEEDS],
-        report=quiet,
-    )
-    configs = [member_config(overrides, seed, run_dir) for seed, run_dir in zip(SEEDS, parts, strict=True)]
+    whole, parts = (Stack(tmp_path / name, ["trainer.max_epochs=3"]) for name in ("whole", "parts"))
+    whole.train()
     writes = []
     original = checkpoints.write_epoch_end
 
@@ -251,14 +244,14 @@ def test_members_resumed_at_different_epochs_join_the_stack_at_their_own(tmp_pat
 
     monkeypatch.setattr("almlit.stacking.loop.write_epoch_end", write_then_die)
     with pytest.raises(Killed):
-        train_stack(configs, parts, [[f"seed={seed}"] for seed in SEEDS], report=quiet)
+        parts.train()
     monkeypatch.setattr("almlit.stacking.loop.write_epoch_end", original)
-    assert [load(run_dir / LAST)["epoch"] for run_dir in parts] == [1, 0]
+    assert [load(run_dir / LAST)["epoch"] for run_dir in parts.run_dirs] == [1, 0]
     lines = []
-    train_stack(configs, parts, [[f"seed={seed}"] for seed in SEEDS], report=lines.append)
+    parts.train(report=lines.append)
     assert any(line.startswith("stack of 2: epoch 2/3") and "- " in line for line in lines)  # member 1 alone
     for (metrics, scores, bank, log), (metrics_, scores_, bank_, log_) in zip(
-        stack_outcome(parts), stack_outcome(whole), strict=True
+        stack_outcome(parts.run_dirs), stack_outcome(whole.run_dirs), strict=True
     ):
         assert metrics["epochs_trained"] == metrics_["epochs_trained"] == 3
         assert metrics["best_checkpoint"] == metrics_["best_checkpoint"]
@@ -306,34 +299,27 @@ def test_sigterm_stops_a_stack_with_128_plus_15_and_says_that_the_rerun_resumes(
 def test_a_member_trained_alone_for_an_epoch_resumes_in_a_stack(tmp_path):
     """Member 0's folder holds a run trained alone by ``almlit.train`` and killed after epoch 1 (its last.ckpt and
     its Lightning log); member 1 starts. Both end as in an uninterrupted stack; member 0's log keeps epoch 1."""
-    overrides = ["trainer.max_epochs=3"]
-    whole = [tmp_path / "whole" / f"member{seed}" for seed in SEEDS]
-    parts = [tmp_path / "parts" / f"member{seed}" for seed in SEEDS]
-    train_stack(
-        [member_config(overrides, seed, run_dir) for seed, run_dir in zip(SEEDS, whole, strict=True)],
-        whole,
-        [[f"seed={seed}"] for seed in SEEDS],
-        report=quiet,
-    )
-    train_alone(member_config(["trainer.max_epochs=1"], 0, parts[0]), parts[0])
-    configs = [member_config(overrides, seed, run_dir) for seed, run_dir in zip(SEEDS, parts, strict=True)]
-    (parts[0] / "COMPLETE").unlink()  # the folder of the 3-epoch command, killed after its first epoch end
-    with open(parts[0] / "config.yaml", "w") as stream:
-        yaml.safe_dump(configs[0], stream)
+    whole, parts = (Stack(tmp_path / name, ["trainer.max_epochs=3"]) for name in ("whole", "parts"))
+    whole.train()
+    first = parts.run_dirs[0]
+    train_alone(member_config(["trainer.max_epochs=1"], 0, first), first)
+    (first / "COMPLETE").unlink()  # the folder of the 3-epoch command, killed after its first epoch end
+    with open(first / "config.yaml", "w") as stream:
+        yaml.safe_dump(parts.configs[0], stream)
     lines = []
-    train_stack(configs, parts, [[f"seed={seed}"] for seed in SEEDS], report=lines.append)
-    assert lines[0] == f"resuming {parts[0]} from checkpoints/last.ckpt (1 epochs done)"
+    parts.train(report=lines.append)
+    assert lines[0] == f"resuming {first} from checkpoints/last.ckpt (1 epochs done)"
     assert lines[1].startswith("stack of 2: epoch 1/3") and "val/auc - 0." in lines[1]  # member 0 joins at epoch 2
     assert lines[2].startswith("stack of 2: epoch 2/3") and " - " not in lines[2]
     for (metrics, scores, bank, log), (metrics_, scores_, bank_, log_) in zip(
-        stack_outcome(parts), stack_outcome(whole), strict=True
+        stack_outcome(parts.run_dirs), stack_outcome(whole.run_dirs), strict=True
     ):
         for key in ("best_checkpoint", "epochs_trained", "final_penalty"):
             assert metrics[key] == metrics_[key], key
-        torch.testing.assert_close(scores, scores_, rtol=0, atol=SCORE_TOLERANCE)
-        torch.testing.assert_close(bank, bank_, rtol=0, atol=MULTIPLIER_TOLERANCE)
+        torch.testing.assert_close(scores, scores_, rtol=0, atol=stack_runs.SCORE_TOLERANCE)
+        torch.testing.assert_close(bank, bank_, rtol=0, atol=stack_runs.MULTIPLIER_TOLERANCE)
         rows, rows_ = (list(csv.DictReader(io.StringIO(text))) for text in (log, log_))
         assert [row["epoch"] for row in rows] == [row["epoch"] for row in rows_] == ["0", "1", "2"]
         assert [row["step"] for row in rows] == [row["step"] for row in rows_]
         for row, row_ in zip(rows, rows_, strict=True):
-            assert float(row["val/auc"]) == pytest.approx(float(row_["val/auc"]), abs=SCORE_TOLERANCE)
+            assert float(row["val/auc"]) == pytest.approx(float(row_["val/auc"]), abs=stack_runs.SCORE_TOLERANCE)
