@@ -219,6 +219,8 @@ def test_a_stack_killed_after_an_epoch_resumes_and_ends_as_the_uninterrupted_sta
     assert lines[0] == f"resuming {parts.run_dirs[0]} from checkpoints/last.ckpt (2 epochs done)"
     assert not any("epoch 1/" in line or "epoch 2/" in line for line in lines)
     mine, theirs = stack_outcome(parts.run_dirs), stack_outcome(whole.run_dirs)
+    # two members' early stopping fired at epoch 2, where the stack was killed: resumed, they stay stopped
+    assert sorted(metrics["epochs_trained"] for metrics, *_ in theirs) == [2, 2, 4]
     for (metrics, scores, bank, log), (metrics_, scores_, bank_, log_) in zip(mine, theirs, strict=True):
         assert metrics.keys() == metrics_.keys()
         for key in ("best_checkpoint", "epochs_trained", "final_penalty", "class_counts", "seeds", "test"):
