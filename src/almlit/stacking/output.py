@@ -3,6 +3,7 @@ when it ends (its checkpoints and ``logs/metrics.csv``: at every epoch end, :mod
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,8 @@ from almlit.runs.console import quiet_lightning
 from almlit.stacking.members import StackMember
 
 HPARAMS_FILE = "hparams.yaml"  # Lightning's CSVLogger's name for it
+# Lightning's warning when a checkpoint with callback states is loaded by a trainer without those callbacks
+CALLBACKS_NOT_GIVEN = r"Be aware that when using `ckpt_path`, callbacks used to create the checkpoint"
 
 
 def write_hparams(member: StackMember) -> None:
@@ -63,5 +66,7 @@ def finish_member(member: StackMember, resolved: dict[str, Any]) -> dict[str, An
         train_seconds=member.train_seconds,
         final_penalty=float(member.module.penalty),
     )
-    with quiet_lightning():
+    with quiet_lightning(), warnings.catch_warnings():
+        # the best checkpoint holds the callback states of training; the test needs none of them
+        warnings.filterwarnings("ignore", message=CALLBACKS_NOT_GIVEN)
         return test_and_write(config, member.run_dir, resolved, trainer, member.module, datamodule, fitted)
