@@ -1055,10 +1055,24 @@ ARGUMENTS = [
         "hydra.launcher.stack must be an integer >= 1 (members trained as one model), got 0",
     ),
     Case(
-        "sweep-stack-key",
-        "almlit.train -m with issue 18's spelling sweep.stack=true (a sweep is stacked by its launcher)",
+        "sweep-stack-value",
+        "almlit.train -m with sweep.stack neither true, false nor a number of jobs per stack",
         "almlit.train",
-        ("+sweep=alm_stage1", "sweep.stack=true", "hydra.mode=MULTIRUN"),
+        ("+sweep=alm_stage1", "sweep.stack=yes", "hydra.mode=MULTIRUN"),
+        "sweep.stack must be true, false or the jobs per stack (an integer >= 1), got 'yes'",
+    ),
+    Case(
+        "sweep-stack-single-run",
+        "almlit.train with sweep.stack=true but no -m (a single run has no jobs to stack)",
+        "almlit.train",
+        ("sweep.stack=true",),
+        "sweep.stack stacks the jobs of a sweep: add -m (python -m almlit.train -m ...)",
+    ),
+    Case(
+        "sweep-stack-other-command",
+        "almlit.ensemble with sweep.stack (its members stack with ensemble.stack=K)",
+        "almlit.ensemble",
+        ("members=2", "sweep.stack=true", "dir=ens"),
         "sweep.stack=true is no setting: write hydra/launcher=stacked (hydra.launcher.stack=K jobs per stack) instead",
     ),
     Case(

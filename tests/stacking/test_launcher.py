@@ -8,6 +8,7 @@ import torch
 import yaml
 from omegaconf import OmegaConf
 
+from almlit.bad_overrides import BadOverride, stacked_sweep_overrides
 from almlit.report.ensemble_members import compose_member, resolve_member
 from almlit.runs.folder import COMPLETE_FILE
 from almlit.stacking.launcher import Sweep, SweepJob, launch_stacked, stack_plan, stackable
@@ -57,6 +58,40 @@ def test_a_job_stacks_unless_finished_or_with_a_setting_a_stack_cannot_reproduce
     assert not stackable(plain)
 
 
+@pytest.mark.parametrize(
+    ("written", "read"),
+    [
+        (["-m", "sweep.stack=true", "seed=0,1"], ["-m", "hydra/launcher=stacked", "seed=0,1"]),
+        (["sweep.stack=4", "--multirun"], ["hydra/launcher=stacked", "hydra.launcher.stack=4", "--multirun"]),
+        (["+sweep.stack=TRUE", "hydra.mode=MULTIRUN"], ["hydra/launcher=stacked", "hydra.mode=MULTIRUN"]),
+        (["-m", "sweep.stack=false", "seed=0,1"], ["-m", "seed=0,1"]),
+        (["-m", "sweep=alm_stage1", "seed=0,1"], ["-m", "sweep=alm_stage1", "seed=0,1"]),
+    ],
+)
+def test_issue_18s_sweep_stack_is_read_as_the_stacked_launcher(written, read):
+    assert stacked_sweep_overrides(written) == read
+
+
+NOT_A_STACK = "sweep.stack must be true, false or the jobs per stack (an integer >= 1)"
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (
+            ["-m", "sweep.stack=maybe"],
+            "sweep.stack must be true, false or the jobs per stack (an integer >= 1), got 'maybe'",
+        ),
+        (["-m", "sweep.stack=0"], "sweep.stack must be true, false or the jobs per stack (an integer >= 1), got '0'"),
+        (["sweep.stack=true"], "sweep.stack stacks the jobs of a sweep: add -m (python -m almlit.train -m ...)"),
+    ],
+)
+def test_a_sweep_stack_value_that_is_no_stack_is_refused(arguments, message):
+    with pytest.raises(BadOverride) as refusal:
+        stacked_sweep_overrides(arguments)
+    assert str(refusal.value) == message
+
+
 @pytest.mark.parametrize("stack", [0, "abc", True])
 def test_a_stack_size_below_one_or_not_an_integer_is_refused_in_one_line(stack, capsys):
     with pytest.raises(SystemExit) as exit_:
@@ -99,7 +134,7 @@ def folder_text(path, root):
 def test_a_stacked_grid_gives_the_folders_and_scores_of_the_grid_run_job_by_job(tmp_path, monkeypatch):
     basic, stacked = tmp_path / "basic", tmp_path / "stacked"
     sweep(basic, monkeypatch)
-    printed = sweep(stacked, monkeypatch, "hydra/launcher=stacked", "hydra.launcher.stack=4").stdout
+    printed = sweep(stacked, monkeypatch, "sweep.stack=4").stdout  # issue 18's spelling of the launcher's
     assert "training 4 of 4 jobs as stacks of 4" in printed
     assert printed.count("test: auc=") == 4
     names = sorted(path.name for path in (basic / SWEEP).iterdir() if path.is_dir())
@@ -121,7 +156,7 @@ def test_a_stacked_grid_gives_the_folders_and_scores_of_the_grid_run_job_by_job(
         torch.testing.assert_close(saved_test_scores(member), saved_test_scores(alone), rtol=0, atol=SCORE_TOLERANCE)
 
     trained = file_states(stacked / SWEEP)
-    again = sweep(stacked, monkeypatch, "hydra/launcher=stacked").stdout  # nothing trained
+    again = sweep(stacked, monkeypatch, "hydra/launcher=stacked").stdout  # nothing trained: the same job folders
     assert "test: auc=" not in again and "training" not in again
     assert again.count("holds a run finished at ") == 4
     assert file_states(stacked / SWEEP) == {
