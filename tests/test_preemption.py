@@ -39,6 +39,19 @@ def test_outside_slurm_the_line_says_to_rerun(tmp_path, capsys, monkeypatch):
     assert capsys.readouterr().err == f"almlit: stopped by SIGUSR1; rerun the same command: it resumes from {last}\n"
 
 
+def test_a_stacks_line_counts_the_runs_that_resume(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("SLURM_NTASKS", raising=False)
+    written, missing = tmp_path / "a.ckpt", tmp_path / "b.ckpt"
+    written.write_bytes(b"")
+    with pytest.raises(SystemExit) as exit_info:
+        stop_after_preemption(Preempted(signal.SIGTERM), [str(written), str(missing)])
+    assert exit_info.value.code == 128 + signal.SIGTERM
+    assert capsys.readouterr().err == (
+        "almlit: stopped by SIGTERM; rerun the same command: it resumes 1 of the 2 stacked runs from their "
+        "checkpoints/last.ckpt and starts the others again from epoch 0\n"
+    )
+
+
 @pytest.mark.parametrize(("signum", "requeued"), [(signal.SIGUSR1, True), (signal.SIGTERM, False)])
 def test_slurm_job_requeues_itself_only_on_the_requeue_signal(tmp_path, capsys, monkeypatch, signum, requeued):
     monkeypatch.setenv("SLURM_NTASKS", "1")

@@ -36,9 +36,11 @@ COMPOSITION_ERRORS = (ConfigCompositionException, OverrideParseException)  # Mis
 SUGGESTIONS = 3  # closest keys named for an unknown key
 RUNTIME = ("hydra.runtime", "hydra.overrides", "hydra.job.override_dirname")  # what Hydra fills in, not a setting
 CLOSE = 0.8  # the least similarity ratio of a suggested key
-# Keys that are no setting of a run, with what to write instead (issue 18 spelt a stacked sweep as sweep.stack=true;
-# how a sweep's jobs run is its launcher's choice, docs/stacking.md)
-MOVED_KEYS = {"sweep.stack": "hydra/launcher=stacked (hydra.launcher.stack=K jobs per stack)"}
+# Keys that are no setting of a run, with what to write instead: a sweep's jobs are stacked by its launcher
+# (docs/stacking.md); almlit.train reads sweep.stack itself (stacked_sweep_overrides), other commands refuse it
+SWEEP_STACK = "sweep.stack"
+MOVED_KEYS = {SWEEP_STACK: "hydra/launcher=stacked (hydra.launcher.stack=K jobs per stack)"}
+MULTIRUN_FLAGS = frozenset({"-m", "--multirun", "hydra.mode=MULTIRUN"})
 
 
 class BadOverride(ValueError):
@@ -164,6 +166,38 @@ def explain_composition(
     if isinstance(cause, OmegaConfBaseException) and cause.full_key and str(error).startswith("Could not override"):
         return unknown_key_message(cause.full_key, overrides, config_name, own_keys)
     return " ".join(str(error).split())
+
+
+def stacked_sweep_overrides(arguments: Sequence[str]) -> list[str]:
+    """``almlit.train``'s command line with issue 18's spelling of a stacked sweep turned into the launcher's overrides.
+
+    ``sweep.stack=true`` becomes ``hydra/launcher=stacked`` (stacks of the launcher's default size),
+    ``sweep.stack=K`` becomes ``hydra/launcher=stacked hydra.launcher.stack=K``, ``sweep.stack=false`` is dropped;
+    a ``+`` or ``++`` before the key is allowed. Nothing enters the jobs' configs or folder names: a grid run with
+    ``sweep.stack=true`` finds the folders of the same grid run job by job, and the reverse.
+
+    Raises:
+        BadOverride: a value other than true, false or an integer >= 1, or ``sweep.stack`` without ``-m`` (a single
+            run has no jobs to stack).
+    """
+    result, stacked = [], False
+    for argument in arguments:
+        key, equals, value = argument.lstrip("+").partition("=")
+        if key != SWEEP_STACK or not equals:
+            result.append(argument)
+            continue
+        text = value.strip().lower()
+        if text == "false":
+            continue
+        if text != "true" and not (text.isdigit() and int(text) >= 1):
+            raise BadOverride(
+                f"{SWEEP_STACK} must be true, false or the jobs per stack (an integer >= 1), got {value!r}"
+            )
+        result += ["hydra/launcher=stacked"] + ([] if text == "true" else [f"hydra.launcher.stack={int(text)}"])
+        stacked = True
+    if stacked and not MULTIRUN_FLAGS.intersection(arguments):
+        raise BadOverride(f"{SWEEP_STACK} stacks the jobs of a sweep: add -m (python -m almlit.train -m ...)")
+    return result
 
 
 @contextlib.contextmanager

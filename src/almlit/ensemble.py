@@ -10,8 +10,8 @@ another setting is an error. Writes the ensemble report (:mod:`almlit.report.ens
 
 ``ensemble.stack=K`` trains the members in stacks of at most K, each stack one batched model in this process
 (:mod:`almlit.stacking`): the same member folders, every member with its own data, state and decisions; a stack that
-does not fit in the device's memory is trained as halves. A member left unfinished by a killed stack is trained again
-from its start; one left by a run trained alone resumes alone from its ``checkpoints/last.ckpt``.
+does not fit in the device's memory is trained as halves. An unfinished member (killed stack or run trained alone)
+resumes from its ``checkpoints/last.ckpt`` within its stack.
 
 Examples:
     python -m almlit.ensemble loss=bce alm=binary data=cifar10 imb=100 members=10

@@ -9,6 +9,7 @@ resumes from its last checkpoint.
 from __future__ import annotations
 
 import shutil
+import sys
 import typing
 from collections.abc import Mapping
 from pathlib import Path
@@ -24,7 +25,7 @@ from lightning.pytorch.utilities.rank_zero import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
 from almlit.alm.coverage import check_pair_batches
-from almlit.bad_overrides import run_hydra_main
+from almlit.bad_overrides import BadOverride, run_hydra_main, stacked_sweep_overrides
 from almlit.config import CONFIG_DIR, check_seed
 from almlit.data.fingerprint import check_same_data, data_fingerprint, present_fingerprint, write_fingerprint
 from almlit.decision.calibration import check_prevalence
@@ -163,7 +164,12 @@ def train(cfg: DictConfig) -> None:
 
 
 def main() -> None:
-    """``python -m almlit.train [overrides]``; a command line that does not compose gets one line, exit status 2."""
+    """``python -m almlit.train [overrides]``; a command line that does not compose gets one line, exit status 2.
+
+    ``sweep.stack=true|K`` (a sweep's jobs trained as stacks) is read here: :func:`stacked_sweep_overrides`.
+    """
+    with one_line_errors((BadOverride,)):
+        sys.argv[1:] = stacked_sweep_overrides(sys.argv[1:])
     run_hydra_main(train, "train")
 
 

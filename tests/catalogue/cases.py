@@ -22,6 +22,7 @@ import torch
 from almlit.benchmark.synthetic import write_random_cifar
 from almlit.report.ensemble_members import compose_member, resolve_member
 from almlit.report.ensemble_report import member_dir
+from almlit.stacking.checkpoints import fit_loops
 from tests.helpers import image_folders
 from tests.helpers.cifar_files import rewrite_cifar_file, without_class
 from tests.helpers.mri_files import (
@@ -886,6 +887,16 @@ def old_checkpoint(**states: dict) -> Callable[[Path], None]:
     return write
 
 
+def member_last_checkpoint(checkpoint: dict) -> Callable[[Path], None]:
+    """``ens/member0/checkpoints/last.ckpt`` holding ``checkpoint``: an interrupted member of ``dir=ens``."""
+
+    def write(folder: Path) -> None:
+        (folder / "ens" / "member0" / "checkpoints").mkdir(parents=True)
+        torch.save(checkpoint, folder / "ens" / "member0" / "checkpoints" / "last.ckpt")
+
+    return write
+
+
 EARLY_STOPPED = {"EarlyStopping{'monitor': 'val/auc', 'mode': 'max'}": {"wait_count": 30, "stopped_epoch": 2}}
 BEST_ELSEWHERE = {"ModelCheckpoint{'monitor': 'val/auc'}": {"best_k_models": {"/gone/best-epoch000.ckpt": 0.9}}}
 CONTINUE = ("run_name=new", "ckpt_path=old/checkpoints/last.ckpt")
@@ -1044,10 +1055,24 @@ ARGUMENTS = [
         "hydra.launcher.stack must be an integer >= 1 (members trained as one model), got 0",
     ),
     Case(
-        "sweep-stack-key",
-        "almlit.train -m with issue 18's spelling sweep.stack=true (a sweep is stacked by its launcher)",
+        "sweep-stack-value",
+        "almlit.train -m with sweep.stack neither true, false nor a number of jobs per stack",
         "almlit.train",
-        ("+sweep=alm_stage1", "sweep.stack=true", "hydra.mode=MULTIRUN"),
+        ("+sweep=alm_stage1", "sweep.stack=yes", "hydra.mode=MULTIRUN"),
+        "sweep.stack must be true, false or the jobs per stack (an integer >= 1), got 'yes'",
+    ),
+    Case(
+        "sweep-stack-single-run",
+        "almlit.train with sweep.stack=true but no -m (a single run has no jobs to stack)",
+        "almlit.train",
+        ("sweep.stack=true",),
+        "sweep.stack stacks the jobs of a sweep: add -m (python -m almlit.train -m ...)",
+    ),
+    Case(
+        "sweep-stack-other-command",
+        "almlit.ensemble with sweep.stack (its members stack with ensemble.stack=K)",
+        "almlit.ensemble",
+        ("members=2", "sweep.stack=true", "dir=ens"),
         "sweep.stack=true is no setting: write hydra/launcher=stacked (hydra.launcher.stack=K jobs per stack) instead",
     ),
     Case(
@@ -1057,6 +1082,25 @@ ARGUMENTS = [
         ("members=2", "ensemble.stack=2", "trainer.precision=bf16-mixed", "dir=ens"),
         "a stacked run cannot reproduce trainer.precision=bf16-mixed of ens/member0; train it without "
         "ensemble.stack (or remove the setting)",
+    ),
+    Case(
+        "ensemble-stack-resume-not-epoch-end",
+        "almlit.ensemble stacking a member whose checkpoints/last.ckpt was not saved at an epoch end (weights only)",
+        "almlit.ensemble",
+        ("members=2", "ensemble.stack=2", "dir=ens"),
+        "ens/member0/checkpoints/last.ckpt is not a checkpoint saved at the end of a training epoch (Lightning's "
+        "loops progress says otherwise or is missing); a run resumes from its epoch-end last.ckpt only: delete the "
+        "file to train this run from its start",
+        setup=member_last_checkpoint({"state_dict": {}}),
+    ),
+    Case(
+        "ensemble-stack-resume-past-max-epochs",
+        "almlit.ensemble stacking a member whose checkpoints/last.ckpt ends more epochs than trainer.max_epochs",
+        "almlit.ensemble",
+        ("members=2", "ensemble.stack=2", "trainer.max_epochs=2", "dir=ens"),
+        "ens/member0/checkpoints/last.ckpt ends epoch 3 but trainer.max_epochs=2; set trainer.max_epochs to 3 or "
+        "more to resume it",
+        setup=member_last_checkpoint({"loops": fit_loops(3, 16, 1, 0)}),
     ),
     Case(
         "ensemble-selection-missing",

@@ -1,5 +1,5 @@
 """``python -m almlit.ensemble ... ensemble.stack=K`` as a user runs it: ordinary member folders, the ensemble report,
-finished members reused, an unfinished stack member trained again."""
+finished members reused, an unfinished stack member resumed from its last checkpoint."""
 
 import json
 
@@ -29,7 +29,9 @@ def test_stacked_members_are_ordinary_member_folders_and_a_rerun_trains_only_the
     (tmp_path / "ens" / "member1" / "COMPLETE").unlink()  # as if the stack had been killed before member1 ended
     second = run_module("almlit.ensemble", *QUIET, *TINY, cwd=tmp_path)
     assert second.returncode == 0, second.stderr
-    assert "training 1 of 3 members" in second.stdout and "stack of 1: epoch 2/2" in second.stdout
-    assert "stack of 2" not in second.stdout
+    assert "training 1 of 3 members into" in second.stdout and "(1 resuming)" in second.stdout
+    assert "resuming ens/member1 from checkpoints/last.ckpt (2 epochs done)" in second.stdout
+    assert "epoch 1/2" not in second.stdout and "epoch 2/2" not in second.stdout  # both epochs were done
+    assert (tmp_path / "ens" / "member1" / "COMPLETE").is_file()
     third = run_module("almlit.ensemble", *QUIET, *TINY, cwd=tmp_path)
     assert third.returncode == 0 and "members into" not in third.stdout  # all finished: only the report

@@ -8,6 +8,7 @@ import torch
 import yaml
 from omegaconf import OmegaConf
 
+from almlit.bad_overrides import BadOverride, stacked_sweep_overrides
 from almlit.report.ensemble_members import compose_member, resolve_member
 from almlit.runs.folder import COMPLETE_FILE
 from almlit.stacking.launcher import Sweep, SweepJob, launch_stacked, stack_plan, stackable
@@ -45,17 +46,50 @@ def composed_job(tmp_path, *overrides):
     return SweepJob(0, OmegaConf.create({}), run_dir, resolve_member(compose_member(list(overrides)), run_dir))
 
 
-def test_a_job_stacks_unless_finished_resumable_or_with_a_setting_a_stack_cannot_reproduce(tmp_path):
+def test_a_job_stacks_unless_finished_or_with_a_setting_a_stack_cannot_reproduce(tmp_path):
     plain = composed_job(tmp_path)
     assert stackable(plain)
     assert not stackable(composed_job(tmp_path, "loss=cb_bce", "callbacks=deferred_reweighting"))
     assert not stackable(composed_job(tmp_path, "trainer.precision=bf16-mixed"))
     (plain.run_dir / "checkpoints").mkdir(parents=True)
-    (plain.run_dir / "checkpoints" / "last.ckpt").write_bytes(b"")  # an interrupted run: it resumes alone
-    assert not stackable(plain)
-    (plain.run_dir / "checkpoints" / "last.ckpt").unlink()
+    (plain.run_dir / "checkpoints" / "last.ckpt").write_bytes(b"")  # an interrupted run: it resumes in its stack
+    assert stackable(plain)
     (plain.run_dir / COMPLETE_FILE).write_text("2026-01-01T00:00:00+00:00\n")  # finished: the task function skips it
     assert not stackable(plain)
+
+
+@pytest.mark.parametrize(
+    ("written", "read"),
+    [
+        (["-m", "sweep.stack=true", "seed=0,1"], ["-m", "hydra/launcher=stacked", "seed=0,1"]),
+        (["sweep.stack=4", "--multirun"], ["hydra/launcher=stacked", "hydra.launcher.stack=4", "--multirun"]),
+        (["+sweep.stack=TRUE", "hydra.mode=MULTIRUN"], ["hydra/launcher=stacked", "hydra.mode=MULTIRUN"]),
+        (["-m", "sweep.stack=false", "seed=0,1"], ["-m", "seed=0,1"]),
+        (["-m", "sweep=alm_stage1", "seed=0,1"], ["-m", "sweep=alm_stage1", "seed=0,1"]),
+    ],
+)
+def test_issue_18s_sweep_stack_is_read_as_the_stacked_launcher(written, read):
+    assert stacked_sweep_overrides(written) == read
+
+
+NOT_A_STACK = "sweep.stack must be true, false or the jobs per stack (an integer >= 1)"
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (
+            ["-m", "sweep.stack=maybe"],
+            "sweep.stack must be true, false or the jobs per stack (an integer >= 1), got 'maybe'",
+        ),
+        (["-m", "sweep.stack=0"], "sweep.stack must be true, false or the jobs per stack (an integer >= 1), got '0'"),
+        (["sweep.stack=true"], "sweep.stack stacks the jobs of a sweep: add -m (python -m almlit.train -m ...)"),
+    ],
+)
+def test_a_sweep_stack_value_that_is_no_stack_is_refused(arguments, message):
+    with pytest.raises(BadOverride) as refusal:
+        stacked_sweep_overrides(arguments)
+    assert str(refusal.value) == message
 
 
 @pytest.mark.parametrize("stack", [0, "abc", True])
@@ -83,8 +117,6 @@ GRID = [
     "alm.schedule.growth=2,3",
 ]
 SWEEP = Path("outputs/sweeps/alm_stage1_digits_bce_imb100")
-# A stacked member writes its checkpoint when the stack ends (no last.ckpt to resume from) and logs one CSV
-LAUNCHER_ONLY = {Path("checkpoints/last.ckpt"), Path("logs/hparams.yaml")}
 
 
 def sweep(cwd, monkeypatch, *extra):
@@ -102,7 +134,7 @@ def folder_text(path, root):
 def test_a_stacked_grid_gives_the_folders_and_scores_of_the_grid_run_job_by_job(tmp_path, monkeypatch):
     basic, stacked = tmp_path / "basic", tmp_path / "stacked"
     sweep(basic, monkeypatch)
-    printed = sweep(stacked, monkeypatch, "hydra/launcher=stacked", "hydra.launcher.stack=4").stdout
+    printed = sweep(stacked, monkeypatch, "sweep.stack=4").stdout  # issue 18's spelling of the launcher's
     assert "training 4 of 4 jobs as stacks of 4" in printed
     assert printed.count("test: auc=") == 4
     names = sorted(path.name for path in (basic / SWEEP).iterdir() if path.is_dir())
@@ -115,7 +147,7 @@ def test_a_stacked_grid_gives_the_folders_and_scores_of_the_grid_run_job_by_job(
     for name in names:
         alone, member = basic / SWEEP / name, stacked / SWEEP / name
         files = {path.relative_to(alone) for path in alone.rglob("*") if path.is_file()}
-        assert {path.relative_to(member) for path in member.rglob("*") if path.is_file()} == files - LAUNCHER_ONLY
+        assert {path.relative_to(member) for path in member.rglob("*") if path.is_file()} == files
         assert folder_text(member / "config.yaml", stacked) == folder_text(alone / "config.yaml", basic)
         assert (member / ".hydra/overrides.yaml").read_text() == (alone / ".hydra/overrides.yaml").read_text()
         mine, theirs = (yaml.safe_load((folder / "metrics.json").read_text()) for folder in (member, alone))
@@ -124,7 +156,7 @@ def test_a_stacked_grid_gives_the_folders_and_scores_of_the_grid_run_job_by_job(
         torch.testing.assert_close(saved_test_scores(member), saved_test_scores(alone), rtol=0, atol=SCORE_TOLERANCE)
 
     trained = file_states(stacked / SWEEP)
-    again = sweep(stacked, monkeypatch, "hydra/launcher=stacked").stdout  # nothing trained
+    again = sweep(stacked, monkeypatch, "hydra/launcher=stacked").stdout  # nothing trained: the same job folders
     assert "test: auc=" not in again and "training" not in again
     assert again.count("holds a run finished at ") == 4
     assert file_states(stacked / SWEEP) == {

@@ -51,7 +51,7 @@ from almlit.decision.thresholds import (
     certified_threshold,
     rates_at_threshold,
 )
-from almlit.metrics._checks import check_critical_classes
+from almlit.metrics.checks import check_critical_classes
 from almlit.metrics.multiclass import assign_with_critical_threshold
 from almlit.runs.folder import OPERATING_POINTS_FILE
 

@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy import stats
 
-from almlit.metrics._checks import check_tpr_levels
+from almlit.metrics.checks import check_tpr_levels
 
 DEFAULT_CONFIDENCE = 0.95
 

@@ -4,7 +4,7 @@ One module per family, each holding its pure functions and then the torchmetrics
 stage: :mod:`~almlit.metrics.binary` (ROC, AUC, FPR at TPR, FPR at k false negatives, one-way and two-way partial AUC;
 :class:`BinaryRankMetrics`) and :mod:`~almlit.metrics.multiclass` (the paper's Table 4: error on the non-critical
 classes at a TPR of each critical class, accuracies, per-class accuracies; :class:`CriticalClassMetrics`). The
-argument checks they share, and that the decision layer reuses, live in ``almlit.metrics._checks``.
+argument checks they share, and that the decision layer reuses, live in ``almlit.metrics.checks``.
 """
 
 from almlit.metrics.binary import (

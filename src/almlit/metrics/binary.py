@@ -33,7 +33,7 @@ from torch import Tensor
 from torchmetrics import Metric
 from torchmetrics.utilities.data import dim_zero_cat
 
-from almlit.metrics._checks import (
+from almlit.metrics.checks import (
     check_false_negatives,
     check_max_fprs,
     check_scores_and_targets,

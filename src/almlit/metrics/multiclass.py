@@ -20,8 +20,8 @@ from torch import Tensor
 from torchmetrics import Metric
 from torchmetrics.utilities.data import dim_zero_cat
 
-from almlit.metrics._checks import check_critical_classes, check_multiclass_scores_and_targets, check_tpr_levels
 from almlit.metrics.binary import binary_auc
+from almlit.metrics.checks import check_critical_classes, check_multiclass_scores_and_targets, check_tpr_levels
 
 
 def _tpr_key(level: float) -> str:

@@ -19,6 +19,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Sequence
 from typing import NoReturn
 
 from lightning.fabric.plugins.environments import SLURMEnvironment
@@ -56,14 +57,29 @@ def slurm_job_id() -> str:
     return os.environ["SLURM_JOB_ID"]
 
 
-def stop_after_preemption(stop: Preempted | SIGTERMException, last_checkpoint: str) -> NoReturn:
+def what_resumes(last_checkpoints: Sequence[str]) -> str:
+    """What the same command does next: ``resumes from <last.ckpt>`` (or ``starts again from epoch 0``) for one run;
+    for the runs of a stack, how many resume from their ``last.ckpt`` and how many start again."""
+    present = sum(os.path.isfile(path) for path in last_checkpoints)
+    if len(last_checkpoints) == 1:
+        return f"resumes from {last_checkpoints[0]}" if present else "starts again from epoch 0"
+    if present == len(last_checkpoints):
+        return f"resumes each of the {present} stacked runs from its checkpoints/last.ckpt"
+    return (
+        f"resumes {present} of the {len(last_checkpoints)} stacked runs from their checkpoints/last.ckpt and starts "
+        "the others again from epoch 0"
+    )
+
+
+def stop_after_preemption(stop: Preempted | SIGTERMException, last_checkpoint: str | Sequence[str]) -> NoReturn:
     """Requeue the SLURM job if it was warned with :data:`REQUEUE_SIGNAL`, say what happens next, exit 128 + signal.
 
-    ``stop`` is :class:`Preempted`, or Lightning's own ``SIGTERMException`` when its SIGTERM check came first.
+    ``stop`` is :class:`Preempted`, or Lightning's own ``SIGTERMException`` when its SIGTERM check came first;
+    ``last_checkpoint``: the run's ``checkpoints/last.ckpt``, or those of the runs of a stack.
     """
     signum = getattr(stop, "signum", signal.SIGTERM)
     name = signal.Signals(signum).name
-    resume = f"resumes from {last_checkpoint}" if os.path.isfile(last_checkpoint) else "starts again from epoch 0"
+    resume = what_resumes([last_checkpoint] if isinstance(last_checkpoint, str) else last_checkpoint)
     line = f"almlit: stopped by {name}; rerun the same command: it {resume}"
     if signum == REQUEUE_SIGNAL and SLURMEnvironment.detect():
         job = slurm_job_id()

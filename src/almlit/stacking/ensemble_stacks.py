@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from almlit.report.ensemble_members import compose_member, is_launch_override, resolve_member, train_members
+from almlit.report.ensemble_members import compose_member, is_launch_override, resolve_member
 from almlit.report.ensemble_report import member_dir
-from almlit.runs.resume import LAST_CHECKPOINT
 from almlit.stacking.plan import stack_groups
 from almlit.stacking.run import train_stacks
 
@@ -15,14 +14,11 @@ from almlit.stacking.run import train_stacks
 def train_stacked_members(overrides: Sequence[str], seeds: Sequence[int], ensemble_dir: Path, stack: int) -> None:
     """Train the members ``seeds`` in stacks of at most ``stack`` (:mod:`almlit.stacking`), one stack after another.
 
-    A member that was trained alone and can resume (its ``checkpoints/last.ckpt``) resumes alone instead, through
-    :func:`almlit.report.ensemble_members.train_members` (Hydra's launcher: the launch overrides apply to it only).
+    A member interrupted earlier (its ``checkpoints/last.ckpt``, written by a stack or by a run trained alone)
+    resumes from it within its stack.
     """
     training = [override for override in overrides if not is_launch_override(override)]
-    resumable = [seed for seed in seeds if (member_dir(ensemble_dir, seed) / LAST_CHECKPOINT).is_file()]
-    if resumable:
-        train_members(overrides, resumable, ensemble_dir)
-    for group in stack_groups([seed for seed in seeds if seed not in resumable], stack):
+    for group in stack_groups(list(seeds), stack):
         run_dirs = [member_dir(ensemble_dir, seed) for seed in group]
         configs = [
             resolve_member(compose_member(training, seed=seed), run_dir)

@@ -8,10 +8,10 @@ and its folder is ``hydra.sweep.dir``/``hydra.sweep.subdir`` as ``hydra.core.uti
 job folders, ``config.yaml`` and ``.hydra/overrides.yaml`` are those of a sweep run one job at a time. Then, per job
 (:func:`almlit.runs.resume.plan_start`, as ``almlit.train`` decides):
 
-- finished, interrupted (its ``checkpoints/last.ckpt``), or with a setting a stack cannot reproduce
-  (:func:`almlit.stacking.plan.unsupported_settings`): run alone, as the basic launcher runs it (a finished job is
-  skipped with the usual line, an interrupted one resumes);
-- the others: grouped by architecture and batch shape (:func:`almlit.stacking.plan.architecture_differences`), each
+- finished, or with a setting a stack cannot reproduce (:func:`almlit.stacking.plan.unsupported_settings`): run
+  alone, as the basic launcher runs it (a finished job is skipped with the usual line);
+- the others, interrupted ones included (they resume from their ``checkpoints/last.ckpt`` within their stack):
+  grouped by architecture and batch shape (:func:`almlit.stacking.plan.architecture_differences`), each
   group cut into stacks of at most ``stack`` jobs in grid order, trained with :func:`almlit.stacking.run.train_stacks`.
 """
 
@@ -127,13 +127,14 @@ def sweep_job(sweep: Sweep, overrides: Sequence[str], index: int) -> SweepJob:
 
 
 def stackable(job: SweepJob) -> bool:
-    """Whether ``job`` trains in a stack: it starts from epoch 0 and a stack reproduces all its settings.
+    """Whether ``job`` trains in a stack: it is not finished and a stack reproduces all its settings (an interrupted
+    job resumes from its ``checkpoints/last.ckpt`` in the stack).
 
     Raises:
         ValueError: if its folder holds a run of another configuration (:func:`almlit.runs.resume.check_same_run`).
     """
     start = plan_start(job.run_dir, job.resolved, job.resolved.get("ckpt_path"))
-    return not start.finished and start.ckpt_path is None and not unsupported_settings(job.resolved)
+    return not start.finished and not unsupported_settings(job.resolved)
 
 
 def run_alone(sweep: Sweep, job: SweepJob) -> JobReturn:

@@ -10,6 +10,7 @@ stopped leaves the active set: nothing touches its state again.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Sequence
 
@@ -19,6 +20,7 @@ from torch import Tensor
 from almlit.data.epoch_seeding import AUGMENT_STREAM, epoch_generator
 from almlit.errors import NonFiniteLossError
 from almlit.module import ALMClassifier
+from almlit.stacking.checkpoints import write_epoch_end, write_training_log
 from almlit.stacking.decisions import as_logged, checkpoint_improves
 from almlit.stacking.forward import StackedForward
 from almlit.stacking.members import StackMember
@@ -82,9 +84,15 @@ def stacked_step(
 
 
 def train_epoch(
-    members: Sequence[StackMember], forward: StackedForward, images: Tensor, epoch: int, batch_size: int
+    members: Sequence[StackMember],
+    forward: StackedForward,
+    images: Tensor,
+    epoch: int,
+    batch_size: int,
+    after_step: Callable[[], None] | None = None,
 ) -> None:
-    """One epoch of the ``members`` (all active, with epochs of equal length) through the batched forward pass.
+    """One epoch of the ``members`` (all active, with epochs of equal length) through the batched forward pass;
+    ``after_step`` is called after every step (the signal check of :func:`fit_stack`).
 
     Raises:
         NonFiniteLossError: naming the member, when its loss or a term of it became NaN or inf in this epoch.
@@ -109,6 +117,8 @@ def train_epoch(
         records.append(logged_values(results))
         for member in members:
             member.global_step += 1
+        if after_step is not None:
+            after_step()
     widths = [1 + len(terms) for _, terms in results]  # each member's loss and its terms
     table = torch.stack(records)  # [steps, sum(widths)]
     finite = torch.isfinite(table).all(dim=0).tolist()
@@ -143,7 +153,10 @@ def validate(member: StackMember, images: Tensor, eval_batch_size: int) -> dict[
 def end_epoch(member: StackMember, epoch: int, computed: dict[str, float]) -> None:
     """The member's decisions after its validation, in the order of its callbacks in a run trained alone."""
     metric = as_logged(computed[member.monitor.removeprefix("val/")])
-    should_stop, _ = member.early_stopping._evaluate_stopping_criteria(torch.tensor(metric))  # Lightning's rule
+    early_stopping = member.early_stopping
+    should_stop, reason = early_stopping._evaluate_stopping_criteria(torch.tensor(metric))  # Lightning's rule
+    if should_stop:  # as EarlyStopping._run_early_stopping_check records it (its checkpoint state)
+        early_stopping.stopped_epoch, early_stopping.stopping_reason_message = epoch, reason
     if member.module.pair_coverage is not None:
         member.module.pair_coverage.reset()
     if member.schedule is not None:
@@ -154,7 +167,11 @@ def end_epoch(member: StackMember, epoch: int, computed: dict[str, float]) -> No
     if member.scheduler is not None:
         member.scheduler.step()
     member.epochs_trained = epoch + 1
-    member.history[-1] |= {member.monitor: metric, "alm/mu": float(member.module.penalty)}
+    member.history[-1] |= {
+        member.monitor: metric,
+        "alm/mu": float(member.module.penalty),
+        "step": member.global_step - 1,
+    }
     member.stopped = bool(should_stop)
 
 
@@ -165,8 +182,12 @@ def fit_stack(
     batch_size: int,
     eval_batch_size: int,
     report: Callable[[str], None] = print,
+    after_step: Callable[[], None] | None = None,
 ) -> None:
-    """Train the members until each has stopped early or ``max_epochs`` passed.
+    """Train the members until each has stopped early or ``max_epochs`` passed; each member writes its checkpoints at
+    every epoch end (:func:`~almlit.stacking.checkpoints.write_epoch_end`) and its ``logs/metrics.csv``.
+
+    A member resumed from a checkpoint (``epochs_trained`` > 0) joins the stack at its next epoch.
 
     Args:
         members: the members, on the device of ``images``.
@@ -175,22 +196,30 @@ def fit_stack(
         batch_size: the members' training batch size.
         eval_batch_size: their validation batch size.
         report: receives one progress line per epoch.
+        after_step: called after every training step and every member's validation (it may raise to stop the stack,
+            :class:`~almlit.callbacks.StopOnSignal`); ``None``: nothing.
     """
     forward = StackedForward(members[0].module.network)
+    batches = math.ceil(len(members[0].sampler) / batch_size)
     for epoch in range(max_epochs):
-        active = [member for member in members if not member.stopped]
+        active = [member for member in members if not member.stopped and member.epochs_trained == epoch]
         if not active:
-            break
+            if all(member.stopped or member.epochs_trained <= epoch for member in members):
+                break
+            continue  # members resumed at a later epoch join when the loop reaches it
         started = time.perf_counter()
-        train_epoch(active, forward, images, epoch, batch_size)
+        train_epoch(active, forward, images, epoch, batch_size, after_step)
         for member in active:
             end_epoch(member, epoch, validate(member, images, eval_batch_size))
+            if after_step is not None:
+                after_step()
         seconds = time.perf_counter() - started
         for member in active:
             member.train_seconds += seconds
+            write_training_log(member)
+            write_epoch_end(member, batches, math.ceil(len(member.val_ids) / eval_batch_size))
         scores = " ".join(
-            "-" if member.stopped and member not in active else f"{member.history[-1][member.monitor]:.3f}"
-            for member in members
+            f"{member.history[-1][member.monitor]:.3f}" if member in active else "-" for member in members
         )
         stopped = sum(member.stopped for member in members)
         report(

@@ -26,13 +26,13 @@ from almlit.module import ALMClassifier, build_module
 
 @dataclass
 class BestState:
-    """The member's best epoch so far by its own monitored metric: what its best checkpoint holds."""
+    """The member's best epoch so far by its own monitored metric, and the file that holds it."""
 
     epoch: int
     score: float  # as logged (float32), what the choice was made on
-    state_dict: dict[str, Tensor]
     val_metrics: dict[str, float]  # float64, as computed
     global_step: int
+    path: str | None = None  # its checkpoint file, once written (almlit.stacking.checkpoints.write_epoch_end)
 
 
 @dataclass
@@ -47,7 +47,8 @@ class StackMember:
         scheduler: its learning-rate schedule, stepped once per epoch, or ``None``.
         schedule: its mu schedule (``alm.schedule``), or ``None``.
         early_stopping: its early stopping (Lightning's callback, asked once per epoch).
-        checkpoint: its best-checkpoint callback (the file name and the mode).
+        checkpoint: its best-checkpoint callback (the file name, the mode and the state of the best so far).
+        last_checkpoint: its ``last_checkpoint`` callback (``checkpoints/last.ckpt``), or ``None`` when not configured.
         augment: its augmentation and normalisation.
         sampler: its training order, drawn from ``(seed, epoch)``.
         train_ids, train_labels, val_ids, val_labels: its splits as sample ids into the stack's shared images.
@@ -69,6 +70,7 @@ class StackMember:
     val_ids: Tensor
     val_labels: Tensor
     fingerprint: Any
+    last_checkpoint: ModelCheckpoint | None = None
     best: BestState | None = None
     stopped: bool = False
     epochs_trained: int = 0
@@ -85,9 +87,8 @@ class StackMember:
         return str(self.config.monitor)
 
     def keep_best(self, epoch: int, score: float, val_metrics: dict[str, float]) -> None:
-        """Remember this epoch's state as the best (a CPU copy, written as the best checkpoint at the end)."""
-        state = {name: value.detach().cpu().clone() for name, value in self.module.state_dict().items()}
-        self.best = BestState(epoch, score, state, dict(val_metrics), self.global_step)
+        """Remember this epoch as the best (its checkpoint is written at the epoch's end)."""
+        self.best = BestState(epoch, score, dict(val_metrics), self.global_step)
 
 
 def build_member(config: DictConfig, run_dir: Path) -> tuple[StackMember, ImageDataModule]:
@@ -129,6 +130,7 @@ def build_member(config: DictConfig, run_dir: Path) -> tuple[StackMember, ImageD
             config.monitor, patience=config.trainer.max_epochs + 1, mode=callbacks.model_checkpoint.mode
         ),
         checkpoint=instantiate(callbacks.model_checkpoint),
+        last_checkpoint=None if callbacks.get("last_checkpoint") is None else instantiate(callbacks.last_checkpoint),
         augment=copy.deepcopy(datamodule.augment),
         sampler=datamodule.training_sampler(train.labels),
         train_ids=train.sample_ids,

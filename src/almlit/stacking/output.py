@@ -1,53 +1,31 @@
-"""A stacked member's run folder: its best checkpoint, then the test and the files of a run trained alone."""
+"""A stacked member's run folder: ``logs/hparams.yaml`` when it starts; the test and the files of a run trained alone
+when it ends (its checkpoints and ``logs/metrics.csv``: at every epoch end, :mod:`almlit.stacking.checkpoints`)."""
 
 from __future__ import annotations
 
-import csv
-import io
+import warnings
 from pathlib import Path
 from typing import Any
 
-import lightning as L
 from hydra.utils import instantiate
+from lightning.pytorch.core.saving import save_hparams_to_yaml
 
 from almlit.alm.coverage import constrained_samples
 from almlit.callbacks.pair_coverage import write_hardest_positives
 from almlit.report.run_results import FitOutcome, test_and_write
-from almlit.runs.atomic_files import write_atomically
-from almlit.runs.checkpoint_io import AtomicCheckpointIO
 from almlit.runs.console import quiet_lightning
-from almlit.runs.csv_logger import METRICS_FILE as LOG_FILE
 from almlit.stacking.members import StackMember
 
-
-def save_best_checkpoint(member: StackMember) -> Path:
-    """Write the member's best state as a Lightning checkpoint (``checkpoints/best-epoch<NNN>.ckpt``, the name its
-    ``model_checkpoint`` callback gives); ``trainer.test``, ``almlit.predict`` and ``almlit.export`` load it."""
-    best = member.best
-    assert best is not None  # every member validates at least once
-    path = Path(member.checkpoint.format_checkpoint_name({"epoch": best.epoch}))  # type: ignore[dict-item]
-    checkpoint = {
-        "state_dict": best.state_dict,
-        "epoch": best.epoch,
-        "global_step": best.global_step,
-        "pytorch-lightning_version": L.__version__,
-        "hyper_parameters": dict(member.module.hparams),
-        "val_metrics": best.val_metrics,
-    }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    AtomicCheckpointIO().save_checkpoint(checkpoint, path)
-    return path
+HPARAMS_FILE = "hparams.yaml"  # Lightning's CSVLogger's name for it
+# Lightning's warning when a checkpoint with callback states is loaded by a trainer without those callbacks
+CALLBACKS_NOT_GIVEN = r"Be aware that when using `ckpt_path`, callbacks used to create the checkpoint"
 
 
-def write_training_log(member: StackMember) -> None:
-    """``logs/metrics.csv``: one row per epoch the member trained (training loss, monitored metric, mu)."""
-    names = list(dict.fromkeys(name for row in member.history for name in row))
-    text = io.StringIO(newline="")
-    writer = csv.DictWriter(text, fieldnames=names)
-    writer.writeheader()
-    writer.writerows(member.history)
+def write_hparams(member: StackMember) -> None:
+    """``logs/hparams.yaml``: the module's hyper-parameters, as Lightning's ``CSVLogger`` saves them when a run trained
+    alone starts (:func:`lightning.pytorch.core.saving.save_hparams_to_yaml`)."""
     (member.run_dir / "logs").mkdir(parents=True, exist_ok=True)
-    write_atomically(member.run_dir / "logs" / LOG_FILE, text.getvalue())
+    save_hparams_to_yaml(member.run_dir / "logs" / HPARAMS_FILE, member.module.hparams)
 
 
 def write_member_hardest_positives(member: StackMember) -> None:
@@ -71,8 +49,7 @@ def finish_member(member: StackMember, resolved: dict[str, Any]) -> dict[str, An
         Its ``metrics.json``.
     """
 
-    best_path = save_best_checkpoint(member)
-    write_training_log(member)
+    assert member.best is not None and member.best.path is not None  # written at its first epoch end
     write_member_hardest_positives(member)
     config = member.config
     datamodule = instantiate(config.data)
@@ -82,13 +59,14 @@ def finish_member(member: StackMember, resolved: dict[str, Any]) -> dict[str, An
         trainer = instantiate(
             config.trainer, logger=False, callbacks=[], enable_progress_bar=False, enable_model_summary=False
         )
-    assert member.best is not None  # saved above
     fitted = FitOutcome(
-        best_checkpoint=str(best_path.resolve()),
+        best_checkpoint=str(Path(member.best.path).resolve()),
         best_score=member.best.score,
         epochs_trained=member.epochs_trained,
         train_seconds=member.train_seconds,
         final_penalty=float(member.module.penalty),
     )
-    with quiet_lightning():
+    with quiet_lightning(), warnings.catch_warnings():
+        # the best checkpoint holds the callback states of training; the test needs none of them
+        warnings.filterwarnings("ignore", message=CALLBACKS_NOT_GIVEN)
         return test_and_write(config, member.run_dir, resolved, trainer, member.module, datamodule, fitted)

@@ -11,17 +11,21 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from hydra.utils import instantiate
 from omegaconf import OmegaConf
 from torch import Tensor
 
-from almlit.data.fingerprint import write_fingerprint
+from almlit.callbacks import StopOnSignal
+from almlit.data.fingerprint import check_same_data, write_fingerprint
 from almlit.errors import out_of_memory_advice
 from almlit.runs.folder import write_config, write_overrides
-from almlit.runs.resume import LAST_CHECKPOINT
+from almlit.runs.preemption import Preempted, stop_after_preemption
+from almlit.runs.resume import LAST_CHECKPOINT, check_same_run
+from almlit.stacking.checkpoints import restore_member
 from almlit.stacking.data import shared_images
 from almlit.stacking.loop import fit_stack
 from almlit.stacking.members import StackMember, build_member
-from almlit.stacking.output import finish_member
+from almlit.stacking.output import finish_member, write_hparams
 from almlit.stacking.plan import check_stackable
 
 
@@ -42,50 +46,74 @@ def check_equal_epochs(members: Sequence[StackMember]) -> None:
         )
 
 
-def prepare_folder(run_dir: Path) -> None:
-    """A member folder of an unfinished stack (killed before its end) is trained again from its start: what an earlier
-    attempt left in ``checkpoints/`` is removed (a stacked member writes its checkpoint only when the stack ends)."""
-    if (run_dir / LAST_CHECKPOINT).is_file():
-        raise ValueError(f"{run_dir} holds a run trained alone that can resume; finish it without ensemble.stack")
+def prepare_folder(run_dir: Path, config: dict[str, Any]) -> Path | None:
+    """The member's ``checkpoints/last.ckpt`` to resume from (written by a stack or by a run trained alone), or
+    ``None`` for a start from epoch 0, when what an earlier attempt left in ``checkpoints/`` is removed.
+
+    Raises:
+        ValueError: the folder holds a run of another configuration (:func:`~almlit.runs.resume.check_same_run`).
+    """
+    check_same_run(run_dir, config)
+    last = run_dir / LAST_CHECKPOINT
+    if last.is_file():
+        return last
     shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
+    return None
 
 
 def prepare_stack(
-    configs: Sequence[dict[str, Any]], run_dirs: Sequence[Path], overrides: Sequence[Sequence[str]]
+    configs: Sequence[dict[str, Any]],
+    run_dirs: Sequence[Path],
+    overrides: Sequence[Sequence[str]],
+    report: Callable[[str], None] = print,
 ) -> tuple[list[StackMember], Tensor]:
-    """Check and build the members of one stack, on its device, with their images held once.
+    """Check and build the members of one stack, on its device, with their images held once; a member whose folder
+    holds a ``checkpoints/last.ckpt`` is restored from it (:func:`~almlit.stacking.checkpoints.restore_member`).
 
-    Each member folder receives its ``config.yaml``, ``.hydra/overrides.yaml`` and ``data_fingerprint.json`` as a run
-    trained alone does when it starts.
+    Each member folder receives its ``config.yaml``, ``.hydra/overrides.yaml``, ``data_fingerprint.json`` and
+    ``logs/hparams.yaml`` as a run trained alone does when it starts.
 
     Returns:
         The members and the shared training images (:func:`~almlit.stacking.data.shared_images`).
 
     Raises:
-        ValueError: if the members cannot share one model (:func:`check_stackable`, :func:`check_equal_epochs`).
+        ValueError: if the members cannot share one model (:func:`check_stackable`, :func:`check_equal_epochs`), a
+            folder holds another run or other data, or a ``last.ckpt`` cannot be resumed (:func:`restore_member`).
     """
     check_stackable(configs, [str(run_dir) for run_dir in run_dirs])
-    for run_dir in run_dirs:
-        prepare_folder(run_dir)
+    resumed = [prepare_folder(run_dir, config) for run_dir, config in zip(run_dirs, configs, strict=True)]
     members, datasets, num_samples = [], [], 1
     for config, run_dir in zip(configs, run_dirs, strict=True):
         member, datamodule = build_member(OmegaConf.create(config), run_dir)
+        check_same_data(run_dir, member.fingerprint)  # a member resumes on the data it started with
         members.append(member)
         datasets += [datamodule.train_dataset, datamodule.val_dataset]
         num_samples = datamodule.num_train_samples
     check_equal_epochs(members)
     device = stack_device(str(configs[0]["trainer"]["accelerator"]))
     images = shared_images(datasets, num_samples).to(device)
-    for member, member_overrides in zip(members, overrides, strict=True):
-        write_config(member.run_dir, member.config)
-        write_overrides(member.run_dir, member_overrides)
-        write_fingerprint(member.run_dir, member.fingerprint)
+    max_epochs = int(configs[0]["trainer"]["max_epochs"])
+    for member, last in zip(members, resumed, strict=True):
         member.module.to(device)
         member.augment.to(device)
         member.train_ids, member.train_labels, member.val_ids, member.val_labels = (
             tensor.to(device) for tensor in (member.train_ids, member.train_labels, member.val_ids, member.val_labels)
         )
+        if last is not None:
+            restore_member(member, last, max_epochs)
+            report(f"resuming {member.run_dir} from {LAST_CHECKPOINT} ({member.epochs_trained} epochs done)")
+    for member, member_overrides in zip(members, overrides, strict=True):  # once every member could be restored
+        write_config(member.run_dir, member.config)
+        write_overrides(member.run_dir, member_overrides)
+        write_fingerprint(member.run_dir, member.fingerprint)
+        write_hparams(member)
     return members, images  # the members' own copies of the images went with their data modules
+
+
+def signal_stop(configs: Sequence[dict[str, Any]]) -> StopOnSignal | None:
+    """The stack's ``callbacks.stop_on_signal`` (its first member's that sets one), or ``None``."""
+    nodes = [config["callbacks"].get("stop_on_signal") for config in configs]
+    return next((instantiate(node) for node in nodes if node is not None), None)
 
 
 def train_stack(
@@ -103,20 +131,33 @@ def train_stack(
         report: receives the progress lines.
 
     Raises:
-        ValueError: if the members cannot share one model (see :func:`prepare_stack`).
+        ValueError: if the members cannot share one model or cannot resume (see :func:`prepare_stack`).
+        SystemExit: ``128 + signal`` after SIGTERM or SIGUSR1 (``callbacks.stop_on_signal``): the stack stops at the
+            end of the step under way and writes nothing more; the same command resumes each member from its last
+            epoch end (:func:`~almlit.runs.preemption.stop_after_preemption`).
     """
-    members, images = prepare_stack(configs, run_dirs, overrides)
+    members, images = prepare_stack(configs, run_dirs, overrides, report)
     data = configs[0]["data"]
     advice = {"batch_size": data["batch_size"], "eval_batch_size": data["eval_batch_size"]}
-    with out_of_memory_advice("fit", advice) if len(members) == 1 else contextlib.nullcontext():
-        fit_stack(
-            members,
-            images,
-            int(configs[0]["trainer"]["max_epochs"]),
-            data["batch_size"],
-            data["eval_batch_size"],
-            report,
-        )
+    stop = signal_stop(configs)
+    if stop is not None:
+        stop.on_fit_start(None, None)  # type: ignore[arg-type]  # installs its handlers; it needs no trainer
+    try:
+        with out_of_memory_advice("fit", advice) if len(members) == 1 else contextlib.nullcontext():
+            fit_stack(
+                members,
+                images,
+                int(configs[0]["trainer"]["max_epochs"]),
+                data["batch_size"],
+                data["eval_batch_size"],
+                report,
+                None if stop is None else stop.on_train_batch_end,
+            )
+    except Preempted as stopped:
+        stop_after_preemption(stopped, [str(run_dir / LAST_CHECKPOINT) for run_dir in run_dirs])
+    finally:
+        if stop is not None:
+            stop.teardown(None, None, "fit")  # type: ignore[arg-type]  # restores the handlers
     return [finish_member(member, config) for member, config in zip(members, configs, strict=True)]
 
 
