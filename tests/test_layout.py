@@ -60,7 +60,11 @@ def is_command(name: str) -> bool:
 
 
 def layer(name: str) -> str:
-    """The subpackage a module belongs to (``runs`` for ``almlit.runs.folder``), or the top-level module itself."""
+    """The subpackage a module belongs to (``runs`` for ``almlit.runs.folder``), or the top-level module itself; a
+    command is a node of its own wherever it lives (``almlit.report.__main__`` sits above every library package, as
+    ``almlit.ensemble`` does)."""
+    if name.endswith(".__main__"):
+        return name
     parts = name.split(".")
     return parts[1] if len(parts) > 2 or (len(parts) == 2 and (PACKAGE / parts[1]).is_dir()) else name
 

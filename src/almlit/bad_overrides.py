@@ -39,7 +39,10 @@ CLOSE = 0.8  # the least similarity ratio of a suggested key
 # Keys that are no setting of a run, with what to write instead: a sweep's jobs are stacked by its launcher
 # (docs/stacking.md); almlit.train reads sweep.stack itself (stacked_sweep_overrides), other commands refuse it
 SWEEP_STACK = "sweep.stack"
-MOVED_KEYS = {SWEEP_STACK: "hydra/launcher=stacked (hydra.launcher.stack=K jobs per stack)"}
+MOVED_KEYS = {
+    SWEEP_STACK: "a sweep's jobs train as stacks with python -m almlit.train -m ... sweep.stack=true",
+    "ensemble.stack": "an ensemble's members train as stacks with python -m almlit.ensemble ... ensemble.stack=K",
+}
 MULTIRUN_FLAGS = frozenset({"-m", "--multirun", "hydra.mode=MULTIRUN"})
 
 
@@ -159,13 +162,24 @@ def explain_composition(
         return unknown_option_message(error)
     if not isinstance(error, ConfigCompositionException):
         raise TypeError(f"not a composition error: {error!r}")
-    for override in OverridesParser.create().parse_overrides(list(overrides)):
-        if override.key_or_group in MOVED_KEYS:
-            return f"{override.input_line} is no setting: write {MOVED_KEYS[override.key_or_group]} instead"
+    refuse_moved_keys(overrides)
     cause = error.__cause__
     if isinstance(cause, OmegaConfBaseException) and cause.full_key and str(error).startswith("Could not override"):
         return unknown_key_message(cause.full_key, overrides, config_name, own_keys)
     return " ".join(str(error).split())
+
+
+def refuse_moved_keys(overrides: Sequence[str]) -> None:
+    """Refuse an override of a key that is no setting of a run (:data:`MOVED_KEYS`), also when written with ``+`` (which
+    Hydra would add to the config as a key that nothing reads).
+
+    Raises:
+        BadOverride: ``<override> is no setting of a run: <what does it>``.
+    """
+    for override in overrides:
+        key = override.lstrip("+").partition("=")[0]
+        if key in MOVED_KEYS:
+            raise BadOverride(f"{override} is no setting of a run: {MOVED_KEYS[key]}")
 
 
 def stacked_sweep_overrides(arguments: Sequence[str]) -> list[str]:
@@ -197,6 +211,14 @@ def stacked_sweep_overrides(arguments: Sequence[str]) -> list[str]:
         stacked = True
     if stacked and not MULTIRUN_FLAGS.intersection(arguments):
         raise BadOverride(f"{SWEEP_STACK} stacks the jobs of a sweep: add -m (python -m almlit.train -m ...)")
+    others = [
+        argument
+        for argument in result
+        if argument.lstrip("+").startswith("hydra/launcher=") and argument.lstrip("+") != "hydra/launcher=stacked"
+    ]
+    if stacked and others:
+        raise BadOverride(f"{SWEEP_STACK} chooses hydra/launcher=stacked; leave out {', '.join(others)}")
+    refuse_moved_keys(result)
     return result
 
 

@@ -50,7 +50,7 @@ def split_arguments(argv: Sequence[str]) -> tuple[dict[str, str], list[str]]:
     own: dict[str, str] = {}
     overrides: list[str] = []
     for argument in argv:
-        key, equals, value = argument.partition("=")
+        key, equals, value = argument.lstrip("+").partition("=")  # +ensemble.stack=2: the + of a new key is moot
         if equals and key in OWN_KEYS:
             own[key] = value
         else:

@@ -1073,7 +1073,23 @@ ARGUMENTS = [
         "almlit.ensemble with sweep.stack (its members stack with ensemble.stack=K)",
         "almlit.ensemble",
         ("members=2", "sweep.stack=true", "dir=ens"),
-        "sweep.stack=true is no setting: write hydra/launcher=stacked (hydra.launcher.stack=K jobs per stack) instead",
+        "sweep.stack=true is no setting of a run: a sweep's jobs train as stacks with python -m almlit.train -m ... "
+        "sweep.stack=true",
+    ),
+    Case(
+        "sweep-stack-other-launcher",
+        "almlit.train -m with sweep.stack=true and another launcher",
+        "almlit.train",
+        ("seed=0,1", "sweep.stack=true", "hydra/launcher=joblib", "hydra.mode=MULTIRUN"),
+        "sweep.stack chooses hydra/launcher=stacked; leave out hydra/launcher=joblib",
+    ),
+    Case(
+        "ensemble-stack-in-a-run",
+        "almlit.train with almlit.ensemble's ensemble.stack, even as a new key (+)",
+        "almlit.train",
+        ("+ensemble.stack=2",),
+        "+ensemble.stack=2 is no setting of a run: an ensemble's members train as stacks with python -m almlit.ensemble "
+        "... ensemble.stack=K",
     ),
     Case(
         "ensemble-stack-mixed-precision",
@@ -1138,6 +1154,22 @@ ARGUMENTS = [
         "almlit.report",
         ("digits.yaml", "--set", "los=bce"),
         "unknown key los in los=bce; closest keys: loss; to add a new key write +los=bce",
+        setup=digits_experiment,
+    ),
+    Case(
+        "report-stack-without-train",
+        "almlit.report with --stack but without --train (nothing would be trained)",
+        "almlit.report",
+        ("digits.yaml", "--stack", "4"),
+        "--stack 4 trains members in stacks: add --train (nothing is trained without it)",
+        setup=digits_experiment,
+    ),
+    Case(
+        "report-stack-zero",
+        "almlit.report --train with --stack 0",
+        "almlit.report",
+        ("digits.yaml", "--train", "--stack", "0"),
+        "--stack must be an integer >= 1 (members trained as one model), got '0'",
         setup=digits_experiment,
     ),
     Case(

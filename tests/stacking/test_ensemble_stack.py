@@ -35,3 +35,20 @@ def test_stacked_members_are_ordinary_member_folders_and_a_rerun_trains_only_the
     assert (tmp_path / "ens" / "member1" / "COMPLETE").is_file()
     third = run_module("almlit.ensemble", *QUIET, *TINY, cwd=tmp_path)
     assert third.returncode == 0 and "members into" not in third.stdout  # all finished: only the report
+
+
+@pytest.mark.slow
+def test_a_table_trains_its_rows_as_stacks_with_report_stack(tmp_path):
+    """``almlit.report --train --stack K``: each row's members as stacks; the table of the same folders without it."""
+    (tmp_path / "tiny.yaml").write_text(
+        "table: tiny\nsetting: digits\ntitle: Digits\nmembers: 2\nmetrics: [auc]\ncommon: [data=digits]\n"
+        "rows:\n  BCE: [loss=bce, alm=none]\n  ALM + BCE: [loss=bce, alm=binary]\n"
+    )
+    arguments = ["tiny.yaml", "--root", "tables", "--output", "report", "--set", *QUIET, *TINY[:2]]
+    trained = run_module("almlit.report", *arguments, "--train", "--stack", "2", cwd=tmp_path)
+    assert trained.returncode == 0, trained.stderr
+    assert trained.stdout.count("stack of 2: epoch 2/2") == 2  # one stack of two members per row
+    table = (tmp_path / "report" / "tiny.md").read_text()
+    again = run_module("almlit.report", *arguments, cwd=tmp_path)  # the finished rows, read without training
+    assert again.returncode == 0, again.stderr
+    assert "stack of" not in again.stdout and (tmp_path / "report" / "tiny.md").read_text() == table

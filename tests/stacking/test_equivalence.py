@@ -87,7 +87,7 @@ def test_a_member_that_stopped_receives_no_update_at_all(tmp_path):
                     member.epochs_trained,
                 )
 
-    fit_stack(members, images, 4, 64, 1024, report=snapshot)
+    fit_stack(members, images, 64, 1024, report=snapshot)  # trainer.max_epochs=4 of every member
     first_stop = min(epochs for _, _, epochs in at_stop.values())
     assert first_stop < max(member.epochs_trained for member in members)  # the stack trained on after it
     for member in members:

@@ -44,7 +44,7 @@ def config(**changes):
 
 
 def test_members_of_one_architecture_with_other_hyper_parameters_stack():
-    check_stackable([config(), config(**{"trainer.max_epochs": 5})], ["a", "b"])
+    check_stackable([config(), config(**{"trainer.max_epochs": 9})], ["a", "b"])  # each stops at its own
     assert unsupported_settings(config()) == []
 
 
@@ -53,6 +53,8 @@ def test_members_of_another_architecture_are_refused_naming_the_setting():
         check_stackable([config(), config(**{"model.width": 16})], ["a", "b"])
     with pytest.raises(ValueError, match=r"b differs from a in data.batch_size; stack them separately"):
         check_stackable([config(), config(**{"data.batch_size": 32})], ["a", "b"])
+    with pytest.raises(ValueError, match=r"b differs from a in trainer.accelerator; stack them separately"):
+        check_stackable([config(**{"trainer.accelerator": "cpu"}), config(**{"trainer.accelerator": "gpu"})], "ab")
 
 
 @pytest.mark.parametrize(
@@ -63,6 +65,8 @@ def test_members_of_another_architecture_are_refused_naming_the_setting():
         ("trainer.accumulate_grad_batches", 2, "trainer.accumulate_grad_batches=2"),
         ("ckpt_path", "old/last.ckpt", "ckpt_path=old/last.ckpt"),
         ("module.compile", True, "module.compile=true"),
+        ("trainer.max_epochs", -1, "trainer.max_epochs=-1"),
+        ("trainer.max_epochs", None, "trainer.max_epochs=None"),
     ],
 )
 def test_settings_a_stack_cannot_reproduce_are_refused(key, value, named):

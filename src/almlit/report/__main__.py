@@ -14,6 +14,7 @@ Examples:
 from __future__ import annotations
 
 import argparse
+import functools
 import time
 from pathlib import Path
 
@@ -27,12 +28,20 @@ from almlit.report.paper_results import paper_results
 from almlit.report.paper_table import make_table, row_result, setting_curves
 from almlit.report.tables import to_csv, to_latex, to_markdown
 from almlit.runs.atomic_files import write_atomically
+from almlit.stacking import check_stack_size
+from almlit.stacking.ensemble_stacks import train_stacked_members
 
 
 def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m almlit.report", description=__doc__.splitlines()[0])
     parser.add_argument("experiments", nargs="+", type=Path, help="experiment files, one per setting of one table")
     parser.add_argument("--train", action="store_true", help="train the members still missing (never the finished)")
+    parser.add_argument(
+        "--stack",
+        default="1",
+        help="with --train: members trained as one batched model per stack (almlit.ensemble's ensemble.stack=K; "
+        "default 1: one process each)",
+    )
     parser.add_argument("--members", type=int, help="members per row (default: the experiment file's)")
     parser.add_argument("--rows", nargs="+", help="only these rows (default: all, in the paper's order)")
     parser.add_argument("--root", type=Path, default=Path("outputs/tables"), help="where the ensemble folders live")
@@ -77,11 +86,15 @@ def build(args: argparse.Namespace) -> tuple[str, Path]:
     if args.members is not None and args.members < 1:
         raise ValueError(f"--members must be >= 1, got {args.members}")
     check_overrides_compose(experiments, args.set)
+    stack = check_stack_size(args.stack, "--stack")
+    if stack > 1 and not args.train:
+        raise ValueError(f"--stack {stack} trains members in stacks: add --train (nothing is trained without it)")
+    trainer = functools.partial(train_stacked_members, stack=stack) if stack > 1 else None
     results, missing = {}, []
     for experiment in experiments:
         members = args.members or experiment.members
         for row in experiment.rows:
-            result = row_result(experiment, row, args.root, members, args.train, args.set, args.prevalence)
+            result = row_result(experiment, row, args.root, members, args.train, args.set, args.prevalence, trainer)
             results[(experiment.setting, row)] = result
             if result is None:
                 missing.append(f"{experiment.setting}/{row}")

@@ -18,7 +18,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
-from almlit.bad_overrides import explained_composition
+from almlit.bad_overrides import explained_composition, refuse_moved_keys
 from almlit.config import CONFIG_DIR
 from almlit.data.fingerprint import DataFingerprint, check_same_data, present_fingerprint
 from almlit.report.ensemble_report import member_dir, write_ensemble_report
@@ -99,6 +99,7 @@ def compose_member(overrides: Sequence[str], config_name: str = "train", seed: i
     Raises:
         almlit.bad_overrides.BadOverride: for an unknown choice or key, or a malformed override (one line).
     """
+    refuse_moved_keys(overrides)
     overrides = [*overrides, f"seed={seed}"]
     with explained_composition(overrides, config_name), initialize_config_dir(CONFIG_DIR, version_base="1.3"):
         return compose(config_name, overrides=overrides, return_hydra_config=True)

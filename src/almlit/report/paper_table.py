@@ -13,7 +13,7 @@ import numpy as np
 from almlit.decision.operating_points import load_operating_points
 from almlit.plots.figures import Curve
 from almlit.report.bootstrap import bootstrap_draws, percentile_interval
-from almlit.report.ensemble_members import run_ensemble
+from almlit.report.ensemble_members import MemberTrainer, run_ensemble
 from almlit.report.ensemble_report import SCORES_FILE, member_dir, write_ensemble_report
 from almlit.report.experiments import Experiment, row_folder
 from almlit.report.tables import (
@@ -55,17 +55,20 @@ def row_result(
     train: bool,
     extra: Sequence[str],
     prevalence: float | None = None,
+    trainer: MemberTrainer | None = None,
 ) -> RowResult | None:
     """The row's ensemble, trained first when ``train``; None when its members are not all finished.
 
-    ``prevalence``: the deployment share of positives of its ``operating_points.json`` (default: the members')."""
+    ``prevalence``: the deployment share of positives of its ``operating_points.json`` (default: the members').
+    ``trainer``: how the missing members are trained (:func:`~almlit.report.ensemble_members.run_ensemble`'s
+    ``train``; ``None``: one process each)."""
     folder = row_folder(root, experiment, row, extra)
     title = f"{experiment.title}: {row}"
     if train:
         overrides = [*experiment.common, *experiment.rows[row], *extra]
         if prevalence is not None:
             overrides.append(f"metrics.prevalence={prevalence}")
-        _, summary = run_ensemble(overrides, members, folder, title)
+        _, summary = run_ensemble(overrides, members, folder, title, trainer)
     elif all(is_finished(member_dir(folder, index)) for index in range(members)):
         member_dirs = [member_dir(folder, index) for index in range(members)]
         summary = write_ensemble_report(folder, member_dirs, title, prevalence)

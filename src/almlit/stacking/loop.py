@@ -18,7 +18,6 @@ import torch
 from torch import Tensor
 
 from almlit.data.epoch_seeding import AUGMENT_STREAM, epoch_generator
-from almlit.errors import NonFiniteLossError
 from almlit.module import ALMClassifier
 from almlit.stacking.checkpoints import write_epoch_end, write_training_log
 from almlit.stacking.decisions import as_logged, checkpoint_improves
@@ -94,8 +93,9 @@ def train_epoch(
     """One epoch of the ``members`` (all active, with epochs of equal length) through the batched forward pass;
     ``after_step`` is called after every step (the signal check of :func:`fit_stack`).
 
-    Raises:
-        NonFiniteLossError: naming the member, when its loss or a term of it became NaN or inf in this epoch.
+    A member whose loss or a term of it became NaN or inf in this epoch gets its ``failure`` (the line a run trained
+    alone stops with) and no history row: it leaves the stack (its own parameters only were touched by its NaN), the
+    others go on.
     """
     device = images.device
     batches = [epoch_batches(member, epoch, batch_size) for member in members]
@@ -125,12 +125,13 @@ def train_epoch(
     losses = table.double().T.tolist()
     first = 0
     for member, width in zip(members, widths, strict=True):
-        if not all(finite[first : first + width]):
-            raise NonFiniteLossError(
+        if all(finite[first : first + width]):
+            member.history.append({"epoch": epoch, "train/loss": summed_in_order(losses[first]) / steps})
+        else:
+            member.failure = (
                 f"the training loss of stacked member {member.run_dir} became NaN or inf in epoch {epoch}; "
                 "lower its optim.lr or alm.penalty_init"
             )
-        member.history.append({"epoch": epoch, "train/loss": summed_in_order(losses[first]) / steps})
         first += width
 
 
@@ -178,21 +179,22 @@ def end_epoch(member: StackMember, epoch: int, computed: dict[str, float]) -> No
 def fit_stack(
     members: Sequence[StackMember],
     images: Tensor,
-    max_epochs: int,
     batch_size: int,
     eval_batch_size: int,
     report: Callable[[str], None] = print,
     after_step: Callable[[], None] | None = None,
 ) -> None:
-    """Train the members until each has stopped early or ``max_epochs`` passed; each member writes its checkpoints at
-    every epoch end (:func:`~almlit.stacking.checkpoints.write_epoch_end`) and its ``logs/metrics.csv``.
+    """Train the members until each has stopped early, failed or reached its own ``trainer.max_epochs``; each member
+    writes its checkpoints at every epoch end (:func:`~almlit.stacking.checkpoints.write_epoch_end`) and its
+    ``logs/metrics.csv``.
 
-    A member resumed from a checkpoint (``epochs_trained`` > 0) joins the stack at its next epoch.
+    A member resumed from a checkpoint (``epochs_trained`` > 0) joins the stack at its next epoch; a member whose loss
+    became NaN or inf leaves it with its ``failure`` set and nothing of that epoch written (its last epoch-end
+    checkpoint stays, as for a run trained alone).
 
     Args:
-        members: the members, on the device of ``images``.
+        members: the members, on the device of ``images``, with epochs of equal length.
         images: the shared training images ``[N, C, H, W]`` indexed by sample id (:func:`shared_images`).
-        max_epochs: ``trainer.max_epochs``.
         batch_size: the members' training batch size.
         eval_batch_size: their validation batch size.
         report: receives one progress line per epoch.
@@ -201,28 +203,29 @@ def fit_stack(
     """
     forward = StackedForward(members[0].module.network)
     batches = math.ceil(len(members[0].sampler) / batch_size)
-    for epoch in range(max_epochs):
-        active = [member for member in members if not member.stopped and member.epochs_trained == epoch]
+    epochs = max(member.max_epochs for member in members)
+    for epoch in range(epochs):
+        active = [member for member in members if member.trains_in(epoch)]
         if not active:
-            if all(member.stopped or member.epochs_trained <= epoch for member in members):
-                break
             continue  # members resumed at a later epoch join when the loop reaches it
         started = time.perf_counter()
         train_epoch(active, forward, images, epoch, batch_size, after_step)
-        for member in active:
+        trained = [member for member in active if member.failure is None]
+        for member in trained:
             end_epoch(member, epoch, validate(member, images, eval_batch_size))
             if after_step is not None:
                 after_step()
         seconds = time.perf_counter() - started
-        for member in active:
+        for member in trained:
             member.train_seconds += seconds
             write_training_log(member)
             write_epoch_end(member, batches, math.ceil(len(member.val_ids) / eval_batch_size))
         scores = " ".join(
-            f"{member.history[-1][member.monitor]:.3f}" if member in active else "-" for member in members
+            f"{member.history[-1][member.monitor]:.3f}" if member in trained else "-" for member in members
         )
-        stopped = sum(member.stopped for member in members)
+        failed = sum(member.failure is not None for member in members)
         report(
-            f"stack of {len(members)}: epoch {epoch + 1}/{max_epochs} ({seconds:.1f} s), "
-            f"{members[0].monitor} {scores}, {stopped} stopped"
+            f"stack of {len(members)}: epoch {epoch + 1}/{epochs} ({seconds:.1f} s), "
+            f"{members[0].monitor} {scores}, {sum(member.stopped for member in members)} stopped"
+            + (f", {failed} failed (NaN or inf loss)" if failed else "")
         )

@@ -73,6 +73,7 @@ class StackMember:
     last_checkpoint: ModelCheckpoint | None = None
     best: BestState | None = None
     stopped: bool = False
+    failure: str | None = None  # the line its NaN or inf loss stopped it with
     epochs_trained: int = 0
     global_step: int = 0
     train_seconds: float = 0.0
@@ -85,6 +86,16 @@ class StackMember:
     @property
     def monitor(self) -> str:
         return str(self.config.monitor)
+
+    @property
+    def max_epochs(self) -> int:
+        """Its own ``trainer.max_epochs`` (members of a stack may differ in it)."""
+        return int(self.config.trainer.max_epochs)
+
+    def trains_in(self, epoch: int) -> bool:
+        """Whether the member trains epoch ``epoch`` (0-based): not stopped or failed, at that epoch (a resumed member
+        joins at its next one), within its ``max_epochs``."""
+        return not self.stopped and self.failure is None and self.epochs_trained == epoch < self.max_epochs
 
     def keep_best(self, epoch: int, score: float, val_metrics: dict[str, float]) -> None:
         """Remember this epoch as the best (its checkpoint is written at the epoch's end)."""

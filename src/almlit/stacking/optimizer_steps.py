@@ -69,7 +69,7 @@ def step_optimizers(optimizers: Sequence[torch.optim.Optimizer]) -> None:
         if not params:
             continue
         settings = dict(zip(SGD_SETTINGS, key, strict=True))
-        sgd(params, grads, buffers, foreach=True, **settings)
+        sgd(params, grads, buffers, foreach=True, **settings)  # type: ignore[arg-type]  # the settings' own types
         if settings["momentum"] != 0:
             for state, buffer in zip(states, buffers, strict=True):
                 state["momentum_buffer"] = buffer

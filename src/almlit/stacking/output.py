@@ -25,7 +25,7 @@ def write_hparams(member: StackMember) -> None:
     """``logs/hparams.yaml``: the module's hyper-parameters, as Lightning's ``CSVLogger`` saves them when a run trained
     alone starts (:func:`lightning.pytorch.core.saving.save_hparams_to_yaml`)."""
     (member.run_dir / "logs").mkdir(parents=True, exist_ok=True)
-    save_hparams_to_yaml(member.run_dir / "logs" / HPARAMS_FILE, member.module.hparams)
+    save_hparams_to_yaml(member.run_dir / "logs" / HPARAMS_FILE, dict(member.module.hparams))
 
 
 def write_member_hardest_positives(member: StackMember) -> None:

@@ -72,6 +72,9 @@ def unsupported_settings(config: Mapping[str, Any]) -> list[str]:
         for key, default in TRAINER_DEFAULTS.items()
         if key in trainer and trainer[key] != default and not (key == "val_check_interval" and trainer[key] == 1.0)
     ]
+    max_epochs = trainer.get("max_epochs")
+    if "max_epochs" in trainer and (isinstance(max_epochs, bool) or not isinstance(max_epochs, int) or max_epochs < 1):
+        found.append(f"trainer.max_epochs={max_epochs}")  # a stack trains a given number of epochs
     if config.get("ckpt_path") is not None:
         found.append(f"ckpt_path={config['ckpt_path']}")
     if (config.get("module") or {}).get("compile"):
@@ -81,8 +84,13 @@ def unsupported_settings(config: Mapping[str, Any]) -> list[str]:
 
 def architecture_differences(first: Mapping[str, Any], other: Mapping[str, Any]) -> list[str]:
     """The keys that must agree between two members of a stack and do not: the network (``model``), the batch
-    sizes and the image transform of the data (stacked members share one forward pass of equal batches)."""
+    sizes and the image transform of the data (stacked members share one forward pass of equal batches) and the
+    device (``trainer.accelerator``). ``trainer.max_epochs`` and the size of the training set may differ: each member
+    stops at its own last epoch, and members of other epoch lengths train as stacks of their own."""
     differing = [key for key in ("model", "num_outputs", "num_classes") if first.get(key) != other.get(key)]
+    first_trainer, other_trainer = first.get("trainer") or {}, other.get("trainer") or {}
+    if first_trainer.get("accelerator") != other_trainer.get("accelerator"):  # one device per stack
+        differing.append("trainer.accelerator")
     first_data, other_data = first.get("data") or {}, other.get("data") or {}
     differing += [
         f"data.{key}"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import shutil
+import signal
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from torch import Tensor
 
 from almlit.callbacks import StopOnSignal
 from almlit.data.fingerprint import check_same_data, write_fingerprint
-from almlit.errors import out_of_memory_advice
+from almlit.errors import NonFiniteLossError, out_of_memory_advice
 from almlit.runs.folder import write_config, write_overrides
 from almlit.runs.preemption import Preempted, stop_after_preemption
 from almlit.runs.resume import LAST_CHECKPOINT, check_same_run
@@ -36,14 +37,16 @@ def stack_device(accelerator: str) -> torch.device:
     return torch.device("cpu")
 
 
-def check_equal_epochs(members: Sequence[StackMember]) -> None:
-    """Refuse members whose epochs have different numbers of training batches (one batched step serves all)."""
-    lengths = [len(member.sampler) for member in members]
-    if len(set(lengths)) > 1:
-        raise ValueError(
-            f"stacked members must see as many training images per epoch; got {lengths} for "
-            f"{', '.join(str(member.run_dir) for member in members)}; stack them separately"
-        )
+def epoch_groups(members: Sequence[StackMember]) -> list[list[StackMember]]:
+    """The members in groups of equal training epochs (one batched step serves a group), in order of first appearance.
+
+    Members whose splits differ in size (``data.majority_fraction``, ``sampler``, ``data.val_per_class`` of a grid)
+    train as stacks of their own, one after another.
+    """
+    groups: dict[int, list[StackMember]] = {}
+    for member in members:
+        groups.setdefault(len(member.sampler), []).append(member)
+    return list(groups.values())
 
 
 def prepare_folder(run_dir: Path, config: dict[str, Any]) -> Path | None:
@@ -77,8 +80,8 @@ def prepare_stack(
         The members and the shared training images (:func:`~almlit.stacking.data.shared_images`).
 
     Raises:
-        ValueError: if the members cannot share one model (:func:`check_stackable`, :func:`check_equal_epochs`), a
-            folder holds another run or other data, or a ``last.ckpt`` cannot be resumed (:func:`restore_member`).
+        ValueError: if the members cannot share one model (:func:`check_stackable`), a folder holds another run or
+            other data, or a ``last.ckpt`` cannot be resumed (:func:`restore_member`).
     """
     check_stackable(configs, [str(run_dir) for run_dir in run_dirs])
     resumed = [prepare_folder(run_dir, config) for run_dir, config in zip(run_dirs, configs, strict=True)]
@@ -89,10 +92,8 @@ def prepare_stack(
         members.append(member)
         datasets += [datamodule.train_dataset, datamodule.val_dataset]
         num_samples = datamodule.num_train_samples
-    check_equal_epochs(members)
     device = stack_device(str(configs[0]["trainer"]["accelerator"]))
     images = shared_images(datasets, num_samples).to(device)
-    max_epochs = int(configs[0]["trainer"]["max_epochs"])
     for member, last in zip(members, resumed, strict=True):
         member.module.to(device)
         member.augment.to(device)
@@ -100,7 +101,7 @@ def prepare_stack(
             tensor.to(device) for tensor in (member.train_ids, member.train_labels, member.val_ids, member.val_labels)
         )
         if last is not None:
-            restore_member(member, last, max_epochs)
+            restore_member(member, last, member.max_epochs)
             report(f"resuming {member.run_dir} from {LAST_CHECKPOINT} ({member.epochs_trained} epochs done)")
     for member, member_overrides in zip(members, overrides, strict=True):  # once every member could be restored
         write_config(member.run_dir, member.config)
@@ -130,11 +131,16 @@ def train_stack(
         overrides: each member's command-line overrides (``.hydra/overrides.yaml``).
         report: receives the progress lines.
 
+    Members of different epoch lengths train as stacks of their own (:func:`epoch_groups`), one after another. A
+    member whose loss becomes NaN or inf leaves its stack; the others finish and are written, then its failure is
+    raised.
+
     Raises:
         ValueError: if the members cannot share one model or cannot resume (see :func:`prepare_stack`).
-        SystemExit: ``128 + signal`` after SIGTERM or SIGUSR1 (``callbacks.stop_on_signal``): the stack stops at the
-            end of the step under way and writes nothing more; the same command resumes each member from its last
-            epoch end (:func:`~almlit.runs.preemption.stop_after_preemption`).
+        NonFiniteLossError: naming every member whose loss became NaN or inf, after the others were written.
+        SystemExit: ``128 + signal`` after SIGTERM or SIGUSR1 (``callbacks.stop_on_signal``) or Ctrl-C (SIGINT): the
+            stack stops at the end of the step under way and writes nothing more; the same command resumes each
+            member from its last epoch end (:func:`~almlit.runs.preemption.stop_after_preemption`).
     """
     members, images = prepare_stack(configs, run_dirs, overrides, report)
     data = configs[0]["data"]
@@ -142,23 +148,26 @@ def train_stack(
     stop = signal_stop(configs)
     if stop is not None:
         stop.on_fit_start(None, None)  # type: ignore[arg-type]  # installs its handlers; it needs no trainer
+    after_step = None if stop is None else stop.on_train_batch_end
     try:
         with out_of_memory_advice("fit", advice) if len(members) == 1 else contextlib.nullcontext():
-            fit_stack(
-                members,
-                images,
-                int(configs[0]["trainer"]["max_epochs"]),
-                data["batch_size"],
-                data["eval_batch_size"],
-                report,
-                None if stop is None else stop.on_train_batch_end,
-            )
-    except Preempted as stopped:
-        stop_after_preemption(stopped, [str(run_dir / LAST_CHECKPOINT) for run_dir in run_dirs])
+            for group in epoch_groups(members):
+                fit_stack(group, images, data["batch_size"], data["eval_batch_size"], report, after_step)
+    except (Preempted, KeyboardInterrupt) as stopped:
+        signalled = stopped if isinstance(stopped, Preempted) else Preempted(signal.SIGINT)
+        stop_after_preemption(signalled, [str(run_dir / LAST_CHECKPOINT) for run_dir in run_dirs])
     finally:
         if stop is not None:
             stop.teardown(None, None, "fit")  # type: ignore[arg-type]  # restores the handlers
-    return [finish_member(member, config) for member, config in zip(members, configs, strict=True)]
+    written = [
+        finish_member(member, config) for member, config in zip(members, configs, strict=True) if member.failure is None
+    ]
+    failures = [member.failure for member in members if member.failure is not None]
+    if failures:
+        raise NonFiniteLossError(
+            "; ".join(failures) + f" ({len(written)} other member(s) of the stack finished and were written)"
+        )
+    return written
 
 
 def train_stacks(
