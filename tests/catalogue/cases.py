@@ -1088,8 +1088,8 @@ ARGUMENTS = [
         "almlit.train with almlit.ensemble's ensemble.stack, even as a new key (+)",
         "almlit.train",
         ("+ensemble.stack=2",),
-        "+ensemble.stack=2 is no setting of a run: an ensemble's members train as stacks with python -m almlit.ensemble "
-        "... ensemble.stack=K",
+        "+ensemble.stack=2 is no setting of a run: an ensemble's members train as stacks with "
+        "python -m almlit.ensemble ... ensemble.stack=K",
     ),
     Case(
         "ensemble-stack-mixed-precision",
