@@ -42,11 +42,18 @@ def hide_modules(case, folder, monkeypatch):
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(shadows), os.environ.get("PYTHONPATH")])))
 
 
+def files(folder):
+    """Every path under ``folder`` (files and folders)."""
+    return {path.relative_to(folder) for path in folder.rglob("*")}
+
+
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.id)
 def test_in_process(case, tmp_path, monkeypatch):
     case.setup(tmp_path)
     hide_modules(case, tmp_path, monkeypatch)
+    before = files(tmp_path)
     check(case, run_in_process(case.command, list(case.arguments), tmp_path, monkeypatch), tmp_path)
+    assert files(tmp_path) - before == set()  # a refusal leaves nothing behind
 
 
 SUBPROCESS_SAMPLE = [case for cases in CATEGORIES.values() for case in cases[:2]]

@@ -189,7 +189,6 @@ def time_epoch(
         )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", PossibleUserWarning)  # "few DataLoader workers": in-process by design
-            warnings.filterwarnings("ignore", message=".*LeafSpec")  # torch deprecation raised inside Lightning
             wall_seconds = seconds(lambda: trainer.fit(module, datamodule=datamodule), settings.device)
     return wall_seconds, int(trainer.num_training_batches)
 

@@ -24,6 +24,11 @@ class StackedLauncher(Launcher):
         self.task_function: TaskFunction | None = None
 
     def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
+        from almlit.errors import one_line_errors
+        from almlit.stacking.plan import check_stack_size
+
+        with one_line_errors():  # before the sweeper writes the sweep folder's multirun.yaml
+            check_stack_size(self.stack, "hydra.launcher.stack")
         self.config = config
         self.hydra_context = hydra_context
         self.task_function = task_function
