@@ -164,6 +164,8 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"--seeds must be >= 1, got {args.seeds}")
     if args.stack < 1:
         parser.error(f"--stack must be >= 1, got {args.stack}")
+    from almlit.runs.reader import is_finished  # here: --help needs no torch
+
     started = time.perf_counter()
     common = common_overrides(args.max_epochs)
     results: dict[str, list[dict]] = {name: [] for name in SETTINGS}
@@ -171,6 +173,10 @@ def main(argv: list[str] | None = None) -> None:
         results = train_stacked(args.seeds, args.output_root, args.stack, common)
     for seed in range(args.seeds if args.stack == 1 else 0):
         for name, overrides in SETTINGS.items():
+            run_dir = run_folder(name, seed, args.output_root)
+            if is_finished(run_dir):  # trained before: read, as almlit.train would find it
+                results[name].append(read_run(run_dir))
+                continue
             print(f"training {name:<10} seed {seed} ...", flush=True)
             results[name].append(train(name, overrides, seed, args.output_root, common))
     print(f"\nTest metrics on digits (critical class: 8, train ratio 1:50), mean ± std over {args.seeds} seeds, in %")
