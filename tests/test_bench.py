@@ -25,10 +25,8 @@ from almlit.data import BatchAugment, TensorImageDataset
 from almlit.data.cifar import CIFAR_MEAN, CIFAR_STD
 from almlit.losses import BCELoss
 from almlit.module import ALMClassifier
-from tests.helpers.configs import compose_bench
+from tests.helpers.configs import TINY_BENCH, compose_bench
 
-TINY = ["data=digits", "model.width=4", "bench.device=cpu", "bench.steps=1", "bench.warmup_steps=1"]
-TINY += ["bench.step_repeats=3", "bench.repeats=2", "bench.matmul_size=128", "bench.stack=[1,3]"]
 SECTIONS = {
     "setting": {"model", "data", "loss", "alm", "imb", "synthetic", "device", "device_name", "threads", "precision"},
     "training": {"base_seconds_per_step", "alm_seconds_per_step", "base_images_per_s", "alm_images_per_s"},
@@ -44,7 +42,7 @@ SECTIONS = {
 def test_results_hold_every_field_and_ratios_are_quotients_of_the_rates(tmp_path):
     threads = torch.get_num_threads()
     try:
-        results = run_bench(compose_bench(*TINY, "bench.threads=1"), "small_cnn", "digits")
+        results = run_bench(compose_bench(*TINY_BENCH, "bench.threads=1"), "small_cnn", "digits")
     finally:
         torch.set_num_threads(threads)
     write_json(results, tmp_path / "deep" / "bench.json")
@@ -215,7 +213,7 @@ def test_bad_options_are_named(option, message):
 
 def test_bench_needs_a_constraint():
     with pytest.raises(ValueError, match="alm=none has no constraint"):
-        run_bench(compose_bench(*TINY, "alm=none"), "small_cnn", "digits")
+        run_bench(compose_bench(*TINY_BENCH, "alm=none"), "small_cnn", "digits")
 
 
 def test_command_line_error_is_one_line(tmp_path, monkeypatch, capsys):

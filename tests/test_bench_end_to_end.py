@@ -16,8 +16,7 @@ from almlit.benchmark.end_to_end import (
 )
 from almlit.benchmark.results import check_targets, format_table
 from almlit.benchmark.settings import bench_settings
-from tests.helpers.configs import compose_bench
-from tests.test_bench import TINY
+from tests.helpers.configs import TINY_BENCH, compose_bench
 
 
 def test_the_two_commands_are_the_demo_as_one_stack_and_with_a_process_per_run(tmp_path):
@@ -102,7 +101,7 @@ def test_the_end_to_end_row_is_off_by_default():
 @pytest.mark.slow
 def test_the_bench_times_both_demo_commands_and_prints_the_row(tmp_path):
     options = ["bench.stack=[]", "bench.end_to_end=true", "bench.end_to_end_seeds=1", "bench.end_to_end_epochs=1"]
-    results = run_bench(compose_bench(*TINY, *options), "small_cnn", "digits")
+    results = run_bench(compose_bench(*TINY_BENCH, *options), "small_cnn", "digits")
     row = results["end_to_end"]
     assert row["runs"] == 2 and row["arguments"] == ["--seeds", "1", "--max-epochs", "1"]
     assert row["stacked_seconds"] > 0 and row["separate_seconds"] > 0

@@ -19,6 +19,11 @@ SWEEP_RUNS = {
 }
 
 
+# A benchmark of seconds: the small CNN of width 4 on digits, one timed step, few repeats, stacks of 1 and 3
+TINY_BENCH = ["data=digits", "model.width=4", "bench.device=cpu", "bench.steps=1", "bench.warmup_steps=1"]
+TINY_BENCH += ["bench.step_repeats=3", "bench.repeats=2", "bench.matmul_size=128", "bench.stack=[1,3]"]
+
+
 def compose_bench(*overrides):
     """conf/bench.yaml composed with ``overrides`` (no Hydra run)."""
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
