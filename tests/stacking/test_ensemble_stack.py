@@ -30,7 +30,7 @@ def test_stacked_members_are_ordinary_member_folders_and_a_rerun_trains_only_the
     second = run_module("almlit.ensemble", *QUIET, *TINY, cwd=tmp_path)
     assert second.returncode == 0, second.stderr
     assert "training 1 of 3 members into" in second.stdout and "(1 resuming)" in second.stdout
-    assert "resuming ens/member1 from checkpoints/last.ckpt (2 epochs done)" in second.stdout
+    assert "resuming ens/member1 from checkpoints/last.ckpt (epochs done: 2)" in second.stdout
     assert "epoch 1/2" not in second.stdout and "epoch 2/2" not in second.stdout  # both epochs were done
     assert (tmp_path / "ens" / "member1" / "COMPLETE").is_file()
     third = run_module("almlit.ensemble", *QUIET, *TINY, cwd=tmp_path)

@@ -216,7 +216,7 @@ def test_a_stack_killed_after_an_epoch_resumes_and_ends_as_the_uninterrupted_sta
     assert not any((run_dir / "COMPLETE").exists() for run_dir in parts.run_dirs)
     lines = []
     parts.train(report=lines.append)
-    assert lines[0] == f"resuming {parts.run_dirs[0]} from checkpoints/last.ckpt (2 epochs done)"
+    assert lines[0] == f"resuming {parts.run_dirs[0]} from checkpoints/last.ckpt (epochs done: 2)"
     assert not any("epoch 1/" in line or "epoch 2/" in line for line in lines)
     mine, theirs = stack_outcome(parts.run_dirs), stack_outcome(whole.run_dirs)
     # two members' early stopping fired at epoch 2, where the stack was killed: resumed, they stay stopped
@@ -310,7 +310,7 @@ def test_a_member_trained_alone_for_an_epoch_resumes_in_a_stack(tmp_path):
         yaml.safe_dump(parts.configs[0], stream)
     lines = []
     parts.train(report=lines.append)
-    assert lines[0] == f"resuming {first} from checkpoints/last.ckpt (1 epochs done)"
+    assert lines[0] == f"resuming {first} from checkpoints/last.ckpt (epochs done: 1)"
     assert lines[1].startswith("stack of 2: epoch 1/3") and "val/auc - 0." in lines[1]  # member 0 joins at epoch 2
     assert lines[2].startswith("stack of 2: epoch 2/3") and " - " not in lines[2]
     for (metrics, scores, bank, log), (metrics_, scores_, bank_, log_) in zip(

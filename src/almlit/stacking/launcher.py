@@ -161,11 +161,15 @@ def run_stack(jobs: Sequence[SweepJob]) -> dict[int, JobReturn]:
         HydraConfig.instance().set_config(job.config)
         configure_log(job.config.hydra.job_logging, job.config.hydra.verbose)
     overrides = [list(job.config.hydra.overrides.task) for job in jobs]
-    with one_line_errors((TrainingFailure,)), one_line_errors():
-        metrics = train_stacks([job.resolved for job in jobs], [job.run_dir for job in jobs], overrides)
+    with one_line_errors((TrainingFailure,)), one_line_errors():  # the members written are summed up as they are
+        train_stacks(
+            [job.resolved for job in jobs],
+            [job.run_dir for job in jobs],
+            overrides,
+            on_written=lambda run_dir, metrics: print_summary(metrics, run_dir),
+        )
     returns = {}
-    for job, job_overrides, job_metrics in zip(jobs, overrides, metrics, strict=True):
-        print_summary(job_metrics, job.run_dir)
+    for job, job_overrides in zip(jobs, overrides, strict=True):
         returns[job.index] = JobReturn(
             overrides=job_overrides,
             cfg=OmegaConf.create(job.resolved),

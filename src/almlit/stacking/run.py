@@ -102,7 +102,7 @@ def prepare_stack(
         )
         if last is not None:
             restore_member(member, last, member.max_epochs)
-            report(f"resuming {member.run_dir} from {LAST_CHECKPOINT} ({member.epochs_trained} epochs done)")
+            report(f"resuming {member.run_dir} from {LAST_CHECKPOINT} (epochs done: {member.epochs_trained})")
     for member, member_overrides in zip(members, overrides, strict=True):  # once every member could be restored
         write_config(member.run_dir, member.config)
         write_overrides(member.run_dir, member_overrides)
@@ -122,6 +122,7 @@ def train_stack(
     run_dirs: Sequence[Path],
     overrides: Sequence[Sequence[str]],
     report: Callable[[str], None] = print,
+    on_written: Callable[[Path, dict[str, Any]], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Train the members of one stack and write their run folders; returns their ``metrics.json``.
 
@@ -130,6 +131,8 @@ def train_stack(
         run_dirs: each member's run folder.
         overrides: each member's command-line overrides (``.hydra/overrides.yaml``).
         report: receives the progress lines.
+        on_written: called with each member's folder and ``metrics.json`` as soon as the folder is written (the
+            stacked launcher prints the summary ``almlit.train`` prints), also when another member failed.
 
     Members of different epoch lengths train as stacks of their own (:func:`epoch_groups`), one after another. A
     member whose loss becomes NaN or inf leaves its stack; the others finish and are written, then its failure is
@@ -138,30 +141,42 @@ def train_stack(
     Raises:
         ValueError: if the members cannot share one model or cannot resume (see :func:`prepare_stack`).
         NonFiniteLossError: naming every member whose loss became NaN or inf, after the others were written.
-        SystemExit: ``128 + signal`` after SIGTERM or SIGUSR1 (``callbacks.stop_on_signal``) or Ctrl-C (SIGINT): the
-            stack stops at the end of the step under way and writes nothing more; the same command resumes each
-            member from its last epoch end (:func:`~almlit.runs.preemption.stop_after_preemption`).
+        SystemExit: ``128 + signal`` after SIGTERM or SIGUSR1 (``callbacks.stop_on_signal``) or Ctrl-C (SIGINT), while
+            the members train or while their folders are written: the stack stops at the end of the step (or of the
+            member's test) under way; the same command resumes each unfinished member from its last epoch end
+            (:func:`~almlit.runs.preemption.stop_after_preemption`).
     """
     members, images = prepare_stack(configs, run_dirs, overrides, report)
     data = configs[0]["data"]
     advice = {"batch_size": data["batch_size"], "eval_batch_size": data["eval_batch_size"]}
+    groups = epoch_groups(members)
+    if len(groups) > 1:
+        images_per_epoch = " and ".join(str(len(group[0].sampler)) for group in groups)
+        sizes = ", ".join(str(len(group)) for group in groups)
+        report(f"the members see {images_per_epoch} training images per epoch: training them as stacks of {sizes}")
     stop = signal_stop(configs)
     if stop is not None:
         stop.on_fit_start(None, None)  # type: ignore[arg-type]  # installs its handlers; it needs no trainer
     after_step = None if stop is None else stop.on_train_batch_end
+    written = []
     try:
         with out_of_memory_advice("fit", advice) if len(members) == 1 else contextlib.nullcontext():
-            for group in epoch_groups(members):
+            for group in groups:
                 fit_stack(group, images, data["batch_size"], data["eval_batch_size"], report, after_step)
+        for member, config in zip(members, configs, strict=True):
+            if member.failure is not None:
+                continue
+            written.append(finish_member(member, config))
+            if on_written is not None:
+                on_written(member.run_dir, written[-1])
+            if after_step is not None:
+                after_step()  # a signal received during this member's test stops the stack here
     except (Preempted, KeyboardInterrupt) as stopped:
         signalled = stopped if isinstance(stopped, Preempted) else Preempted(signal.SIGINT)
         stop_after_preemption(signalled, [str(run_dir / LAST_CHECKPOINT) for run_dir in run_dirs])
     finally:
         if stop is not None:
             stop.teardown(None, None, "fit")  # type: ignore[arg-type]  # restores the handlers
-    written = [
-        finish_member(member, config) for member, config in zip(members, configs, strict=True) if member.failure is None
-    ]
     failures = [member.failure for member in members if member.failure is not None]
     if failures:
         raise NonFiniteLossError(
@@ -175,13 +190,14 @@ def train_stacks(
     run_dirs: Sequence[Path],
     overrides: Sequence[Sequence[str]],
     report: Callable[[str], None] = print,
+    on_written: Callable[[Path, dict[str, Any]], None] | None = None,
 ) -> list[dict[str, Any]]:
     """:func:`train_stack`, split in two halves (again and again) while the stack does not fit in the device's memory.
 
     A stack of one member that does not fit is refused with the batch sizes to lower (as a run trained alone).
     """
     try:
-        return train_stack(configs, run_dirs, overrides, report)
+        return train_stack(configs, run_dirs, overrides, report, on_written)
     except torch.OutOfMemoryError:
         if len(configs) == 1:  # pragma: no cover - train_stack turns a single member's error into advice
             raise
@@ -194,6 +210,6 @@ def train_stacks(
         f"{len(configs) - half}"
     )
     return [
-        *train_stacks(configs[:half], run_dirs[:half], overrides[:half], report),
-        *train_stacks(configs[half:], run_dirs[half:], overrides[half:], report),
+        *train_stacks(configs[:half], run_dirs[:half], overrides[:half], report, on_written),
+        *train_stacks(configs[half:], run_dirs[half:], overrides[half:], report, on_written),
     ]
