@@ -254,10 +254,8 @@ def restore_member(member: StackMember, path: Path, max_epochs: int) -> None:
     member.epochs_trained, member.global_step = epochs, int(checkpoint["global_step"])
     best_file = member.checkpoint.best_model_path
     if best_file:
-        best = io.load_checkpoint(best_file, map_location="cpu")
+        epoch = int(io.load_checkpoint(best_file, map_location="cpu")["epoch"])
         score = float(member.checkpoint.best_model_score)  # type: ignore[arg-type]
-        member.best = BestState(
-            int(best["epoch"]), score, best.get("val_metrics", {}), int(best["global_step"]), path=str(best_file)
-        )
+        member.best = BestState(epoch, score, path=str(best_file))
     member.stopped = early_stopping_fired(member.early_stopping, epochs)
     member.history = logged_history(member.run_dir / LOG_DIR, member.monitor, member.global_step)

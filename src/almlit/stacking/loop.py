@@ -164,7 +164,7 @@ def end_epoch(member: StackMember, epoch: int, computed: dict[str, float]) -> No
         member.schedule.update(member.module, metric)
     best = None if member.best is None else member.best.score
     if checkpoint_improves(metric, best, member.checkpoint.mode):
-        member.keep_best(epoch, metric, computed)
+        member.keep_best(epoch, metric)
     if member.scheduler is not None:
         member.scheduler.step()
     member.epochs_trained = epoch + 1

@@ -30,8 +30,6 @@ class BestState:
 
     epoch: int
     score: float  # as logged (float32), what the choice was made on
-    val_metrics: dict[str, float]  # float64, as computed
-    global_step: int
     path: str | None = None  # its checkpoint file, once written (almlit.stacking.checkpoints.write_epoch_end)
 
 
@@ -97,9 +95,9 @@ class StackMember:
         joins at its next one), within its ``max_epochs``."""
         return not self.stopped and self.failure is None and self.epochs_trained == epoch < self.max_epochs
 
-    def keep_best(self, epoch: int, score: float, val_metrics: dict[str, float]) -> None:
+    def keep_best(self, epoch: int, score: float) -> None:
         """Remember this epoch as the best (its checkpoint is written at the epoch's end)."""
-        self.best = BestState(epoch, score, dict(val_metrics), self.global_step)
+        self.best = BestState(epoch, score)
 
 
 def build_member(config: DictConfig, run_dir: Path) -> tuple[StackMember, ImageDataModule]:
